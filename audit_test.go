@@ -1,0 +1,111 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAuditEventsCarryNoSecrets drives every credential path, success and
+// failure, with both the audit log and the error log captured, and checks
+// that the events are there and that no password, token, hash or key is.
+func TestAuditEventsCarryNoSecrets(t *testing.T) {
+	var logs lockedBuffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	key := []byte("audit-test-signing-key-KEYMATERIAL")
+	store := NewMemoryStore()
+	m, err := New(store, key, Config{BcryptCost: 4, Logger: logger, Throttle: ThrottleConfig{FreeAttempts: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	m.now = func() time.Time { return now }
+	ctx := context.Background()
+	const password = "Pa55word-SECRET-1"
+	u, _ := m.NewUser("audit@example.com", password)
+	store.CreateUser(ctx, u)
+	inactive, _ := m.NewUser("inactive-audit@example.com", "Inactive-SECRET-2")
+	inactive.Active = false
+	store.CreateUser(ctx, inactive)
+
+	secrets := []string{password, "Inactive-SECRET-2", "Wrong-SECRET-3", "Unknown-SECRET-4", string(key), u.PasswordHash, inactive.PasswordHash}
+	do := func(h http.Handler, method, target, body string, hdr map[string]string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, target, strings.NewReader(body))
+		for k, v := range hdr {
+			r.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	login := m.LoginHandler()
+	jsonCT := map[string]string{"Content-Type": "application/json"}
+	w := do(login, "POST", "/login", `{"email":"audit@example.com","password":"`+password+`"}`, jsonCT)
+	var resp struct {
+		Response struct {
+			User struct {
+				Token string `json:"authentication_token"`
+			} `json:"user"`
+		} `json:"response"`
+	}
+	json.Unmarshal(w.Body.Bytes(), &resp)
+	token := resp.Response.User.Token
+	if token == "" {
+		t.Fatalf("login failed: %d %s", w.Code, w.Body)
+	}
+	secrets = append(secrets, token, token[strings.LastIndexByte(token, '.')+1:], u.Uniquifier)
+
+	do(login, "POST", "/login", `{"email":"audit@example.com","password":"Wrong-SECRET-3"}`, jsonCT)
+	do(login, "POST", "/login", `{"email":"nobody@example.com","password":"Unknown-SECRET-4"}`, jsonCT)
+	do(login, "POST", "/login", `{"email":"inactive-audit@example.com","password":"Inactive-SECRET-2"}`, jsonCT)
+	do(login, "POST", "/login", `email=audit%40example.com&password=Wrong-SECRET-3`, map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	w = do(login, "POST", "/login", `{"email":"audit@example.com","password":"Wrong-SECRET-3"}`, jsonCT)
+	if w.Code != http.StatusTooManyRequests {
+		t.Fatalf("expected throttling, got %d", w.Code)
+	}
+	now = now.Add(time.Hour * 2)
+
+	protected := m.RequireToken(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	do(protected, "GET", "/p", "", map[string]string{"Authentication-Token": token + "tampered"})
+	do(protected, "GET", "/p?auth_token="+token[:len(token)-3]+"xyz", "", nil)
+	basic := m.Require(Basic, BasicToken)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	do(basic, "GET", "/b", "", map[string]string{"Authorization": basicHeader("audit@example.com", "Wrong-SECRET-3")})
+	do(m.TokenHandler(), "POST", "/tokens", "", map[string]string{"Authorization": basicHeader("audit@example.com", password)})
+	do(m.LogoutHandler(), "POST", "/logout", "", map[string]string{"Authentication-Token": token})
+	do(protected, "GET", "/p", "", map[string]string{"Authentication-Token": token}) // revoked
+	if err := m.SetPassword(ctx, u.ID, "New-Password-SECRET-5"); err != nil {
+		t.Fatal(err)
+	}
+	secrets = append(secrets, "New-Password-SECRET-5")
+
+	out := logs.String()
+	for _, event := range []string{EventLoginSucceeded, EventLoginFailed, EventThrottled, EventTokenRejected, EventLogout, EventTokensRevoked, EventPasswordSet} {
+		if !strings.Contains(out, `"msg":"`+event+`"`) {
+			t.Errorf("no %s event in the log", event)
+		}
+	}
+	for _, reason := range []string{reasonUnknownUser, reasonBadPassword, reasonInactive, reasonBadSignature, reasonRevoked} {
+		if !strings.Contains(out, `"reason":"`+reason+`"`) {
+			t.Errorf("no event with reason %s", reason)
+		}
+	}
+	for _, s := range secrets {
+		if strings.Contains(out, s) {
+			t.Errorf("the log contains the secret %q", s)
+		}
+	}
+	if strings.Contains(out, "nobody@example.com") {
+		t.Error("the log contains an unknown email as typed")
+	}
+}
+
+func basicHeader(user, password string) string {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.SetBasicAuth(user, password)
+	return r.Header.Get("Authorization")
+}

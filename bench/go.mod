@@ -1,0 +1,23 @@
+module github.com/authkit/auth/bench
+
+go 1.26.0
+
+require (
+	github.com/abbot/go-http-auth v0.4.0
+	github.com/authkit/auth v0.0.0-00010101000000-000000000000
+	github.com/golang-jwt/jwt/v5 v5.3.1
+	github.com/gorilla/securecookie v1.1.2
+	github.com/shaj13/go-guardian/v2 v2.11.5
+	github.com/shaj13/libcache v1.0.0
+	golang.org/x/crypto v0.58.0
+	golang.org/x/perf v0.0.0-20260908200009-22c9c6c9d4da
+)
+
+require (
+	github.com/aclements/go-moremath v0.0.0-20210112150236-f10218a38794 // indirect
+	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	gopkg.in/square/go-jose.v2 v2.5.1 // indirect
+)
+
+replace github.com/authkit/auth => ../

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Loopback HTTP throughput of the example server (examples/server), with wrk.
+#
+#   bash wrk.sh                 # 10 s per endpoint, 2 threads, 32 connections
+#   bash wrk.sh -d 3s -c 16     # shorter, fewer connections
+#
+# It builds the server from the root module, starts it on 127.0.0.1 (a port
+# the kernel picks) in a fresh temporary directory with a fixed AUTH_SECRET,
+# logs in as test@example.com to get a token, and runs wrk against
+# /public/ (no authentication) and /dummy-api/ (token in the
+# Authentication-Token header). It records requests/s, latency, non-2xx
+# responses (which must be 0) and the server's resident memory before and
+# after each run, prints a markdown table and writes it to wrk.md, which
+# `go run ./cmd/report` copies into BENCHMARKS.md. The server is stopped on
+# exit. Only loopback addresses are used.
+#
+# Options (or environment): -d WRK_DURATION (10s), -t WRK_THREADS (2),
+# -c WRK_CONNECTIONS (32), -o WRK_OUT (wrk.md, relative to bench/);
+# WRK_ROOT is the repository to build the server from (default: bench/..).
+# Needs go, curl and wrk; wrk (Debian package "wrk") is installed with
+# apt-get when missing and running as root.
+set -euo pipefail
+
+duration=${WRK_DURATION:-10s}
+threads=${WRK_THREADS:-2}
+connections=${WRK_CONNECTIONS:-32}
+out=${WRK_OUT:-wrk.md}
+while getopts 'd:t:c:o:h' opt; do
+	case $opt in
+	d) duration=$OPTARG ;;
+	t) threads=$OPTARG ;;
+	c) connections=$OPTARG ;;
+	o) out=$OPTARG ;;
+	*)
+		awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+		[ "$opt" = h ] && exit 0 || exit 2
+		;;
+	esac
+done
+
+bench=$(cd "$(dirname "$0")" && pwd)
+root=${WRK_ROOT:-$(dirname "$bench")}
+secret='wrk-benchmark-secret-0123456789abcdef'
+# A bound on each wrk run: its duration plus a margin.
+case $duration in
+*ms) limit=30 ;;
+*s) limit=$((${duration%s} + 30)) ;;
+*m) limit=$((${duration%m} * 60 + 30)) ;;
+*) limit=$((duration + 30)) ;;
+esac
+
+die() { echo "wrk.sh: $*" >&2; exit 1; }
+
+if ! command -v wrk >/dev/null; then
+	[ "$(id -u)" = 0 ] || die "wrk is not installed (apt-get install wrk)"
+	echo "wrk.sh: installing wrk" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -q --no-install-recommends wrk </dev/null >&2 ||
+		{ apt-get update -q </dev/null >&2 && apt-get install -y -q --no-install-recommends wrk </dev/null >&2; }
+fi
+command -v curl >/dev/null || die "curl is not installed"
+
+tmp=$(mktemp -d)
+server_pid=
+cleanup() {
+	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+		kill "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "wrk.sh: building examples/server" >&2
+(cd "$root" && go build -o "$tmp/server" ./examples/server)
+
+# The server takes -db (a SQLite file, default auth.db in the current
+# directory) once it stores users in SQLite; give it a fresh one if so.
+args=(-addr 127.0.0.1:0)
+help=$("$tmp/server" -h 2>&1 || true)
+if grep -q -- '^ *-db' <<<"$help"; then
+	args+=(-db "$tmp/auth.db")
+fi
+(cd "$tmp" && AUTH_SECRET=$secret exec "$tmp/server" "${args[@]}") 2>"$tmp/server.log" &
+server_pid=$!
+
+# The server logs "listening addr=http://127.0.0.1:PORT" once it accepts.
+addr=
+for _ in $(seq 1 300); do
+	addr=$(sed -n 's/.*msg=listening addr=http:\/\/\(127\.0\.0\.1:[0-9]*\).*/\1/p' "$tmp/server.log" | head -n 1)
+	[ -n "$addr" ] && break
+	kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/server.log" >&2; die "the server exited"; }
+	sleep 0.1
+done
+[ -n "$addr" ] || { cat "$tmp/server.log" >&2; die "the server did not start in 30 s"; }
+case $addr in 127.0.0.1:*) ;; *) die "refusing non-loopback address $addr" ;; esac
+base="http://$addr"
+echo "wrk.sh: server pid $server_pid on $base (${args[*]//$tmp/<tmp>})" >&2
+
+login=$(curl -sS --max-time 10 -H 'Content-Type: application/json' \
+	-d '{"email":"test@example.com","password":"test123"}' "$base/login")
+token=$(printf '%s' "$login" | sed -n 's/.*"authentication_token":"\([^"]*\)".*/\1/p')
+[ -n "$token" ] || die "login failed: $login"
+
+status() { curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "$@"; }
+[ "$(status "$base/public/")" = 200 ] || die "/public/ does not answer 200"
+[ "$(status -H "Authentication-Token: $token" "$base/dummy-api/")" = 200 ] || die "/dummy-api/ rejects the token"
+[ "$(status "$base/dummy-api/")" = 401 ] || die "/dummy-api/ does not require a token"
+
+rss() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status"; }
+
+# The script adds the token header (when WRK_TOKEN is set), counts non-2xx
+# responses in every thread, and prints the results as key-value lines.
+cat >"$tmp/report.lua" <<'LUA'
+local token = os.getenv("WRK_TOKEN")
+if token and token ~= "" then
+  wrk.headers["Authentication-Token"] = token
+end
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+end
+function init(args)
+  non2xx = 0
+end
+function response(status, headers, body)
+  if status < 200 or status > 299 then
+    non2xx = non2xx + 1
+  end
+end
+function done(summary, latency, requests)
+  local n = 0
+  for _, t in ipairs(threads) do
+    n = n + t:get("non2xx")
+  end
+  local e = summary.errors
+  io.write(string.format("result requests %d\n", summary.requests))
+  io.write(string.format("result rps %.0f\n", summary.requests / summary.duration * 1e6))
+  io.write(string.format("result p50 %.2f\n", latency:percentile(50) / 1000))
+  io.write(string.format("result p99 %.2f\n", latency:percentile(99) / 1000))
+  io.write(string.format("result non2xx %d\n", n))
+  io.write(string.format("result socket %d\n", e.connect + e.read + e.write + e.timeout))
+end
+LUA
+
+rows=()
+failed=0
+idle=$(rss)
+warm() { # path token: an unrecorded run, so that both measured runs start warm
+	echo "wrk.sh: warming up $1" >&2
+	WRK_TOKEN=$2 timeout 30 wrk -t"$threads" -c"$connections" -d2s -s "$tmp/report.lua" "$base$1" >/dev/null ||
+		die "wrk failed on $1"
+}
+warm /public/ ""
+warm /dummy-api/ "$token"
+
+run() { # name path token
+	local name=$1 path=$2 tok=$3 before after log
+	before=$(rss)
+	log="$tmp/wrk-$name.log"
+	echo "wrk.sh: wrk -t$threads -c$connections -d$duration $base$path" >&2
+	WRK_TOKEN=$tok timeout "$limit" wrk -t"$threads" -c"$connections" -d"$duration" \
+		-s "$tmp/report.lua" "$base$path" >"$log" || die "wrk failed on $path: $(cat "$log")"
+	after=$(rss)
+	get() { awk -v k="$1" '$1 == "result" && $2 == k { print $3 }' "$log"; }
+	local rps requests p50 p99 non2xx socket
+	rps=$(get rps) requests=$(get requests) p50=$(get p50) p99=$(get p99) non2xx=$(get non2xx) socket=$(get socket)
+	[ -n "$rps" ] || die "no results from wrk on $path: $(cat "$log")"
+	if [ "$non2xx" != 0 ] || [ "$socket" != 0 ]; then failed=1; fi
+	rows+=("| \`$path\` | $name | $rps | $requests | $p50 | $p99 | $non2xx | $socket | $before → $after |")
+}
+run none /public/ ""
+run token /dummy-api/ "$token"
+
+cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -n 1 | tr -s ' ')
+{
+	echo "examples/server on $base, measured $(date -u +%Y-%m-%d) on ${cpu:-an unknown CPU} ($(nproc) cores) with $(go env GOVERSION) and wrk $(wrk --version 2>&1 | awk 'NR == 1 { print $2 }'): $threads threads, $connections connections, $duration per endpoint, client and server on the same cores. The server runs with a fixed AUTH_SECRET in a fresh temporary directory (${args[*]//$tmp/<tmp>}). RSS is the server's VmRSS in MiB before and after each run ($idle MiB idle after login, before a 2 s unrecorded warm-up of each path). Regenerate with \`bash wrk.sh\` in bench/, then \`go run ./cmd/report -in results.txt\`."
+	echo
+	echo "| path | auth | requests/s | requests | p50 ms | p99 ms | non-2xx | socket errors | RSS MiB |"
+	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+	printf '%s\n' "${rows[@]}"
+} >"$tmp/table.md"
+
+case $out in /*) ;; *) out="$bench/$out" ;; esac
+cp "$tmp/table.md" "$out"
+cat "$tmp/table.md"
+echo "wrk.sh: wrote $out" >&2
+[ "$failed" = 0 ] || die "some responses were not 2xx, or sockets failed"

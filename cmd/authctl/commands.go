@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/authkit/auth"
+)
+
+// command is one authctl command.
+type command struct {
+	name string // group and subcommand, "users create"
+	args string // synopsis of the arguments
+	help string
+	// pos names the positional arguments the command requires.
+	pos []string
+	// flags defines the command's flags on fs, storing into o.
+	flags func(fs *flag.FlagSet, o *options)
+	run   func(ctx context.Context, a *app, o *options, args []string) error
+}
+
+// options holds the values of every command's flags.
+type options struct {
+	roles         stringList
+	confirmed     bool
+	passwordStdin bool
+	noPassword    bool
+	maxAge        time.Duration
+	digest        string
+}
+
+// stringList is a flag that may be given several times.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// commands lists every command, in the order of the usage text.
+var commands = []command{
+	{
+		name: "users create", args: "EMAIL [--role ROLE]... [--confirmed] [--password-stdin | --no-password]",
+		help: "Creates an active user with the given email, roles and password (asked for\ntwice on the terminal). The SQLite file is created if it does not exist.",
+		pos:  []string{"EMAIL"},
+		flags: func(fs *flag.FlagSet, o *options) {
+			fs.Var(&o.roles, "role", "give the user `ROLE` (repeatable)")
+			fs.BoolVar(&o.confirmed, "confirmed", false, "mark the account as confirmed")
+			fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password from the first line of stdin")
+			fs.BoolVar(&o.noPassword, "no-password", false, "create the user without a password (no password login)")
+		},
+		run: usersCreate,
+	},
+	{
+		name: "users list", help: "Lists every user.",
+		run: usersList,
+	},
+	{
+		name: "users set-password", args: "EMAIL [--password-stdin]",
+		help: "Sets a new password (asked for twice on the terminal) and revokes the\nuser's tokens.",
+		pos:  []string{"EMAIL"},
+		flags: func(fs *flag.FlagSet, o *options) {
+			fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password from the first line of stdin")
+		},
+		run: usersSetPassword,
+	},
+	{
+		name: "users activate", args: "EMAIL", help: "Lets the user log in and use tokens again.",
+		pos: []string{"EMAIL"}, run: setter("active", func(u *auth.User) { u.Active = true }),
+	},
+	{
+		name: "users deactivate", args: "EMAIL", help: "Stops the user from logging in and from using any token.",
+		pos: []string{"EMAIL"}, run: setter("inactive", func(u *auth.User) { u.Active = false }),
+	},
+	{
+		name: "users confirm", args: "EMAIL", help: "Marks the user's account as confirmed.",
+		pos: []string{"EMAIL"}, run: setter("confirmed", func(u *auth.User) { u.Confirmed = true }),
+	},
+	{
+		name: "roles add", args: "EMAIL ROLE", help: "Gives the user a role.",
+		pos: []string{"EMAIL", "ROLE"}, run: rolesAdd,
+	},
+	{
+		name: "roles remove", args: "EMAIL ROLE", help: "Takes a role from the user.",
+		pos: []string{"EMAIL", "ROLE"}, run: rolesRemove,
+	},
+	{
+		name: "tokens revoke", args: "EMAIL",
+		help: "Rotates the user's uniquifier, so every token issued to the user so far\nstops verifying at once.",
+		pos:  []string{"EMAIL"}, run: tokensRevoke,
+	},
+	{
+		name: "tokens inspect", args: "TOKEN",
+		help: "Decodes a token's payload and timestamp WITHOUT checking its signature or\nage. Needs no database and no key. TOKEN \"-\" is read from stdin; put \"--\"\nbefore a token that starts with \"-\".",
+		pos:  []string{"TOKEN"}, run: tokensInspect,
+	},
+	{
+		name: "tokens verify", args: "TOKEN [--max-age DURATION] [--digest sha1|sha256|sha512]",
+		help: "Verifies a token as the service would, with the key in $AUTH_SECRET and the\nsalt in $AUTH_TOKEN_SALT, and shows whose it is. TOKEN \"-\" is read from\nstdin; put \"--\" before a token that starts with \"-\".",
+		pos:  []string{"TOKEN"},
+		flags: func(fs *flag.FlagSet, o *options) {
+			fs.DurationVar(&o.maxAge, "max-age", 0, "maximum token age (default: the package default, 24h)")
+			fs.StringVar(&o.digest, "digest", "", "token HMAC digest (default: the package default, sha256)")
+		},
+		run: tokensVerify,
+	},
+}
+
+// runCommand parses the command's flags, which may come before, between
+// or after its arguments, checks the number of arguments and runs it.
+func (a *app) runCommand(ctx context.Context, c command, args []string) error {
+	fs := flag.NewFlagSet("authctl "+c.name, flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	fs.Usage = func() {}
+	var o options
+	if c.flags != nil {
+		c.flags(fs, &o)
+	}
+	var tail []string // everything after "--" is an argument
+	if i := slices.Index(args, "--"); i >= 0 {
+		args, tail = args[:i], args[i+1:]
+	}
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				commandUsage(a.stdout, c, fs)
+				return flag.ErrHelp
+			}
+			commandUsage(a.stderr, c, fs)
+			return fmt.Errorf("%s: %w", c.name, errUsage)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	pos = append(pos, tail...)
+	if len(pos) != len(c.pos) {
+		commandUsage(a.stderr, c, fs)
+		if len(pos) < len(c.pos) {
+			return fmt.Errorf("%s: missing %s: %w", c.name, strings.Join(c.pos[len(pos):], " "), errUsage)
+		}
+		return fmt.Errorf("%s: unexpected argument %q: %w", c.name, pos[len(c.pos)], errUsage)
+	}
+	return c.run(ctx, a, &o, pos)
+}
+
+// commandUsage writes the usage of one command.
+func commandUsage(w io.Writer, c command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "usage: authctl [-db DSN] %s %s\n\n%s\n", c.name, c.args, c.help)
+	if c.flags != nil {
+		fmt.Fprintf(w, "\nOptions:\n")
+		out := fs.Output()
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(out)
+	}
+}

@@ -1,0 +1,174 @@
+// Command authctl manages the users of an auth store kept by package
+// sqlstore, in SQLite or PostgreSQL, and inspects tokens.
+//
+// Usage:
+//
+//	authctl [-db DSN] [-bcrypt-cost N] COMMAND [ARGS]
+//
+// The commands:
+//
+//	users create EMAIL [--role ROLE]... [--confirmed] [--password-stdin | --no-password]
+//	users list
+//	users set-password EMAIL [--password-stdin]
+//	users activate EMAIL
+//	users deactivate EMAIL
+//	users confirm EMAIL
+//	roles add EMAIL ROLE
+//	roles remove EMAIL ROLE
+//	tokens revoke EMAIL
+//	tokens inspect TOKEN
+//	tokens verify TOKEN [--max-age DURATION] [--digest sha1|sha256|sha512]
+//
+// DSN is a postgres:// or postgresql:// URL for PostgreSQL (through the pgx
+// driver) or else the path of an SQLite file (modernc.org/sqlite), opened
+// with [sqlstore.SQLiteDSN]; only "users create" makes a new file. Without
+// -db the DSN comes from $AUTH_DB.
+//
+// Passwords are never taken from the command line: they are read from the
+// terminal without echo, or with --password-stdin as the first line of the
+// standard input. A TOKEN of "-" is read from the standard input too, which
+// keeps it out of the shell's history.
+//
+// "tokens verify" checks a token as the service would, with the signing key
+// in $AUTH_SECRET and the salt in $AUTH_TOKEN_SALT (default
+// auth.DefaultTokenSalt). "tokens inspect" only decodes a token, without
+// checking anything, and says so.
+//
+// Every command answers -h with its usage. Errors go to the standard
+// error; the exit status is 0 on success, 1 on failure and 2 on a usage
+// error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// usage is the text of authctl -h.
+const usage = `usage: authctl [-db DSN] [-bcrypt-cost N] COMMAND [ARGS]
+
+Manages the users of an auth store in SQLite or PostgreSQL.
+
+Commands:
+  users create EMAIL [--role ROLE]... [--confirmed] [--password-stdin | --no-password]
+  users list
+  users set-password EMAIL [--password-stdin]
+  users activate EMAIL
+  users deactivate EMAIL
+  users confirm EMAIL
+  roles add EMAIL ROLE
+  roles remove EMAIL ROLE
+  tokens revoke EMAIL
+  tokens inspect TOKEN
+  tokens verify TOKEN [--max-age DURATION] [--digest sha1|sha256|sha512]
+
+Options:
+  -db DSN          postgres:// or postgresql:// URL, or an SQLite file path
+                   (default $AUTH_DB)
+  -bcrypt-cost N   bcrypt cost of new password hashes (default 12)
+
+Passwords are read from the terminal without echo, or from the first line
+of stdin with --password-stdin. A TOKEN of "-" is read from stdin.
+"tokens verify" uses $AUTH_SECRET and $AUTH_TOKEN_SALT.
+Run "authctl COMMAND -h" for the usage of one command.
+`
+
+// errUsage marks an error as a usage error: exit status 2.
+var errUsage = errors.New("usage error")
+
+// app is one invocation of authctl: its streams and global options.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	dsn            string
+	bcryptCost     int
+}
+
+// run runs authctl with the given arguments (without the program name)
+// and returns the exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	fs := flag.NewFlagSet("authctl", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {}
+	fs.StringVar(&a.dsn, "db", os.Getenv("AUTH_DB"), "database DSN")
+	fs.IntVar(&a.bcryptCost, "bcrypt-cost", 0, "bcrypt cost")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fmt.Fprintln(stderr, "authctl: no command")
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err := a.dispatch(ctx, rest)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "authctl: %v\n", strings.TrimSuffix(err.Error(), ": "+errUsage.Error()))
+		return 2
+	}
+	fmt.Fprintf(stderr, "authctl: %v\n", err)
+	return 1
+}
+
+// dispatch finds the command named by the first words of args and runs it
+// with the remaining arguments.
+func (a *app) dispatch(ctx context.Context, args []string) error {
+	group := args[0]
+	var names []string
+	for _, c := range commands {
+		g, name, _ := strings.Cut(c.name, " ")
+		if g != group {
+			continue
+		}
+		names = append(names, name)
+		if len(args) > 1 && args[1] == name {
+			return a.runCommand(ctx, c, args[2:])
+		}
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("unknown command %q; run authctl -h for the list: %w", group, errUsage)
+	}
+	if len(args) > 1 && (args[1] == "-h" || args[1] == "-help" || args[1] == "--help") {
+		a.groupUsage(a.stdout, group)
+		return flag.ErrHelp
+	}
+	a.groupUsage(a.stderr, group)
+	if len(args) == 1 {
+		return fmt.Errorf("%s: missing subcommand (%s): %w", group, strings.Join(names, ", "), errUsage)
+	}
+	return fmt.Errorf("%s: unknown subcommand %q (%s): %w", group, args[1], strings.Join(names, ", "), errUsage)
+}
+
+// groupUsage lists the commands of a group.
+func (a *app) groupUsage(w io.Writer, group string) {
+	fmt.Fprintf(w, "usage:\n")
+	for _, c := range commands {
+		if strings.HasPrefix(c.name, group+" ") {
+			fmt.Fprintf(w, "  %s\n", strings.TrimSpace("authctl "+c.name+" "+c.args))
+		}
+	}
+}

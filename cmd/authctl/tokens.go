@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/authkit/auth"
+)
+
+func tokensRevoke(ctx context.Context, a *app, _ *options, args []string) error {
+	s, done, err := a.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer done()
+	u, err := findUser(ctx, s, args[0])
+	if err != nil {
+		return err
+	}
+	m, err := a.manager(s, auth.Config{}, false)
+	if err != nil {
+		return err
+	}
+	if err := m.RevokeTokens(ctx, u.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "revoked every token of %s\n", u.Email)
+	return nil
+}
+
+func tokensInspect(_ context.Context, a *app, _ *options, args []string) error {
+	token, err := a.readToken(args[0])
+	if err != nil {
+		return err
+	}
+	payload, issued, err := auth.InspectToken(token)
+	if err != nil {
+		return fmt.Errorf("cannot decode the token: %w", err)
+	}
+	fmt.Fprintln(a.stdout, "UNVERIFIED: the signature and age of this token were NOT checked; do not trust what follows.")
+	fmt.Fprintf(a.stdout, "payload (unverified): %s\n", payload)
+	fmt.Fprintf(a.stdout, "issued  (unverified): %s (%s ago)\n",
+		issued.UTC().Format(time.RFC3339), time.Since(issued).Round(time.Second))
+	return nil
+}
+
+func tokensVerify(ctx context.Context, a *app, o *options, args []string) error {
+	token, err := a.readToken(args[0])
+	if err != nil {
+		return err
+	}
+	s, done, err := a.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer done()
+	m, err := a.manager(s, auth.Config{TokenMaxAge: o.maxAge, TokenDigest: auth.Digest(o.digest)}, true)
+	if err != nil {
+		return err
+	}
+	u, err := m.VerifyToken(ctx, token)
+	if err != nil {
+		return fmt.Errorf("the token is not valid: %w", err)
+	}
+	fmt.Fprintf(a.stdout, "VALID: token of user %s <%s>\n", u.ID, u.Email)
+	if _, issued, err := auth.InspectToken(token); err == nil {
+		fmt.Fprintf(a.stdout, "issued:  %s\n", issued.UTC().Format(time.RFC3339))
+		if age := m.TokenMaxAge(); age > 0 {
+			fmt.Fprintf(a.stdout, "expires: %s\n", issued.Add(age).UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/authkit/auth"
+)
+
+func usersCreate(ctx context.Context, a *app, o *options, args []string) error {
+	email := args[0]
+	if email == "" || strings.TrimSpace(email) != email {
+		return fmt.Errorf("users create: EMAIL %q is empty or has surrounding spaces: %w", email, errUsage)
+	}
+	if o.noPassword && o.passwordStdin {
+		return fmt.Errorf("users create: --no-password and --password-stdin exclude each other: %w", errUsage)
+	}
+	for _, r := range o.roles {
+		if r == "" {
+			return fmt.Errorf("users create: empty --role: %w", errUsage)
+		}
+	}
+	s, done, err := a.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer done()
+	// Refuse a taken email before asking for a password; CreateUser
+	// checks again.
+	if _, err := s.UserByEmail(ctx, email); err == nil {
+		return fmt.Errorf("a user with email %q already exists", email)
+	} else if !errors.Is(err, auth.ErrUserNotFound) {
+		return err
+	}
+	m, err := a.manager(s, auth.Config{}, false)
+	if err != nil {
+		return err
+	}
+	u := &auth.User{Email: email, Active: true, Roles: o.roles, Uniquifier: auth.NewUniquifier()}
+	if !o.noPassword {
+		pw, err := a.readPassword(o.passwordStdin, true)
+		if err != nil {
+			return err
+		}
+		if u, err = m.NewUser(email, pw, o.roles...); err != nil {
+			return err
+		}
+	}
+	u.Confirmed = o.confirmed
+	if err := s.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, auth.ErrDuplicateEmail) {
+			return fmt.Errorf("a user with email %q already exists", email)
+		}
+		return err
+	}
+	fmt.Fprintf(a.stdout, "created user %s <%s>\n", u.ID, u.Email)
+	return nil
+}
+
+func usersList(ctx context.Context, a *app, _ *options, _ []string) error {
+	s, done, err := a.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer done()
+	users, err := s.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tEMAIL\tACTIVE\tCONFIRMED\tPASSWORD\tROLES\tLOGINS\tLAST LOGIN")
+	for _, u := range users {
+		roles := strings.Join(u.Roles, ",")
+		if roles == "" {
+			roles = "-"
+		}
+		last := "-"
+		if !u.CurrentLoginAt.IsZero() {
+			last = u.CurrentLoginAt.UTC().Format(time.RFC3339) + " " + u.CurrentLoginIP
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n",
+			u.ID, u.Email, yesNo(u.Active), yesNo(u.Confirmed), yesNo(u.PasswordHash != ""), roles, u.LoginCount, last)
+	}
+	return w.Flush()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func usersSetPassword(ctx context.Context, a *app, o *options, args []string) error {
+	s, done, err := a.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer done()
+	u, err := findUser(ctx, s, args[0])
+	if err != nil {
+		return err
+	}
+	m, err := a.manager(s, auth.Config{}, false)
+	if err != nil {
+		return err
+	}
+	pw, err := a.readPassword(o.passwordStdin, true)
+	if err != nil {
+		return err
+	}
+	if err := m.SetPassword(ctx, u.ID, pw); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "password changed for %s; tokens issued before are revoked\n", u.Email)
+	return nil
+}
+
+// setter returns a command that changes one thing about a user and reports
+// the user's new state.
+func setter(state string, set func(*auth.User)) func(context.Context, *app, *options, []string) error {
+	return func(ctx context.Context, a *app, _ *options, args []string) error {
+		return updateUser(ctx, a, args[0], func(u *auth.User) (string, error) {
+			set(u)
+			return fmt.Sprintf("%s is now %s", u.Email, state), nil
+		})
+	}
+}
+
+func rolesAdd(ctx context.Context, a *app, _ *options, args []string) error {
+	role := args[1]
+	if role == "" {
+		return fmt.Errorf("roles add: empty ROLE: %w", errUsage)
+	}
+	return updateUser(ctx, a, args[0], func(u *auth.User) (string, error) {
+		if u.HasRole(role) {
+			return fmt.Sprintf("%s already has role %q", u.Email, role), nil
+		}
+		u.Roles = append(u.Roles, role)
+		return fmt.Sprintf("%s now has roles %s", u.Email, strings.Join(u.Roles, ",")), nil
+	})
+}
+
+func rolesRemove(ctx context.Context, a *app, _ *options, args []string) error {
+	role := args[1]
+	return updateUser(ctx, a, args[0], func(u *auth.User) (string, error) {
+		if !u.HasRole(role) {
+			return fmt.Sprintf("%s does not have role %q", u.Email, role), nil
+		}
+		u.Roles = slices.DeleteFunc(u.Roles, func(r string) bool { return r == role })
+		if len(u.Roles) == 0 {
+			return fmt.Sprintf("%s now has no roles", u.Email), nil
+		}
+		return fmt.Sprintf("%s now has roles %s", u.Email, strings.Join(u.Roles, ",")), nil
+	})
+}
+
+// updateUser finds the user by email and applies change in one UpdateUser,
+// then prints the message change returned.
+func updateUser(ctx context.Context, a *app, email string, change func(*auth.User) (string, error)) error {
+	s, done, err := a.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer done()
+	u, err := findUser(ctx, s, email)
+	if err != nil {
+		return err
+	}
+	var msg string
+	err = s.UpdateUser(ctx, u.ID, func(u *auth.User) error {
+		var err error
+		msg, err = change(u)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout, msg)
+	return nil
+}

@@ -1,0 +1,199 @@
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// CSRF protection of session-authenticated requests. Each session has a
+// random secret, kept in its encrypted cookie. A page gets a token from
+// [Manager.CSRFToken]: the secret XORed with a fresh one-time pad, pad and
+// result in base64url, so no two pages show the same bytes (which defeats
+// compression side channels such as BREACH). An unsafe request must send a
+// token that unmasks to the secret, and its Origin (or, without one, its
+// Referer) must name the host the request was sent to.
+
+// Where a session-authenticated request with an unsafe method carries its
+// CSRF token.
+const (
+	// CSRFHeader is the request header that carries the CSRF token, for
+	// scripts.
+	CSRFHeader = "X-CSRF-Token"
+	// CSRFField is the form field that carries the CSRF token, for HTML
+	// forms (application/x-www-form-urlencoded or multipart/form-data).
+	CSRFField = "csrf_token"
+)
+
+// ErrCSRF: a request authenticated by the session cookie, with an unsafe
+// method, lacks a valid CSRF token or comes from another origin. The
+// middlewares answer 403.
+var ErrCSRF = errors.New("auth: CSRF check failed")
+
+// csrfSecretBytes is the length of a session's CSRF secret.
+const csrfSecretBytes = 32
+
+// Texts sent to clients that fail the CSRF check.
+const (
+	msgCSRF        = "CSRF token missing or invalid."
+	msgCrossOrigin = "CSRF check failed: the request comes from another origin."
+)
+
+// The reasons a CSRF check fails; both match ErrCSRF.
+var (
+	errCSRFToken   = &wrapError{msg: "auth: CSRF token missing or invalid", parent: ErrCSRF}
+	errCrossOrigin = &wrapError{msg: "auth: CSRF check failed: cross-origin request", parent: ErrCSRF}
+)
+
+// newCSRFSecret returns a fresh random CSRF secret.
+func newCSRFSecret() []byte {
+	b := make([]byte, csrfSecretBytes)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms.
+	return b
+}
+
+// maskCSRF returns pad || pad XOR secret in unpadded base64url, with a
+// fresh random pad.
+func maskCSRF(secret []byte) string {
+	buf := make([]byte, 2*len(secret))
+	pad, masked := buf[:len(secret)], buf[len(secret):]
+	_, _ = rand.Read(pad)
+	subtle.XORBytes(masked, pad, secret)
+	return base64.RawURLEncoding.EncodeToString(buf)
+}
+
+// csrfMatches reports whether token, unmasked, equals secret. It compares
+// in constant time.
+func csrfMatches(token string, secret []byte) bool {
+	if len(secret) != csrfSecretBytes || len(token) != base64.RawURLEncoding.EncodedLen(2*csrfSecretBytes) {
+		return false
+	}
+	buf, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(buf) != 2*csrfSecretBytes {
+		return false
+	}
+	pad, masked := buf[:csrfSecretBytes], buf[csrfSecretBytes:]
+	subtle.XORBytes(masked, masked, pad)
+	return subtle.ConstantTimeCompare(masked, secret) == 1
+}
+
+// CSRFToken returns a fresh CSRF token for the browser session of r, to
+// put in a form's CSRFField or send in the CSRFHeader of a later unsafe
+// request. Every call returns a different token; all of them stay valid
+// for the whole session, including sessions restored from the remember-me
+// cookie. It returns "" if r carries no session cookie that decodes and
+// has not timed out; it does not consult the store.
+func (m *Manager) CSRFToken(r *http.Request) string {
+	now := m.now()
+	if c, err := r.Cookie(m.sessions.name); err == nil {
+		if st, ok := m.decodeSession(c.Value, now); ok {
+			return maskCSRF(st.CSRF)
+		}
+	}
+	if c, err := r.Cookie(m.sessions.rememberName); err == nil {
+		if st, ok := m.decodeRemember(c.Value, now); ok {
+			return maskCSRF(st.CSRF)
+		}
+	}
+	return ""
+}
+
+// safeMethod reports whether method is safe in the sense of RFC 9110
+// §9.2.1, so needs no CSRF check.
+func safeMethod(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return false
+}
+
+// checkCSRF checks a session-authenticated request against the session's
+// CSRF secret: requests with unsafe methods must come from the same origin
+// and carry a valid token.
+func checkCSRF(r *http.Request, secret []byte) error {
+	if safeMethod(r.Method) {
+		return nil
+	}
+	if err := checkOrigin(r); err != nil {
+		return err
+	}
+	token := r.Header.Get(CSRFHeader)
+	if token == "" && formBody(r) {
+		token = r.PostFormValue(CSRFField)
+	}
+	if !csrfMatches(token, secret) {
+		return errCSRFToken
+	}
+	return nil
+}
+
+// formBody reports whether r's body is an HTML form.
+func formBody(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data"
+}
+
+// checkOrigin returns errCrossOrigin if r's Origin header, or without one
+// its Referer header, names another host than the one r was sent to.
+// Without either it passes: browsers send Origin with every cross-origin
+// POST, so only same-origin requests and non-browser clients lack both.
+// The scheme is checked only when r came over TLS to this server: behind
+// a TLS-terminating proxy r.TLS is nil.
+func checkOrigin(r *http.Request) error {
+	source := r.Header.Get("Origin")
+	if source == "" {
+		source = r.Header.Get("Referer")
+	}
+	if source != "" && !sameOrigin(r, source) {
+		return errCrossOrigin
+	}
+	return nil
+}
+
+// sameOrigin reports whether the URL raw (an Origin or Referer value)
+// names the host r was sent to. "null" and non-HTTP origins never match.
+func sameOrigin(r *http.Request, raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return false
+	}
+	if r.TLS != nil && u.Scheme != "https" {
+		return false
+	}
+	return strings.EqualFold(withoutDefaultPort(u.Host, u.Scheme), withoutDefaultPort(r.Host, u.Scheme))
+}
+
+// withoutDefaultPort removes scheme's default port from host.
+func withoutDefaultPort(host, scheme string) string {
+	h, port, err := net.SplitHostPort(host)
+	if err != nil {
+		return host
+	}
+	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		if strings.Contains(h, ":") {
+			return "[" + h + "]"
+		}
+		return h
+	}
+	return host
+}
+
+// loginOrigin applies the Origin and Referer check to a login form post,
+// the one unsafe request without a session to take a CSRF secret from: a
+// cross-site form that logged the visitor into the attacker's account
+// ("login CSRF") is refused whenever the browser sends Origin, as all
+// current browsers do for POST. JSON logins cannot be sent cross-origin
+// without CORS, so they are left alone.
+func loginOrigin(r *http.Request) error {
+	if !formBody(r) {
+		return nil
+	}
+	return checkOrigin(r)
+}

@@ -1,0 +1,91 @@
+package auth
+
+import "errors"
+
+// Errors returned by the package. Callers compare with [errors.Is]; the
+// errors the package returns may wrap these with detail for logs, which is
+// never sent to clients.
+var (
+	// ErrInvalidToken: the token is malformed, its signature does not
+	// verify, its payload cannot be decoded, or the user it names no
+	// longer accepts it (unknown, inactive, or uniquifier rotated).
+	ErrInvalidToken = errors.New("auth: invalid token")
+
+	// ErrExpiredToken: the token's signature verifies but it is older than
+	// the maximum age. It does not match ErrInvalidToken, except for a
+	// token stamped in the future, which matches both (itsdangerous calls
+	// it expired; it is invalid here too).
+	ErrExpiredToken = errors.New("auth: token expired")
+
+	// ErrTokenPayload: the signature verifies but the payload is not
+	// valid base64, zlib or JSON. It matches ErrInvalidToken as well.
+	ErrTokenPayload = &wrapError{msg: "auth: malformed token payload", parent: ErrInvalidToken}
+
+	// ErrUserNotFound: no user has the given ID or email. Stores return it.
+	ErrUserNotFound = errors.New("auth: user not found")
+
+	// ErrInvalidCredentials: an unknown email, a wrong password or an
+	// inactive account. The three are deliberately indistinguishable.
+	ErrInvalidCredentials = errors.New("auth: invalid credentials")
+
+	// ErrNoCredentials: the request carries none of the credentials the
+	// route accepts.
+	ErrNoCredentials = errors.New("auth: no credentials")
+
+	// ErrForbidden: the user is authenticated but lacks a required role.
+	ErrForbidden = errors.New("auth: forbidden")
+
+	// ErrUnconfirmed: the user is authenticated but has not confirmed the
+	// account. See [Manager.RequireConfirmed].
+	ErrUnconfirmed = errors.New("auth: unconfirmed account")
+
+	// ErrStoreUnavailable wraps a store failure other than ErrUserNotFound
+	// (the database is down, say). Handlers answer 503.
+	ErrStoreUnavailable = errors.New("auth: user store unavailable")
+
+	// ErrReadOnlyStore: the operation writes users but the store does not
+	// implement [UserUpdater].
+	ErrReadOnlyStore = errors.New("auth: user store cannot be updated")
+
+	// ErrDuplicateEmail: another user already has this email address,
+	// compared case-insensitively.
+	ErrDuplicateEmail = errors.New("auth: email already in use")
+
+	// ErrDuplicateID: another user already has this ID.
+	ErrDuplicateID = errors.New("auth: user ID already in use")
+
+	// ErrIDChanged: an update function changed the user's ID.
+	ErrIDChanged = errors.New("auth: user ID cannot change")
+
+	// ErrPasswordTooLong: the password is longer than the hash scheme
+	// accepts (72 bytes for bcrypt) or than Config.MaxPasswordBytes.
+	ErrPasswordTooLong = errors.New("auth: password too long")
+
+	// ErrPasswordTooShort: the password is shorter than Config.MinPasswordBytes.
+	ErrPasswordTooShort = errors.New("auth: password too short")
+
+	// ErrPasswordMismatch: the password does not match the hash.
+	ErrPasswordMismatch = errors.New("auth: password does not match")
+
+	// ErrUnsupportedHash: a stored password hash is in a scheme this
+	// package does not know. The error text names the scheme.
+	ErrUnsupportedHash = errors.New("auth: unsupported password hash")
+)
+
+// wrapError is a sentinel error that also matches a more general sentinel.
+type wrapError struct {
+	msg    string
+	parent error
+}
+
+func (e *wrapError) Error() string { return e.msg }
+func (e *wrapError) Unwrap() error { return e.parent }
+
+// futureTokenError is returned for a token stamped after now: it is expired
+// in itsdangerous' terms and invalid in this package's.
+type futureTokenError struct{}
+
+func (futureTokenError) Error() string { return "auth: token issued in the future" }
+func (futureTokenError) Is(target error) bool {
+	return target == ErrExpiredToken || target == ErrInvalidToken
+}

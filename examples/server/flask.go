@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/authkit/auth"
+	"github.com/authkit/auth/internal/dbopen"
+	"github.com/authkit/auth/sqlstore"
+)
+
+// flaskManager opens the existing Flask-Security database dsn names, as it
+// is, and returns a Manager configured from the Flask app's settings, read
+// from environment variables named as its config keys:
+//
+//   - SECRET_KEY (required): verifies the app's auth tokens and signs the
+//     tokens /login issues; SECRET_KEY_FALLBACKS, comma-separated, are
+//     earlier keys whose tokens still verify.
+//   - SECURITY_PASSWORD_SALT, or SECURITY_PASSWORD_SINGLE_HASH (True, or
+//     comma-separated passlib scheme names): one is required, as the app
+//     needs one to hash passwords.
+//   - SECURITY_PASSWORD_HASH: the passlib scheme of the hashes written back
+//     (new passwords, upgrades on login). Default bcrypt, the app's.
+//   - SECURITY_REMEMBER_SALT, SECURITY_TOKEN_MAX_AGE (whole seconds),
+//     SECURITY_TOKEN_AUTHENTICATION_HEADER, SECURITY_TOKEN_AUTHENTICATION_KEY:
+//     as in the app, with the app's defaults.
+//
+// The Manager's own keys (session cookies, native tokens) are AUTH_SECRET
+// if set, else derived from SECRET_KEY (and each fallback), so that every
+// instance given the app's settings agrees. tokens is "flask" (or empty)
+// to issue tokens the app accepts too, or "native" for the Manager's own,
+// once the app no longer needs to read them. The demo users are not seeded.
+func flaskManager(ctx context.Context, dsn, tokens string, getenv func(string) string, logger *slog.Logger) (*auth.Manager, func(), error) {
+	fc, err := flaskConfig(getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch tokens {
+	case "", "flask":
+		fc.MintTokens = true
+	case "native":
+	default:
+		return nil, nil, fmt.Errorf("unknown -tokens %q: want flask or native", tokens)
+	}
+	cfg, err := serverConfig(getenv, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Flask = fc
+	cfg.TokenHeader = getenv("SECURITY_TOKEN_AUTHENTICATION_HEADER")
+	cfg.TokenQueryParam = getenv("SECURITY_TOKEN_AUTHENTICATION_KEY")
+	key := []byte(getenv("AUTH_SECRET"))
+	if len(key) == 0 {
+		key = deriveKey(fc.SecretKey)
+		for _, k := range fc.SecretKeyFallbacks {
+			cfg.OldKeys = append(cfg.OldKeys, deriveKey(k))
+		}
+	}
+	store, closeStore, err := dbopen.OpenFlask(ctx, dsn, sqlstore.FlaskSchema{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the Flask-Security database: %w", err)
+	}
+	m, err := auth.New(store, key, cfg)
+	if err != nil {
+		closeStore()
+		return nil, nil, err
+	}
+	logger.Info("using the Flask-Security database as it is", "tokens", stringOr(tokens, "flask"))
+	return m, closeStore, nil
+}
+
+// flaskConfig reads the Flask app's settings from the environment; see
+// flaskManager.
+func flaskConfig(getenv func(string) string) (*auth.FlaskConfig, error) {
+	fc := &auth.FlaskConfig{
+		SecretKey:           []byte(getenv("SECRET_KEY")),
+		PasswordSalt:        getenv("SECURITY_PASSWORD_SALT"),
+		RememberSalt:        getenv("SECURITY_REMEMBER_SALT"),
+		WritePasswordScheme: stringOr(getenv("SECURITY_PASSWORD_HASH"), "bcrypt"),
+	}
+	if len(fc.SecretKey) == 0 {
+		return nil, errors.New("-schema flask-security needs SECRET_KEY: the Flask app's secret key")
+	}
+	for k := range strings.SplitSeq(getenv("SECRET_KEY_FALLBACKS"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			fc.SecretKeyFallbacks = append(fc.SecretKeyFallbacks, []byte(k))
+		}
+	}
+	switch single := getenv("SECURITY_PASSWORD_SINGLE_HASH"); strings.ToLower(single) {
+	case "", "false", "0", "no":
+	case "true", "1", "yes":
+		fc.PasswordSingleHash = true
+	default:
+		for s := range strings.SplitSeq(single, ",") {
+			fc.PasswordSingleHashSchemes = append(fc.PasswordSingleHashSchemes, strings.TrimSpace(s))
+		}
+	}
+	if fc.PasswordSalt == "" && !fc.PasswordSingleHash {
+		return nil, errors.New("-schema flask-security needs SECURITY_PASSWORD_SALT (or SECURITY_PASSWORD_SINGLE_HASH=True), as the Flask app has it")
+	}
+	if v := getenv("SECURITY_TOKEN_MAX_AGE"); v != "" {
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || secs <= 0 || secs > int64(1<<62/time.Second) {
+			return nil, fmt.Errorf("SECURITY_TOKEN_MAX_AGE=%q is not a positive whole number of seconds", v)
+		}
+		fc.TokenMaxAge = time.Duration(secs) * time.Second
+	}
+	return fc, nil
+}
+
+// deriveKey turns a Flask SECRET_KEY, of any length, into a signing key
+// of the Manager's own, distinct from what the app signs with.
+func deriveKey(secret []byte) []byte {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("authkit examples/server: the Manager's own key"))
+	return mac.Sum(nil)
+}
+
+func stringOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

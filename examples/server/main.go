@@ -1,0 +1,278 @@
+// Command server is the example application of package auth: the demo API
+// of a Flask-Security tutorial, in Go.
+//
+//	go run ./examples/server            # listens on 127.0.0.1:8080
+//
+//	go run ./examples/server -db postgres://user:pass@host/db   # PostgreSQL
+//
+// Users live in the SQLite file auth.db (flag -db) unless -db is a
+// postgres:// URL. The demo users are seeded into an empty store only.
+//
+// Environment: AUTH_SECRET is the signing secret. Without it, with SQLite,
+// a random secret is made once and kept beside the database in a file
+// with mode 0600 (auth.db.secret), so tokens survive a restart; with
+// PostgreSQL, where several instances must share it, it is required.
+// AUTH_TOKEN_SALT overrides the library's token salt.
+//
+// Flask-Security compatibility: with -schema flask-security, -db names an
+// existing Flask-Security database (SQLite file or postgres:// URL), used
+// as it is, beside or instead of the Flask app: same routes, no demo
+// users. The app's settings come from environment variables named as its
+// config keys (SECRET_KEY, SECRET_KEY_FALLBACKS, SECURITY_PASSWORD_SALT,
+// SECURITY_PASSWORD_HASH, SECURITY_REMEMBER_SALT, SECURITY_TOKEN_MAX_AGE,
+// …; see flask.go and MIGRATING_FROM_FLASK.md). /login then issues tokens
+// the Flask app accepts too, unless -tokens native.
+//
+// Seeded users: test@example.com / test123 (confirmed), admin@example.com /
+// admin123 (role admin), unconfirmed@example.com / test123.
+//
+// Browsers: open http://127.0.0.1:8080/account, which sends you to the
+// login form (GET /login) and, once logged in, shows the account with a
+// logout button. The session cookie is Secure, which browsers accept on
+// http://127.0.0.1 and http://localhost; on any other plain-HTTP host set
+// Config.SessionInsecure.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/authkit/auth"
+	"github.com/authkit/auth/internal/dbopen"
+	"github.com/authkit/auth/sqlstore/pglisten"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses args, builds the application and serves it until ctx ends.
+// If ready is not nil it receives the listening address.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready chan<- string) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	dsn := fs.String("db", "auth.db", "SQLite file, or postgres:// URL, of the user store")
+	schema := fs.String("schema", "native", "the user tables: native (this package's, created if missing) or flask-security (an existing Flask-Security database, used as it is)")
+	tokens := fs.String("tokens", "", "with -schema flask-security, the tokens /login issues: flask (the default; the Flask app accepts them too) or native")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+
+	var (
+		m          *auth.Manager
+		closeStore func()
+		err        error
+	)
+	switch *schema {
+	case "native":
+		if *tokens != "" {
+			return errors.New("-tokens applies to -schema flask-security only")
+		}
+		m, closeStore, err = nativeManager(ctx, *dsn, getenv, logger)
+	case "flask-security":
+		m, closeStore, err = flaskManager(ctx, *dsn, *tokens, getenv, logger)
+	default:
+		return fmt.Errorf("unknown -schema %q: want native or flask-security", *schema)
+	}
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           routes(m),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	logger.Info("listening", "addr", "http://"+ln.Addr().String())
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// serverConfig is the Manager configuration both -schema modes share.
+// AUTH_USER_CACHE_TTL (a Go duration such as 5s) turns the verified-user
+// cache on: token checks then skip the database while the entry is fresh.
+// On PostgreSQL the server also listens for change notifications, so a
+// revocation by another instance reaches it at once; on SQLite a change made
+// by another process (authctl) is seen only after the TTL.
+func serverConfig(getenv func(string) string, logger *slog.Logger) (auth.Config, error) {
+	cfg := auth.Config{
+		TokenSalt:     getenv("AUTH_TOKEN_SALT"),
+		TokenMaxAge:   time.Hour,
+		LoginRedirect: "/account",
+		Logger:        logger,
+	}
+	if v := getenv("AUTH_USER_CACHE_TTL"); v != "" {
+		ttl, err := time.ParseDuration(v)
+		if err != nil || ttl <= 0 {
+			return cfg, fmt.Errorf("AUTH_USER_CACHE_TTL=%q: want a positive duration such as 5s", v)
+		}
+		cfg.UserCache = auth.UserCacheConfig{Size: 100_000, TTL: ttl}
+	}
+	return cfg, nil
+}
+
+// nativeManager opens the store of this package's own tables, creating it
+// if needed, and seeds the demo users into it if it is empty. The returned
+// function closes the store.
+func nativeManager(ctx context.Context, dsn string, getenv func(string) string, logger *slog.Logger) (*auth.Manager, func(), error) {
+	secret, err := signingSecret(getenv("AUTH_SECRET"), dsn, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, closeStore, err := dbopen.Open(ctx, dsn, true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the user store: %w", err)
+	}
+	cfg, err := serverConfig(getenv, logger)
+	var m *auth.Manager
+	if err == nil {
+		m, err = auth.New(store, secret, cfg)
+	}
+	if err == nil {
+		// Seeding is short; finish it even if a signal comes meanwhile, so
+		// the store never keeps half the demo users.
+		err = seed(context.WithoutCancel(ctx), m, store)
+	}
+	if err != nil {
+		closeStore()
+		return nil, nil, err
+	}
+	if cfg.UserCache.Size > 0 && dbopen.IsPostgres(dsn) {
+		go pglisten.Run(ctx, dsn, m, pglisten.Config{Logger: logger}) //nolint:errcheck // it ends with ctx
+	}
+	return m, closeStore, nil
+}
+
+// signingSecret returns the token signing secret: fromEnv if set; else,
+// for an SQLite database, the secret kept in the file beside it, made on
+// first use with mode 0600.
+func signingSecret(fromEnv, dsn string, logger *slog.Logger) ([]byte, error) {
+	if fromEnv != "" {
+		return []byte(fromEnv), nil
+	}
+	if dbopen.IsPostgres(dsn) {
+		return nil, errors.New("set AUTH_SECRET: with PostgreSQL every instance must sign with the same secret")
+	}
+	path := strings.TrimPrefix(dsn, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	path += ".secret"
+	fresh := make([]byte, 32)
+	rand.Read(fresh)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600) // #nosec G304 -- the operator chose the path with -db
+	switch {
+	case err == nil:
+		_, werr := f.WriteString(hex.EncodeToString(fresh) + "\n")
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			_ = os.Remove(path)
+			return nil, fmt.Errorf("writing the secret file: %w", werr)
+		}
+		logger.Info("AUTH_SECRET is not set: made a signing secret and kept it beside the database", "file", path)
+		return fresh, nil
+	case !errors.Is(err, fs.ErrExist):
+		return nil, fmt.Errorf("creating the secret file: %w", err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("the secret file %s is readable by others (mode %v): chmod 600 it", path, info.Mode().Perm())
+	}
+	raw, err := os.ReadFile(path) // #nosec G304 -- the operator chose the path with -db
+	if err != nil {
+		return nil, fmt.Errorf("reading the secret file: %w", err)
+	}
+	secret, err := hex.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil || len(secret) < auth.MinKeyBytes {
+		return nil, fmt.Errorf("the secret file %s does not hold a hex secret of at least %d bytes", path, auth.MinKeyBytes)
+	}
+	logger.Info("using the signing secret kept beside the database", "file", path)
+	return secret, nil
+}
+
+// demoUser is a seeded account.
+type demoUser struct {
+	email, password string
+	confirmed       bool
+	roles           []string
+}
+
+var demoUsers = []demoUser{
+	{email: "test@example.com", password: "test123", confirmed: true},
+	{email: "admin@example.com", password: "admin123", confirmed: true, roles: []string{"admin"}},
+	{email: "unconfirmed@example.com", password: "test123"},
+}
+
+// seed stores the demo users into an empty store.
+func seed(ctx context.Context, m *auth.Manager, store auth.UserAdmin) error {
+	existing, err := store.ListUsers(ctx)
+	if err != nil || len(existing) > 0 {
+		return err
+	}
+	for _, d := range demoUsers {
+		// The demo passwords are shorter than the library's minimum for new
+		// passwords (NewUser would refuse them), so they are hashed directly.
+		hash, err := m.HashPassword(d.password)
+		if err != nil {
+			return err
+		}
+		u := &auth.User{Email: d.email, PasswordHash: hash, Active: true, Confirmed: d.confirmed,
+			Roles: d.roles, Uniquifier: auth.NewUniquifier()}
+		if err := store.CreateUser(ctx, u); err != nil {
+			return fmt.Errorf("seeding %s: %w", d.email, err)
+		}
+	}
+	return nil
+}

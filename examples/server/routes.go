@@ -1,0 +1,56 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/authkit/auth"
+)
+
+// items is the payload of the demo API routes.
+var items = map[string]any{"items": map[string]string{"Key1": "Value1", "Key2": "value2"}}
+
+// routes returns the application's handler.
+func routes(m *auth.Manager) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /login", m.LoginHandler())
+	mux.Handle("POST /logout", m.LogoutHandler()) // a token, or the session and its CSRF token
+	mux.HandleFunc("GET /login", loginPage)
+	mux.Handle("GET /account", m.RequireSession(accountPage(m)))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles))
+	mux.Handle("POST /api/v1/tokens/", m.TokenHandler())
+
+	mux.Handle("GET /protected", m.RequireToken(http.HandlerFunc(protected)))
+	mux.Handle("GET /dummy-api/{$}", m.RequireToken(jsonHandler(items)))
+	mux.Handle("GET /basic-api/{$}", m.RequireBasic(jsonHandler(items)))
+	mux.Handle("GET /api/v1/posts/{$}", m.Require(auth.Basic, auth.BasicToken)(m.RequireConfirmed(http.HandlerFunc(posts))))
+	mux.Handle("GET /admin/{$}", m.RequireToken(m.RequireRoles("admin")(http.HandlerFunc(admin))))
+	mux.Handle("GET /public/{$}", jsonHandler(items))
+	return mux
+}
+
+func protected(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.FromContext(r.Context())
+	writeJSON(w, map[string]string{"message": "Hello " + u.Email, "id": u.ID})
+}
+
+func posts(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.FromContext(r.Context())
+	writeJSON(w, map[string]any{"posts": []map[string]string{
+		{"id": "1", "title": "Hello", "author": u.Email},
+	}})
+}
+
+func admin(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.FromContext(r.Context())
+	writeJSON(w, map[string]string{"message": "Welcome, administrator " + u.Email})
+}
+
+func jsonHandler(v any) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeJSON(w, v) })
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v) // a failed write means the client left
+}

@@ -1,0 +1,186 @@
+package auth
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// Credentials are the email and password of a login request.
+type Credentials struct {
+	Email    string
+	Password string
+}
+
+// errBodyTooLarge: the request body exceeds Config.MaxBodyBytes.
+var errBodyTooLarge = &requestError{status: http.StatusRequestEntityTooLarge, msg: msgTooLarge}
+
+// loginRequest is a login request as LoginHandler reads it: the
+// credentials and what a browser session needs.
+type loginRequest struct {
+	Credentials
+	remember bool   // "remember": true, or a form's remember=on|true|1
+	form     bool   // sent as an url-encoded form
+	next     string // a form's "next" field
+}
+
+// readLoginRequest reads the credentials of a login request: a JSON object
+// or an url-encoded form, at most max bytes.
+func readLoginRequest(w http.ResponseWriter, r *http.Request, max int64) (Credentials, error) {
+	req, err := readLogin(w, r, max)
+	return req.Credentials, err
+}
+
+// readLogin reads a login request like readLoginRequest, with its
+// remember-me choice and, from a form, its next field.
+func readLogin(w http.ResponseWriter, r *http.Request, max int64) (loginRequest, error) {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil {
+		return loginRequest{}, &requestError{status: http.StatusUnsupportedMediaType,
+			msg: "Send the credentials as application/json or application/x-www-form-urlencoded."}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return loginRequest{}, errBodyTooLarge
+		}
+		return loginRequest{}, badRequest("The request body could not be read.")
+	}
+	switch {
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		return parseLoginJSON(body)
+	case mt == "application/x-www-form-urlencoded":
+		return parseLoginFormRequest(body)
+	}
+	return loginRequest{}, &requestError{status: http.StatusUnsupportedMediaType,
+		msg: "Send the credentials as application/json or application/x-www-form-urlencoded."}
+}
+
+// ParseLoginJSON reads a login request body: a JSON object whose "email"
+// and "password" members are non-empty strings. An optional "remember"
+// member, read by [Manager.LoginHandler], must be true, false or null.
+// Other members are ignored. It rejects anything else — another JSON
+// type, a member given twice, invalid UTF-8, trailing data — with an error
+// whose text is safe to show the client.
+func ParseLoginJSON(body []byte) (Credentials, error) {
+	req, err := parseLoginJSON(body)
+	return req.Credentials, err
+}
+
+// parseLoginJSON is ParseLoginJSON with the "remember" member.
+func parseLoginJSON(body []byte) (loginRequest, error) {
+	const shape = `The request body must be a JSON object with "email" and "password" strings.`
+	if !utf8.Valid(body) {
+		return loginRequest{}, badRequest("The request body is not valid UTF-8.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return loginRequest{}, badRequest(shape)
+	}
+	var req loginRequest
+	c := &req.Credentials
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return loginRequest{}, badRequest("The request body is not valid JSON.")
+		}
+		key, _ := tok.(string)
+		if seen[key] {
+			return loginRequest{}, badRequest(`The member "` + safeKey(key) + `" appears more than once.`)
+		}
+		seen[key] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return loginRequest{}, badRequest("The request body is not valid JSON.")
+		}
+		var dst *string
+		switch key {
+		case "email":
+			dst = &c.Email
+		case "password":
+			dst = &c.Password
+		case "remember":
+			if err := json.Unmarshal(raw, &req.remember); err != nil {
+				return loginRequest{}, badRequest(`"remember" must be true or false.`)
+			}
+			continue
+		default:
+			continue
+		}
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return loginRequest{}, badRequest(`"` + key + `" must be a string.`)
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return loginRequest{}, badRequest("The request body is not valid JSON.")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return loginRequest{}, badRequest("The request body has data after the JSON object.")
+	}
+	return req, c.check()
+}
+
+// parseLoginForm reads an url-encoded form with single email and password fields.
+func parseLoginForm(body []byte) (Credentials, error) {
+	req, err := parseLoginFormRequest(body)
+	return req.Credentials, err
+}
+
+// parseLoginFormRequest is parseLoginForm with the "remember" and "next"
+// fields. Even when it fails, the result says it was a form and carries
+// next if the form could be parsed, so a browser can be sent back.
+func parseLoginFormRequest(body []byte) (loginRequest, error) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return loginRequest{form: true}, badRequest("The form is not valid application/x-www-form-urlencoded data.")
+	}
+	req := loginRequest{form: true, next: form.Get("next")}
+	switch strings.ToLower(form.Get("remember")) {
+	case "on", "true", "1":
+		req.remember = true
+	}
+	if len(form["email"]) > 1 || len(form["password"]) > 1 {
+		return req, badRequest("Each of email and password may appear only once.")
+	}
+	req.Credentials = Credentials{Email: form.Get("email"), Password: form.Get("password")}
+	if !utf8.ValidString(req.Email) || !utf8.ValidString(req.Password) {
+		req.Credentials = Credentials{}
+		return req, badRequest("The form is not valid UTF-8.")
+	}
+	return req, req.check()
+}
+
+func (c Credentials) check() error {
+	if c.Email == "" || c.Password == "" {
+		return badRequest("Both email and password are required.")
+	}
+	if strings.ContainsRune(c.Email, 0) || strings.ContainsRune(c.Password, 0) {
+		return badRequest("The credentials must not contain NUL characters.")
+	}
+	return nil
+}
+
+// safeKey shortens and sanitizes a client-supplied member name for an error message.
+func safeKey(k string) string {
+	var b strings.Builder
+	for _, r := range k {
+		if b.Len() >= 32 {
+			b.WriteString("…")
+			break
+		}
+		if r < 0x20 || r == '"' || r == '\\' || r == 0x7f {
+			r = '?'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,234 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+)
+
+// Scheme is a way of authenticating a request, for [Manager.Require] and
+// [Manager.Optional].
+type Scheme uint8
+
+// The schemes. Whatever order they are given in, Require tries them in
+// the order Token, Session, BasicToken, Basic, and the first that
+// authenticates wins; so a request with a token header is never held to
+// the CSRF check of a session.
+const (
+	// Token reads a token from the Authentication-Token header (or
+	// Config.TokenHeader), then "Authorization: Bearer", then the
+	// auth_token query parameter (or Config.TokenQueryParam), each unless
+	// disabled in Config.
+	Token Scheme = 1 << iota
+	// BasicToken reads a token from HTTP Basic credentials whose username
+	// is the token and whose password is empty (Flask-HTTPAuth's pattern).
+	BasicToken
+	// Basic reads an email and password from HTTP Basic credentials (RFC
+	// 7617). Every request then costs one password hash.
+	Basic
+	// Session reads the browser session cookie that [Manager.LoginHandler]
+	// sets (Config.SessionCookieName), or, when it has expired, starts a
+	// new session from the remember-me cookie. A request it authenticates
+	// with an unsafe method (POST, PUT, PATCH, DELETE, …) must pass the
+	// CSRF check, or gets 403; see [Manager.CSRFToken]. When a browser
+	// (Accept preferring text/html) fails a Require that includes Session,
+	// it is redirected 303 to Config.LoginPage instead of getting a 401.
+	Session
+)
+
+// RequireToken is middleware that lets a request through only with a
+// valid token (see [Token]), answering 401 otherwise.
+func (m *Manager) RequireToken(next http.Handler) http.Handler { return m.Require(Token)(next) }
+
+// RequireBasic is middleware that lets a request through only with a valid
+// email and password in HTTP Basic credentials, answering 401 with a Basic
+// challenge otherwise.
+func (m *Manager) RequireBasic(next http.Handler) http.Handler { return m.Require(Basic)(next) }
+
+// Require returns middleware that lets a request through if one of the
+// schemes authenticates it, and puts the user in its context (see
+// [FromContext]). Otherwise it answers 401 with a WWW-Authenticate
+// challenge for each scheme, or 503 if the store failed. With [Session]
+// among the schemes, a browser gets a 303 to Config.LoginPage (with
+// next=the path and query, for GET and HEAD) instead of the 401, and a
+// failed CSRF check gets 403. With no schemes it requires a [Token].
+func (m *Manager) Require(schemes ...Scheme) func(http.Handler) http.Handler {
+	set := schemeSet(schemes)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u, err := m.authenticateAny(w, r, set)
+			if err != nil {
+				if errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrThrottled) {
+					m.fail(w, r, statusOf(err), err)
+					return
+				}
+				if m.sessionFailed(w, r, set, err) {
+					return
+				}
+				m.challenge(w, set, err)
+				m.fail(w, r, http.StatusUnauthorized, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), u)))
+		})
+	}
+}
+
+// Optional returns middleware that authenticates the request like
+// [Manager.Require] when it carries credentials and puts the user in its
+// context, but never rejects it: without valid credentials the request goes
+// on anonymously, as does a session-authenticated request that fails the
+// CSRF check.
+func (m *Manager) Optional(schemes ...Scheme) func(http.Handler) http.Handler {
+	set := schemeSet(schemes)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u, err := m.authenticateAny(w, r, set)
+			if err != nil {
+				if errors.Is(err, ErrStoreUnavailable) {
+					m.log.ErrorContext(r.Context(), "auth: user store failed", "path", r.URL.Path, "error", err.Error())
+				}
+				next.ServeHTTP(w, r)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), u)))
+		})
+	}
+}
+
+// RequireRoles returns middleware that lets a request through only if its
+// user holds every one of roles, answering 403 otherwise (401 if no user
+// authenticated the request). Put it inside Require.
+func (m *Manager) RequireRoles(roles ...string) func(http.Handler) http.Handler {
+	return m.requireUser(func(u *User) error {
+		for _, role := range roles {
+			if !u.HasRole(role) {
+				return fmt.Errorf("%w: missing role %q", ErrForbidden, role)
+			}
+		}
+		return nil
+	})
+}
+
+// RequireAnyRole returns middleware that lets a request through only if its
+// user holds at least one of roles, answering 403 otherwise.
+func (m *Manager) RequireAnyRole(roles ...string) func(http.Handler) http.Handler {
+	return m.requireUser(func(u *User) error {
+		for _, role := range roles {
+			if u.HasRole(role) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: none of roles %q", ErrForbidden, roles)
+	})
+}
+
+// RequireConfirmed is middleware that lets a request through only if its
+// user has confirmed the account, answering 403 "Unconfirmed account"
+// otherwise. Put it inside Require.
+func (m *Manager) RequireConfirmed(next http.Handler) http.Handler {
+	return m.requireUser(func(u *User) error {
+		if !u.Confirmed {
+			return ErrUnconfirmed
+		}
+		return nil
+	})(next)
+}
+
+func (m *Manager) requireUser(allow func(*User) error) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u, ok := FromContext(r.Context())
+			if !ok {
+				// Mounted without Require in front: every 401 still
+				// names a scheme (RFC 9110 §15.5.2); the token is the default.
+				m.challenge(w, Token, ErrNoCredentials)
+				m.fail(w, r, http.StatusUnauthorized, ErrNoCredentials)
+				return
+			}
+			if err := allow(u); err != nil {
+				m.fail(w, r, http.StatusForbidden, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func schemeSet(schemes []Scheme) Scheme {
+	var set Scheme
+	for _, s := range schemes {
+		set |= s
+	}
+	if set&(Token|Session|BasicToken|Basic) == 0 {
+		return Token
+	}
+	return set
+}
+
+// authenticateRequest tries the schemes in set in their fixed order and
+// returns the first user one of them authenticates. The error wraps
+// ErrNoCredentials if the request carried none, ErrStoreUnavailable if the
+// store failed, and otherwise the last credential's failure.
+func (m *Manager) authenticateRequest(r *http.Request, set Scheme) (*User, error) {
+	var failure error = ErrNoCredentials
+	if set&Token != 0 {
+		if tok, ok := m.requestToken(r); ok {
+			u, err := m.verifyRequestToken(r, tok)
+			if err == nil || errors.Is(err, ErrStoreUnavailable) {
+				return u, err
+			}
+			failure = err
+		}
+	}
+	if set&(Basic|BasicToken) != 0 {
+		user, password, ok, err := basicCredentials(r)
+		switch {
+		case !ok:
+		case err != nil:
+			failure = fmt.Errorf("%w: %w", ErrInvalidCredentials, err)
+		case set&BasicToken != 0 && password == "":
+			u, err := m.verifyRequestToken(r, user)
+			if err == nil || errors.Is(err, ErrStoreUnavailable) {
+				return u, err
+			}
+			failure = err
+		case set&Basic != 0:
+			u, err := m.authenticate(r.Context(), user, password, m.clientAddr(r))
+			if err == nil || errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrThrottled) {
+				return u, err
+			}
+			failure = err
+		}
+	}
+	return nil, failure
+}
+
+// verifyRequestToken is VerifyToken with an audit event for a rejection.
+func (m *Manager) verifyRequestToken(r *http.Request, token string) (*User, error) {
+	u, err := m.VerifyToken(r.Context(), token)
+	if err != nil && !errors.Is(err, ErrStoreUnavailable) {
+		m.audit(r.Context(), EventTokenRejected, slog.String("reason", tokenRejection(err)),
+			slog.String("ip", m.clientAddr(r)), slog.String("path", r.URL.Path))
+	}
+	return u, err
+}
+
+// challenge sets the WWW-Authenticate headers of a 401 for the schemes in
+// set: RFC 6750 Bearer (with error="invalid_token" when a token was
+// rejected) and RFC 7617 Basic.
+func (m *Manager) challenge(w http.ResponseWriter, set Scheme, err error) {
+	realm := strconv.Quote(m.realm)
+	if set&Token != 0 {
+		v := "Bearer realm=" + realm
+		if errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrExpiredToken) {
+			v += `, error="invalid_token"`
+		}
+		w.Header().Add("WWW-Authenticate", v)
+	}
+	if set&(Basic|BasicToken) != 0 {
+		w.Header().Add("WWW-Authenticate", "Basic realm="+realm+`, charset="UTF-8"`)
+	}
+}

@@ -1,0 +1,711 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// passlibFixture is an entry of testdata/password_hashes.json or
+// testdata/flask/password_hashes.json.
+type passlibFixture struct {
+	Name           string   `json:"name"`
+	Scheme         string   `json:"scheme"`
+	Password       string   `json:"password"`
+	Hash           string   `json:"hash"`
+	WrongPasswords []string `json:"wrong_passwords"`
+	AlsoVerifies   []string `json:"also_verifies"`
+	// The shared file's Flask-Security entries.
+	PasswordSalt string `json:"security_password_salt"`
+	SingleHash   *bool  `json:"single_hash"`
+	HMACPrehash  string `json:"hmac_prehash"`
+	// The entries made by testdata/flask/gen_password_hashes.py.
+	Flask *struct {
+		PasswordSalt string          `json:"password_salt"`
+		SingleHash   json.RawMessage `json:"single_hash"` // true, false or a list
+		Prehashed    bool            `json:"prehashed"`
+	} `json:"flask"`
+}
+
+func loadPasslibFixtures(t testing.TB, path string) []passlibFixture {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Entries []passlibFixture `json:"entries"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if len(f.Entries) < 10 {
+		t.Fatalf("%s: only %d entries", path, len(f.Entries))
+	}
+	return f.Entries
+}
+
+// flaskConfig returns the FlaskConfig the entry was made with, or nil.
+func (e passlibFixture) flaskConfig(t testing.TB) *FlaskConfig {
+	t.Helper()
+	switch {
+	case e.Flask != nil:
+		fc := &FlaskConfig{PasswordSalt: e.Flask.PasswordSalt}
+		var all bool
+		if err := json.Unmarshal(e.Flask.SingleHash, &all); err == nil {
+			fc.PasswordSingleHash = all
+		} else if err := json.Unmarshal(e.Flask.SingleHash, &fc.PasswordSingleHashSchemes); err != nil {
+			t.Fatalf("single_hash %s: %v", e.Flask.SingleHash, err)
+		}
+		return fc
+	case e.PasswordSalt != "":
+		return &FlaskConfig{PasswordSalt: e.PasswordSalt, PasswordSingleHash: e.SingleHash != nil && *e.SingleHash}
+	}
+	return nil
+}
+
+// slowFixture reports whether checking the entry's hash takes long enough
+// to skip in -short mode.
+func slowFixture(hash string) bool {
+	return strings.Contains(hash, "rounds=656000") || strings.Contains(hash, "$12$") ||
+		strings.Contains(hash, "m=102400")
+}
+
+func newPasslibManager(t testing.TB, fc *FlaskConfig) *Manager {
+	t.Helper()
+	m, err := New(NewMemoryStore(), []byte("passlib test key, 32 bytes long."), Config{BcryptCost: 4, Flask: fc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestPasslibHashes checks every hash made by passlib, crypt(3) and
+// Flask-Security in both fixture files: it verifies with its password
+// (pre-hashed where the entry says Flask-Security did) and refuses every
+// wrong one; a pre-hashed entry does not verify without the pre-hash.
+func TestPasslibHashes(t *testing.T) {
+	entries := append(loadPasslibFixtures(t, "testdata/password_hashes.json"),
+		loadPasslibFixtures(t, "testdata/flask/password_hashes.json")...)
+	for _, e := range entries {
+		t.Run(e.Name, func(t *testing.T) {
+			if testing.Short() && slowFixture(e.Hash) {
+				t.Skip("slow hash in -short mode")
+			}
+			fc := e.flaskConfig(t)
+			m := newPasslibManager(t, fc)
+			switch {
+			case strings.HasPrefix(e.Scheme, "werkzeug"):
+				// Not a passlib format; Flask-Security does not write it.
+				if err := m.CheckPassword(e.Hash, e.Password); !errors.Is(err, ErrUnsupportedHash) {
+					t.Fatalf("CheckPassword = %v, want ErrUnsupportedHash", err)
+				}
+				return
+			case len(e.Password) > bcryptMaxBytes && e.Scheme == "bcrypt":
+				// passlib truncates silently; this package refuses a
+				// password it could compare only in part (see Bcrypt).
+				if err := m.CheckPassword(e.Hash, e.Password); err != ErrPasswordMismatch {
+					t.Errorf("CheckPassword(%d-byte password) = %v, want ErrPasswordMismatch", len(e.Password), err)
+				}
+			default:
+				if err := m.CheckPassword(e.Hash, e.Password); err != nil {
+					t.Fatalf("CheckPassword(password) = %v", err)
+				}
+			}
+			for _, p := range e.AlsoVerifies {
+				if err := m.CheckPassword(e.Hash, p); err != nil {
+					t.Errorf("CheckPassword(%q) = %v", p, err)
+				}
+			}
+			wrong := e.WrongPasswords
+			if slowFixture(e.Hash) {
+				wrong = wrong[:min(len(wrong), 1)]
+			}
+			for _, p := range wrong {
+				if err := m.CheckPassword(e.Hash, p); err != ErrPasswordMismatch {
+					t.Errorf("CheckPassword(%q) = %v, want ErrPasswordMismatch", p, err)
+				}
+			}
+			if fc != nil && fc.PasswordSalt != "" && !fc.PasswordSingleHash && (e.Flask == nil || e.Flask.Prehashed) {
+				plain := newPasslibManager(t, nil)
+				if err := plain.CheckPassword(e.Hash, e.Password); err != ErrPasswordMismatch {
+					t.Errorf("without the pre-hash: CheckPassword = %v, want ErrPasswordMismatch", err)
+				}
+				other := newPasslibManager(t, &FlaskConfig{PasswordSalt: fc.PasswordSalt + "x"})
+				if err := other.CheckPassword(e.Hash, e.Password); err != ErrPasswordMismatch {
+					t.Errorf("with another PasswordSalt: CheckPassword = %v, want ErrPasswordMismatch", err)
+				}
+			}
+		})
+	}
+}
+
+// TestFlaskPrehash checks the pre-hash against the values the shared
+// fixture file records.
+func TestFlaskPrehash(t *testing.T) {
+	n := 0
+	for _, e := range loadPasslibFixtures(t, "testdata/password_hashes.json") {
+		if e.PasswordSalt == "" {
+			continue
+		}
+		fp := &flaskPasswords{salt: []byte(e.PasswordSalt)}
+		if got := fp.prehash(e.Password); got != e.HMACPrehash {
+			t.Errorf("%s: prehash = %q, want %q", e.Name, got, e.HMACPrehash)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no Flask-Security entries")
+	}
+}
+
+// TestFlaskSingleHashRules checks which schemes are pre-hashed, as
+// Flask-Security 5.1.2's use_double_hash decides.
+func TestFlaskSingleHashRules(t *testing.T) {
+	hashes := map[string]string{
+		"bcrypt":        "$2b$04$iL/dfw7LN8UBrZWfE68F2uwxyq.z0T7gJTgZkNe7BD05/5w9YyaYO",
+		"argon2":        "$argon2id$v=19$m=8192,t=1,p=1$9b43xpgzRgjhXIsxRmhtjQ$qPJRtsEXCRbDGPnV7sD6ZQ",
+		"pbkdf2_sha512": "$pbkdf2-sha512$1000$LaU0Zqy1llIqhXDuPQeAEA$x",
+		"pbkdf2_sha256": "$pbkdf2-sha256$1000$LaU0Zqy1llIqhXDuPQeAEA$x",
+		"pbkdf2_sha1":   "$pbkdf2$1000$LaU0Zqy1llIqhXDuPQeAEA$x",
+		"sha512_crypt":  "$6$salt$x",
+		"sha256_crypt":  "$5$salt$x",
+		"":              "$1$salt$x",
+	}
+	tests := []struct {
+		name       string
+		all        bool
+		schemes    []string
+		unprefixed []string // schemes not pre-hashed
+	}{
+		{name: "default", unprefixed: []string{""}},
+		{name: "true", all: true, unprefixed: []string{"", "bcrypt", "argon2", "pbkdf2_sha512", "pbkdf2_sha256", "pbkdf2_sha1", "sha512_crypt", "sha256_crypt"}},
+		{name: "set", schemes: []string{"sha512_crypt", "bcrypt", "django_argon2"}, unprefixed: []string{"", "bcrypt", "sha512_crypt"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newPasslibManager(t, &FlaskConfig{PasswordSalt: "salt", PasswordSingleHash: tt.all, PasswordSingleHashSchemes: tt.schemes})
+			for scheme, h := range hashes {
+				if got := passlibScheme(h); got != scheme {
+					t.Errorf("passlibScheme(%q) = %q, want %q", h, got, scheme)
+				}
+				pre := m.hasher.flask.prepare(h, "pw") != "pw"
+				want := !slices.Contains(tt.unprefixed, scheme)
+				if pre != want {
+					t.Errorf("%s: pre-hashed = %v, want %v", scheme, pre, want)
+				}
+			}
+		})
+	}
+}
+
+// TestCheckPasslibMalformed checks that damaged, truncated and
+// hostile hashes of the passlib schemes give ErrUnsupportedHash naming the
+// scheme, quickly, and never panic.
+func TestCheckPasslibMalformed(t *testing.T) {
+	const (
+		salt512 = "8R5DaK01xngPwfif03oPQQ"
+		sum512  = "aHtHXiQhhkOXNt9V1auwwVpSlo.ipk.MObwFjLqaPFlFRlrhU5SqBmJeuiWwBfI89in87Ex352CCiJ.mWiYgNw"
+		sum6    = "ESFnMJbcf7fjqaHDNLJqbNiw7kOGZHrJhgzZGEyn8iFFS8NMLKE52e8GBTh2Q.gJGscvrignN0WFUNCNM.eQJ0"
+		sum5    = "ZcmJd/7v3CnumfaCyE/Fz/rYLsvCHoh5EiOF7Gp4i/0"
+	)
+	valid := "$pbkdf2-sha512$25000$" + salt512 + "$" + sum512
+	tests := []struct {
+		name, hash, scheme string
+	}{
+		{name: "pbkdf2 truncated", hash: valid[:len(valid)-10], scheme: "pbkdf2-sha512"},
+		{name: "pbkdf2 no checksum", hash: "$pbkdf2-sha512$25000$" + salt512, scheme: "pbkdf2-sha512"},
+		{name: "pbkdf2 empty checksum", hash: "$pbkdf2-sha512$25000$" + salt512 + "$", scheme: "pbkdf2-sha512"},
+		{name: "pbkdf2 ident only", hash: "$pbkdf2-sha512$", scheme: "pbkdf2-sha512"},
+		{name: "pbkdf2 extra field", hash: valid + "$x", scheme: "pbkdf2-sha512"},
+		{name: "pbkdf2 huge rounds", hash: "$pbkdf2-sha512$4294967295$" + salt512 + "$" + sum512, scheme: "pbkdf2-sha512"},
+		{name: "pbkdf2 rounds over bound", hash: "$pbkdf2-sha512$10000001$" + salt512 + "$" + sum512, scheme: "pbkdf2-sha512"},
+		{name: "pbkdf2 rounds overflow", hash: "$pbkdf2-sha512$99999999999999999999$" + salt512 + "$" + sum512, scheme: "pbkdf2-sha512"},
+		{name: "pbkdf2 zero rounds", hash: "$pbkdf2-sha512$0$" + salt512 + "$" + sum512, scheme: "pbkdf2-sha512"},
+		{name: "pbkdf2 negative rounds", hash: "$pbkdf2-sha512$-1$" + salt512 + "$" + sum512, scheme: "pbkdf2-sha512"},
+		{name: "pbkdf2 zero-padded rounds", hash: "$pbkdf2-sha512$025000$" + salt512 + "$" + sum512, scheme: "pbkdf2-sha512"},
+		{name: "pbkdf2 rounds with sign", hash: "$pbkdf2-sha512$+25000$" + salt512 + "$" + sum512, scheme: "pbkdf2-sha512"},
+		{name: "pbkdf2 salt bad char", hash: "$pbkdf2-sha512$25000$8R5DaK01xngPwfif03o*QQ$" + sum512, scheme: "pbkdf2-sha512"},
+		{name: "pbkdf2 salt impossible length", hash: "$pbkdf2-sha512$25000$8R5DaK01x$" + sum512, scheme: "pbkdf2-sha512"},
+		{name: "pbkdf2 salt padded", hash: "$pbkdf2-sha512$25000$" + salt512 + "==$" + sum512, scheme: "pbkdf2-sha512"},
+		{name: "pbkdf2 salt too long", hash: "$pbkdf2-sha512$25000$" + strings.Repeat("A", 1400) + "$" + sum512, scheme: "pbkdf2-sha512"},
+		{name: "pbkdf2 short checksum", hash: "$pbkdf2-sha512$25000$" + salt512 + "$" + sum512[:43], scheme: "pbkdf2-sha512"},
+		{name: "pbkdf2-sha256 with sha512 checksum", hash: "$pbkdf2-sha256$25000$" + salt512 + "$" + sum512, scheme: "pbkdf2-sha256"},
+		{name: "pbkdf2 sha1 garbage", hash: "$pbkdf2$garbage", scheme: "pbkdf2"},
+		{name: "sha512-crypt truncated", hash: "$6$rounds=1000$LtF0oZdsZeIyfDbY$" + sum6[:80], scheme: "6"},
+		{name: "sha512-crypt no checksum", hash: "$6$LtF0oZdsZeIyfDbY", scheme: "6"},
+		{name: "sha512-crypt ident only", hash: "$6$", scheme: "6"},
+		{name: "sha512-crypt rounds only", hash: "$6$rounds=1000", scheme: "6"},
+		{name: "sha512-crypt huge rounds", hash: "$6$rounds=999999999$LtF0oZdsZeIyfDbY$" + sum6, scheme: "6"},
+		{name: "sha512-crypt rounds over bound", hash: "$6$rounds=10000001$LtF0oZdsZeIyfDbY$" + sum6, scheme: "6"},
+		{name: "sha512-crypt rounds under minimum", hash: "$6$rounds=999$LtF0oZdsZeIyfDbY$" + sum6, scheme: "6"},
+		{name: "sha512-crypt rounds empty", hash: "$6$rounds=$LtF0oZdsZeIyfDbY$" + sum6, scheme: "6"},
+		{name: "sha512-crypt rounds not a number", hash: "$6$rounds=1e4$LtF0oZdsZeIyfDbY$" + sum6, scheme: "6"},
+		{name: "sha512-crypt salt too long", hash: "$6$rounds=1000$LtF0oZdsZeIyfDbYX$" + sum6, scheme: "6"},
+		{name: "sha512-crypt salt bad char", hash: "$6$rounds=1000$LtF0oZd:ZeIyfDbY$" + sum6, scheme: "6"},
+		{name: "sha512-crypt checksum bad char", hash: "$6$rounds=1000$LtF0oZdsZeIyfDbY$" + sum6[:85] + "=", scheme: "6"},
+		{name: "sha512-crypt extra field", hash: "$6$rounds=1000$LtF0oZdsZeIyfDbY$" + sum6 + "$", scheme: "6"},
+		{name: "sha256-crypt with sha512 checksum", hash: "$5$rounds=1000$LtF0oZdsZeIyfDbY$" + sum6, scheme: "5"},
+		{name: "sha256-crypt truncated", hash: "$5$rounds=1000$1J3latUGTj4hVD9Y$" + sum5[:40], scheme: "5"},
+		{name: "argon2i", hash: "$argon2i$v=19$m=8192,t=1,p=1$9b43xpgzRgjhXIsxRmhtjQ$qPJRtsEXCRbDGPnV7sD6ZQ", scheme: "argon2i"},
+		{name: "md5-crypt", hash: "$1$saltsalt$qjXMvbEw8oaL.CzflDugX/", scheme: "1"},
+		{name: "bcrypt-sha256", hash: "$bcrypt-sha256$v=2,t=2b,r=12$n79VH.0Q2TMWmt3Oqt9uku$Kq4Noyk3094Y2QlB8NdRT8SvGiI4ft2", scheme: "bcrypt-sha256"},
+		{name: "django pbkdf2", hash: "pbkdf2_sha256$260000$salt$hash", scheme: "unknown (no $ prefix)"},
+		{name: "plaintext", hash: "test123", scheme: "unknown (no $ prefix)"},
+		{name: "des_crypt", hash: "abJnggxhB/yWI", scheme: "unknown (no $ prefix)"},
+		{name: "empty", hash: "", scheme: "empty"},
+		{name: "dollars", hash: "$$$$", scheme: ""},
+	}
+	fcs := []*FlaskConfig{nil, {PasswordSalt: "salt"}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, fc := range fcs {
+				m := newPasslibManager(t, fc)
+				err := m.CheckPassword(tt.hash, "test123")
+				if !errors.Is(err, ErrUnsupportedHash) {
+					t.Fatalf("CheckPassword = %v, want ErrUnsupportedHash", err)
+				}
+				if want := fmt.Sprintf("%q", tt.scheme); !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not name scheme %s", err, want)
+				}
+				if !m.hasher.needsRehash(tt.hash) {
+					t.Error("needsRehash = false for a hash that cannot be checked")
+				}
+			}
+		})
+	}
+}
+
+// TestFlaskWritePasswordScheme checks the hashes written for each
+// FlaskConfig.WritePasswordScheme: their form, that they verify and
+// refuse wrong passwords, and what needsRehash says of them and of others.
+func TestFlaskWritePasswordScheme(t *testing.T) {
+	const salt = "something_super_secret_change_in_production"
+	other := map[string]string{ // a hash in each scheme, of another password
+		"bcrypt":        "$2b$04$iL/dfw7LN8UBrZWfE68F2uwxyq.z0T7gJTgZkNe7BD05/5w9YyaYO",
+		"pbkdf2_sha512": "$pbkdf2-sha512$25000$8R5DaK01xngPwfif03oPQQ$aHtHXiQhhkOXNt9V1auwwVpSlo.ipk.MObwFjLqaPFlFRlrhU5SqBmJeuiWwBfI89in87Ex352CCiJ.mWiYgNw",
+		"pbkdf2_sha256": "$pbkdf2-sha256$29000$L0UohfAeg3Du3du7956ztg$ZYwS3aDoo51MBTY64SgkVQ9bbInD2t5U3ab/2XNfDBA",
+		"sha512_crypt":  "$6$rounds=656000$e3qF7RhZ90Cq.IwN$26YWpku4tBRDP.Pep6nqclmffeOa.BcuyJPKVEhF3VVHRyuNjBWjSQrbOhAMJ22z65pA/MaXvKK.Pn9Hxg3b50",
+		"argon2":        "$argon2id$v=19$m=8192,t=1,p=1$9b43xpgzRgjhXIsxRmhtjQ$qPJRtsEXCRbDGPnV7sD6ZQ",
+	}
+	weaker := map[string]string{
+		"bcrypt":        "$2b$04$iL/dfw7LN8UBrZWfE68F2uwxyq.z0T7gJTgZkNe7BD05/5w9YyaYO",
+		"pbkdf2_sha512": "$pbkdf2-sha512$1000$LaU0Zqy1llIqhXDuPQeAEA$9JRy9X5/VXv9nrOsCCtEV3RljEXCh1CfTTEdIeC4UKBiP2DdNGKkVts98oI2kOEFT5ueSa6810PCoHOVUBf6Tg",
+		"sha512_crypt":  "$6$rounds=1000$LtF0oZdsZeIyfDbY$ESFnMJbcf7fjqaHDNLJqbNiw7kOGZHrJhgzZGEyn8iFFS8NMLKE52e8GBTh2Q.gJGscvrignN0WFUNCNM.eQJ0",
+		"argon2":        "$argon2id$v=19$m=4096,t=1,p=1$9b43xpgzRgjhXIsxRmhtjQ$qPJRtsEXCRbDGPnV7sD6ZQ",
+	}
+	tests := []struct {
+		write, prefix string
+		bcryptCost    int
+		slow          bool
+	}{
+		{write: "pbkdf2_sha512", prefix: "$pbkdf2-sha512$25000$", bcryptCost: 4},
+		{write: "pbkdf2_sha256", prefix: "$pbkdf2-sha256$29000$", bcryptCost: 4},
+		{write: "bcrypt", prefix: "$2b$05$", bcryptCost: 5},
+		{write: "argon2", prefix: "$argon2id$v=19$m=8192,t=1,p=1$", bcryptCost: 4},
+		{write: "sha512_crypt", prefix: "$6$rounds=656000$", bcryptCost: 4, slow: true},
+		{write: "sha256_crypt", prefix: "$5$rounds=535000$", bcryptCost: 4, slow: true},
+		{write: "", prefix: "$2a$04$", bcryptCost: 4},
+	}
+	for _, tt := range tests {
+		t.Run("write="+tt.write, func(t *testing.T) {
+			if testing.Short() && tt.slow {
+				t.Skip("slow hash in -short mode")
+			}
+			m, err := New(NewMemoryStore(), []byte("passlib test key, 32 bytes long."), Config{
+				BcryptCost: tt.bcryptCost,
+				Argon2:     Argon2Params{Time: 1, MemoryKiB: 8192, Threads: 1, KeyLen: 16},
+				Flask:      &FlaskConfig{PasswordSalt: salt, WritePasswordScheme: tt.write},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			passwords := []string{"test123", "pässwörd-🔑", strings.Repeat("long password ", 20)} // the last over bcrypt's 72 bytes: fine once pre-hashed
+			if tt.slow {
+				passwords = passwords[:1]
+			}
+			for _, pw := range passwords {
+				h, err := m.HashPassword(pw)
+				if err != nil {
+					t.Fatalf("HashPassword(%q): %v", pw, err)
+				}
+				if !strings.HasPrefix(h, tt.prefix) {
+					t.Fatalf("hash %q lacks prefix %q", h, tt.prefix)
+				}
+				if err := m.CheckPassword(h, pw); err != nil {
+					t.Errorf("CheckPassword(own hash) = %v", err)
+				}
+				if err := m.CheckPassword(h, pw+"x"); err != ErrPasswordMismatch {
+					t.Errorf("CheckPassword(wrong) = %v", err)
+				}
+				if m.hasher.needsRehash(h) {
+					t.Errorf("needsRehash(own hash %q) = true", h)
+				}
+			}
+			if tt.write == "" {
+				return
+			}
+			for scheme, h := range other {
+				if scheme != tt.write && !m.hasher.needsRehash(h) {
+					t.Errorf("needsRehash(%s hash) = false", scheme)
+				}
+			}
+			if h, ok := weaker[tt.write]; ok && !m.hasher.needsRehash(h) {
+				t.Errorf("needsRehash(weaker %s hash) = false", tt.write)
+			}
+		})
+	}
+}
+
+func TestFlaskPbkdf2Form(t *testing.T) {
+	m := newPasslibManager(t, &FlaskConfig{PasswordSalt: "s", WritePasswordScheme: "pbkdf2_sha512"})
+	h, err := m.HashPassword("test123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(h, "$")
+	if len(parts) != 5 || parts[1] != "pbkdf2-sha512" || parts[2] != "25000" || len(parts[3]) != 22 || len(parts[4]) != 86 {
+		t.Fatalf("hash %q is not $pbkdf2-sha512$25000$<22-char salt>$<86-char checksum>", h)
+	}
+	if strings.ContainsAny(h, "+=") {
+		t.Errorf("hash %q is not in passlib's adapted base 64", h)
+	}
+}
+
+// TestLoginRehashesToFlaskScheme logs in users whose hashes are in other
+// schemes and checks that the stored hash becomes one in the write scheme
+// that still verifies; without a write scheme, Flask hashes become the
+// Manager's own scheme, pre-hashed.
+func TestLoginRehashesToFlaskScheme(t *testing.T) {
+	const salt = "something_super_secret_change_in_production"
+	for _, tt := range []struct {
+		name, write, stored, wantPrefix string
+	}{
+		{name: "bcrypt to pbkdf2_sha512", write: "pbkdf2_sha512", stored: "$2b$04$gFD4KzhQ9BDCF5gnljiqg.SMpsGU216qsHDlOwmDKc6MLyc1mMjAu", wantPrefix: "$pbkdf2-sha512$25000$"},
+		{name: "weak pbkdf2 to default rounds", write: "pbkdf2_sha512", stored: "", wantPrefix: "$pbkdf2-sha512$25000$"},
+		{name: "pbkdf2 to Go default", write: "", stored: "$pbkdf2-sha512$25000$OYdQak1J6R3j/N87J0QI4Q$opP619.EW5C6GnIiBCKt.d5gLvuQ25WEXxQGa9zvwSFK9jUaTfDvz0CzQ20qPl8f4RRAaBqmwiy1qUkPIALjuQ", wantPrefix: "$2a$04$"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			store := NewMemoryStore()
+			m, err := New(store, []byte("passlib test key, 32 bytes long."), Config{
+				BcryptCost: 4,
+				Logger:     slog.New(slog.DiscardHandler),
+				Flask:      &FlaskConfig{PasswordSalt: salt, WritePasswordScheme: tt.write},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored := tt.stored
+			if stored == "" {
+				// A Flask-style pre-hashed pbkdf2 hash at 1000 rounds.
+				s, _ := pbkdf2SchemeNamed(passlibPBKDF2SHA512)
+				if stored, err = hashPBKDF2(s, m.hasher.flask.prehash("test123"), 1000); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := m.CheckPassword(stored, "test123"); err != nil {
+				t.Fatalf("the stored hash does not verify before login: %v", err)
+			}
+			u := &User{ID: "1", Email: "flask@example.com", PasswordHash: stored, Active: true, Uniquifier: NewUniquifier()}
+			if err := store.CreateUser(context.Background(), u); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Login(context.Background(), "flask@example.com", "test123", "192.0.2.1"); err != nil {
+				t.Fatalf("Login: %v", err)
+			}
+			got, _ := store.UserByID(context.Background(), "1")
+			if !strings.HasPrefix(got.PasswordHash, tt.wantPrefix) {
+				t.Fatalf("stored hash %q, want prefix %q", got.PasswordHash, tt.wantPrefix)
+			}
+			if err := m.CheckPassword(got.PasswordHash, "test123"); err != nil {
+				t.Errorf("rehashed hash does not verify: %v", err)
+			}
+			if _, err := m.Login(context.Background(), "flask@example.com", "test123", "192.0.2.1"); err != nil {
+				t.Errorf("second Login: %v", err)
+			}
+		})
+	}
+}
+
+// pythonWithFlaskSecurity returns /usr/bin/python3 if it has the packages
+// the Flask interoperability tests need (Debian's python3-flask-security,
+// python3-flask-sqlalchemy, python3-passlib, python3-argon2). Without them
+// the test is skipped, except under CI, where their absence is a failure.
+func pythonWithFlaskSecurity(t *testing.T) string {
+	t.Helper()
+	py := "/usr/bin/python3"
+	if out, err := exec.Command(py, "-B", "-c", "import flask_security, flask_sqlalchemy, passlib, argon2").CombinedOutput(); err != nil {
+		msg := fmt.Sprintf("%s cannot import Flask-Security (%v: %s): apt-get install python3-flask-security python3-flask-sqlalchemy python3-passlib python3-argon2",
+			py, err, strings.TrimSpace(string(out)))
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return py
+}
+
+// runFlaskScript runs one of the scripts in testdata/flask with stdin and
+// decodes its JSON output into out.
+func runFlaskScript(t *testing.T, py string, stdin any, out any, script string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(py, append([]string{"-B", script}, args...)...)
+	cmd.Dir = filepath.Join("testdata", "flask")
+	if stdin != nil {
+		in, err := json.Marshal(stdin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stdin = strings.NewReader(string(in))
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	raw, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, stderr.String())
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		t.Fatalf("%s printed %q: %v", script, raw, err)
+	}
+}
+
+// flaskHashCase is a hash for verify_hash.py to check, and what
+// Flask-Security should answer.
+type flaskHashCase struct {
+	Hash     string `json:"hash"`
+	Password string `json:"password"`
+	want     bool   // verifies
+	wantPre  bool   // pre-hashed
+}
+
+// flaskHashGroup is a group of cases checked under one setting.
+type flaskHashGroup struct {
+	Salt       string          `json:"password_salt"`
+	SingleHash any             `json:"single_hash"`
+	Cases      []flaskHashCase `json:"cases"`
+	name       string
+}
+
+// TestFlaskSecurityVerifiesWrittenHashes has the real Flask-Security and
+// passlib verify hashes the Manager wrote in every write scheme, with and
+// without the pre-hash, and hashes it wrote when rehashing on login.
+func TestFlaskSecurityVerifiesWrittenHashes(t *testing.T) {
+	py := pythonWithFlaskSecurity(t)
+	const salt = "something_super_secret_change_in_production"
+	settings := []struct {
+		name string
+		fc   FlaskConfig
+		py   any // SECURITY_PASSWORD_SINGLE_HASH as Flask-Security takes it
+	}{
+		{name: "default", fc: FlaskConfig{PasswordSalt: salt}, py: nil},
+		{name: "single hash false", fc: FlaskConfig{PasswordSalt: salt}, py: false},
+		{name: "single hash true", fc: FlaskConfig{PasswordSalt: salt, PasswordSingleHash: true}, py: true},
+		{name: "single hash list", fc: FlaskConfig{PasswordSalt: salt, PasswordSingleHashSchemes: []string{"sha512_crypt", "bcrypt"}}, py: []string{"sha512_crypt", "bcrypt"}},
+	}
+	writes := []string{"pbkdf2_sha512", "pbkdf2_sha256", "bcrypt", "argon2", "sha512_crypt", "sha256_crypt", ""}
+	passwords := []string{"test123", "pässwörd-🔑", strings.Repeat("long password ", 20)}
+	var groups []flaskHashGroup
+	for _, s := range settings {
+		g := flaskHashGroup{Salt: salt, SingleHash: s.py, name: s.name}
+		for _, w := range writes {
+			fc := s.fc
+			fc.WritePasswordScheme = w
+			m, err := New(NewMemoryStore(), []byte("passlib test key, 32 bytes long."), Config{
+				BcryptCost: 4,
+				Argon2:     Argon2Params{Time: 1, MemoryKiB: 8192, Threads: 1},
+				Flask:      &fc,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.hasher.flask.rounds = 5000 // passlib's defaults are checked in TestFlaskWritePasswordScheme
+			for _, pw := range passwords {
+				if len(pw) > bcryptMaxBytes && m.hasher.writeScheme() != passlibBcrypt {
+					continue // long passwords matter to bcrypt only; they slow SHA-crypt down
+				}
+				h, err := m.HashPassword(pw)
+				if errors.Is(err, ErrPasswordTooLong) && !m.hasher.flask.prehashes(passlibBcrypt) {
+					continue // an unhashed bcrypt password over 72 bytes is refused
+				}
+				if err != nil {
+					t.Fatalf("%s, write %q: HashPassword: %v", s.name, w, err)
+				}
+				pre := m.hasher.flask.prehashes(passlibScheme(h))
+				g.Cases = append(g.Cases,
+					flaskHashCase{Hash: h, Password: pw, want: true, wantPre: pre},
+					flaskHashCase{Hash: h, Password: pw + "x", want: false, wantPre: pre})
+			}
+		}
+		groups = append(groups, g)
+	}
+	// Hashes the Manager wrote on login, replacing a Flask hash.
+	rehash := flaskHashGroup{Salt: salt, name: "rehash on login"}
+	for _, w := range []string{"pbkdf2_sha512", ""} {
+		store := NewMemoryStore()
+		m, err := New(store, []byte("passlib test key, 32 bytes long."), Config{
+			BcryptCost: 4,
+			Logger:     slog.New(slog.DiscardHandler),
+			Flask:      &FlaskConfig{PasswordSalt: salt, WritePasswordScheme: w},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := &User{ID: "1", Email: "f@example.com", Active: true, Uniquifier: NewUniquifier(),
+			PasswordHash: "$2b$04$gFD4KzhQ9BDCF5gnljiqg.SMpsGU216qsHDlOwmDKc6MLyc1mMjAu"} // Flask-Security's, of test123
+		if w == "" {
+			u.PasswordHash = "$pbkdf2-sha512$25000$OYdQak1J6R3j/N87J0QI4Q$opP619.EW5C6GnIiBCKt.d5gLvuQ25WEXxQGa9zvwSFK9jUaTfDvz0CzQ20qPl8f4RRAaBqmwiy1qUkPIALjuQ"
+		}
+		if err := store.CreateUser(context.Background(), u); err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.Login(context.Background(), u.Email, "test123", "")
+		if err != nil {
+			t.Fatalf("write %q: Login: %v", w, err)
+		}
+		if got.PasswordHash == u.PasswordHash {
+			t.Fatalf("write %q: Login kept the hash", w)
+		}
+		rehash.Cases = append(rehash.Cases,
+			flaskHashCase{Hash: got.PasswordHash, Password: "test123", want: true, wantPre: true},
+			flaskHashCase{Hash: got.PasswordHash, Password: "test124", want: false, wantPre: true})
+	}
+	groups = append(groups, rehash)
+
+	var res struct {
+		Groups [][]struct {
+			OK         bool   `json:"ok"`
+			Scheme     string `json:"scheme"`
+			DoubleHash bool   `json:"double_hash"`
+		} `json:"groups"`
+	}
+	runFlaskScript(t, py, groups, &res, "verify_hash.py")
+	if len(res.Groups) != len(groups) {
+		t.Fatalf("%d result groups for %d groups", len(res.Groups), len(groups))
+	}
+	for i, g := range groups {
+		if len(res.Groups[i]) != len(g.Cases) {
+			t.Fatalf("%s: %d results for %d cases", g.name, len(res.Groups[i]), len(g.Cases))
+		}
+		for j, r := range res.Groups[i] {
+			c := g.Cases[j]
+			if r.OK != c.want {
+				t.Errorf("%s: Flask-Security verify_password(%q, %s) = %v, want %v", g.name, c.Password, c.Hash, r.OK, c.want)
+			}
+			if r.DoubleHash != c.wantPre {
+				t.Errorf("%s: %s: Flask-Security pre-hashes: %v, the Manager: %v", g.name, c.Hash, r.DoubleHash, c.wantPre)
+			}
+			if r.Scheme != passlibScheme(c.Hash) {
+				t.Errorf("%s: %s: passlib identifies %q, the Manager %q", g.name, c.Hash, r.Scheme, passlibScheme(c.Hash))
+			}
+		}
+	}
+}
+
+// BenchmarkCheckPassword measures checking a right password against
+// hashes in each scheme at the costs passlib and Flask-Security use.
+func BenchmarkCheckPassword(b *testing.B) {
+	const salt = "something_super_secret_change_in_production"
+	benches := []struct {
+		name, write string
+		fc          *FlaskConfig
+		rounds      int
+	}{
+		{name: "pbkdf2_sha512-25000", write: "pbkdf2_sha512"},
+		{name: "pbkdf2_sha256-29000", write: "pbkdf2_sha256"},
+		{name: "sha512_crypt-5000", write: "sha512_crypt", rounds: 5000},
+		{name: "sha512_crypt-656000", write: "sha512_crypt"},
+		{name: "sha256_crypt-535000", write: "sha256_crypt"},
+		{name: "bcrypt-12", write: "bcrypt"},
+		{name: "argon2-t3-64MiB", write: "argon2"},
+		{name: "flask-prehash/pbkdf2_sha512-25000", write: "pbkdf2_sha512", fc: &FlaskConfig{PasswordSalt: salt}},
+	}
+	for _, bb := range benches {
+		b.Run(bb.name, func(b *testing.B) {
+			fc := bb.fc
+			if fc == nil {
+				fc = &FlaskConfig{PasswordSingleHash: true}
+			}
+			fc.WritePasswordScheme = bb.write
+			m, err := New(NewMemoryStore(), []byte("passlib test key, 32 bytes long."), Config{Flask: fc})
+			if err != nil {
+				b.Fatal(err)
+			}
+			m.hasher.flask.rounds = bb.rounds
+			h, err := m.HashPassword("test123")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := m.CheckPassword(h, "test123"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// FuzzCheckPassword checks hashes and passwords, with and without the
+// Flask-Security pre-hash: never a panic, only the documented errors, and
+// a hash that accepts a password refuses that password changed. Inputs
+// that would demand much work (within the bounds the parsers enforce) are
+// skipped so that fuzzing stays fast. Seeds: testdata/fuzz/FuzzCheckPassword.
+func FuzzCheckPassword(f *testing.F) {
+	f.Add("$pbkdf2-sha512$1$pDQmBEAIQaiVMkaI0dq7tw$wKg2ZV7bt4pXSIq4v5b7BI0jRSbJ/YyydqJsDsqFx5BlCvVcnNvh6ul0Q28I96JAmsAlh2FPFLUsLyA2E3iF7g", "test123")
+	f.Add("$6$rounds=1000$LtF0oZdsZeIyfDbY$ESFnMJbcf7fjqaHDNLJqbNiw7kOGZHrJhgzZGEyn8iFFS8NMLKE52e8GBTh2Q.gJGscvrignN0WFUNCNM.eQJ0", "test123")
+	managers := []*Manager{
+		newPasslibManager(f, nil),
+		newPasslibManager(f, &FlaskConfig{PasswordSalt: "something_super_secret_change_in_production"}),
+	}
+	f.Fuzz(func(t *testing.T, hash, password string) {
+		if len(hash) > 1024 || len(password) > 256 || costlyHash(hash) {
+			t.Skip()
+		}
+		for _, m := range managers {
+			err := m.CheckPassword(hash, password)
+			if err != nil && err != ErrPasswordMismatch && !errors.Is(err, ErrUnsupportedHash) {
+				t.Fatalf("CheckPassword = %v", err)
+			}
+			if err == nil {
+				if err := m.CheckPassword(hash, password+"\x01"); err != ErrPasswordMismatch {
+					t.Fatalf("hash accepts the password and the password changed: %v", err)
+				}
+			}
+			_ = m.hasher.needsRehash(hash)
+		}
+	})
+}
+
+// costlyHash reports whether checking hash would take more than a few
+// milliseconds.
+func costlyHash(hash string) bool {
+	name := passlibScheme(hash)
+	if s, ok := pbkdf2SchemeNamed(name); ok {
+		rounds, _, _, err := parsePBKDF2(s, hash)
+		return err == nil && rounds > 2000
+	}
+	if s, ok := shaCryptSchemeNamed(name); ok {
+		rounds, _, _, err := s.parse(hash)
+		return err == nil && rounds > 5000
+	}
+	switch name {
+	case passlibBcrypt:
+		cost, err := bcrypt.Cost([]byte(hash))
+		return err == nil && cost > 5
+	case passlibArgon2:
+		p, _, _, err := parseArgon2id(hash)
+		return err == nil && (p.Time > 2 || p.MemoryKiB > 16<<10)
+	}
+	return false
+}

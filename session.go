@@ -1,0 +1,463 @@
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/securecookie"
+)
+
+// Browser sessions live in a cookie that gorilla/securecookie signs
+// (HMAC-SHA256) and encrypts (AES-CTR). The cookie names the user and its
+// uniquifier, so rotating the uniquifier ([Manager.RevokeTokens],
+// [Manager.SetPassword], logout) ends every session of the user as it
+// revokes every token. Nothing is kept on the server.
+
+// Defaults of the session settings of [Config].
+const (
+	// DefaultSessionCookieName is the session cookie's name when
+	// Config.SessionCookieName is empty.
+	DefaultSessionCookieName = "auth_session"
+	// DefaultRememberCookieName is the remember-me cookie's name when
+	// Config.RememberCookieName is empty.
+	DefaultRememberCookieName = "auth_remember"
+	// DefaultSessionIdleTimeout ends a session unused for this long when
+	// Config.SessionIdleTimeout is zero.
+	DefaultSessionIdleTimeout = 2 * time.Hour
+	// DefaultSessionMaxAge ends a session this long after login, however
+	// busy, when Config.SessionMaxAge is zero.
+	DefaultSessionMaxAge = 24 * time.Hour
+	// DefaultRememberMaxAge is how long a remember-me cookie can start new
+	// sessions when Config.RememberMaxAge is zero.
+	DefaultRememberMaxAge = 30 * 24 * time.Hour
+	// DefaultLoginPage is where browsers are sent to log in when
+	// Config.LoginPage is empty.
+	DefaultLoginPage = "/login"
+	// DefaultLoginRedirect is where a browser goes after logging in, when
+	// the login form names no safe "next" and Config.LoginRedirect is empty.
+	DefaultLoginRedirect = "/"
+)
+
+// clockSkew is how far in the future a cookie's timestamps may lie, for
+// servers whose clocks disagree a little.
+const clockSkew = time.Minute
+
+// errBadSession: the request has a session or remember-me cookie, but it
+// does not decode, has timed out, or names a user who no longer accepts it.
+// To clients it is the same as having no credentials.
+var errBadSession = &wrapError{msg: "auth: invalid or expired session", parent: ErrNoCredentials}
+
+// sessions holds a Manager's session settings.
+type sessions struct {
+	codecs        []securecookie.Codec // the first encodes, all decode
+	name          string
+	rememberName  string
+	path          string
+	domain        string
+	insecure      bool
+	sameSite      http.SameSite
+	idle          time.Duration // <= 0: no idle timeout
+	maxAge        time.Duration // <= 0: no absolute limit
+	rememberAge   time.Duration // <= 0: remember-me disabled
+	loginPage     string
+	loginRedirect string
+}
+
+// newSessions validates and copies the session settings of cfg. Without
+// Config.SessionKeys the cookie keys are derived from key and then from
+// each of cfg.OldKeys, so rotating the signing key rotates them too.
+func newSessions(key []byte, cfg Config) (sessions, error) {
+	s := sessions{
+		name:          stringOr(cfg.SessionCookieName, DefaultSessionCookieName),
+		rememberName:  stringOr(cfg.RememberCookieName, DefaultRememberCookieName),
+		path:          stringOr(cfg.SessionCookiePath, "/"),
+		domain:        cfg.SessionCookieDomain,
+		insecure:      cfg.SessionInsecure,
+		sameSite:      cfg.SessionSameSite,
+		idle:          sessionDurationOr(cfg.SessionIdleTimeout, DefaultSessionIdleTimeout),
+		maxAge:        sessionDurationOr(cfg.SessionMaxAge, DefaultSessionMaxAge),
+		rememberAge:   sessionDurationOr(cfg.RememberMaxAge, DefaultRememberMaxAge),
+		loginPage:     stringOr(cfg.LoginPage, DefaultLoginPage),
+		loginRedirect: stringOr(cfg.LoginRedirect, DefaultLoginRedirect),
+	}
+	for _, name := range []string{s.name, s.rememberName} {
+		if !validCookieName(name) {
+			return sessions{}, fmt.Errorf("auth: invalid cookie name %q", name)
+		}
+	}
+	if s.name == s.rememberName {
+		return sessions{}, errors.New("auth: the session and remember-me cookies need different names")
+	}
+	switch s.sameSite {
+	case 0:
+		s.sameSite = http.SameSiteLaxMode
+	case http.SameSiteNoneMode:
+		if s.insecure {
+			return sessions{}, errors.New("auth: browsers refuse SameSite=None cookies without Secure; unset SessionInsecure")
+		}
+	}
+	pairs := cloneKeys(cfg.SessionKeys)
+	if len(pairs) == 0 {
+		for _, k := range append([][]byte{key}, cfg.OldKeys...) {
+			pairs = append(pairs, deriveSessionKey(k, "authkit session cookie hash key v1"), deriveSessionKey(k, "authkit session cookie block key v1"))
+		}
+	}
+	if len(pairs)%2 != 0 {
+		return sessions{}, errors.New("auth: SessionKeys must hold pairs of hash and block keys")
+	}
+	for i := 0; i < len(pairs); i += 2 {
+		if len(pairs[i]) < 32 {
+			return sessions{}, fmt.Errorf("auth: session hash key %d is shorter than 32 bytes", i/2)
+		}
+		if n := len(pairs[i+1]); n != 16 && n != 24 && n != 32 {
+			return sessions{}, fmt.Errorf("auth: session block key %d must be 16, 24 or 32 bytes, not %d", i/2, n)
+		}
+	}
+	s.codecs = securecookie.CodecsFromPairs(pairs...)
+	for _, c := range s.codecs {
+		// The Manager checks the ages itself, with its own clock.
+		c.(*securecookie.SecureCookie).MaxAge(0).SetSerializer(securecookie.JSONEncoder{})
+	}
+	return s, nil
+}
+
+// validCookieName reports whether name is an RFC 6265 cookie name: an RFC
+// 9110 token.
+func validCookieName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// deriveSessionKey returns a 32-byte key for one purpose: HMAC-SHA256(key, label).
+func deriveSessionKey(key []byte, label string) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(label))
+	return h.Sum(nil)
+}
+
+func sessionDurationOr(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// sessionState is the content of the session and remember-me cookies.
+type sessionState struct {
+	UserID string `json:"u"`
+	Uniq   string `json:"q"`
+	Issued int64  `json:"i"`           // Unix time of the login
+	Seen   int64  `json:"s,omitempty"` // Unix time the cookie was last re-issued; session cookie only
+	CSRF   []byte `json:"c"`           // the CSRF secret, csrfSecretBytes long
+}
+
+// decodeCookie returns the state a cookie named name carries, if it
+// decodes, names a user and was not made in the future.
+func (m *Manager) decodeCookie(name, value string, now time.Time) (sessionState, bool) {
+	var st sessionState
+	if value == "" || securecookie.DecodeMulti(name, value, &st, m.sessions.codecs...) != nil {
+		return sessionState{}, false
+	}
+	future := now.Add(clockSkew).Unix()
+	if st.UserID == "" || st.Uniq == "" || len(st.CSRF) != csrfSecretBytes || st.Issued > future || st.Seen > future {
+		return sessionState{}, false
+	}
+	return st, true
+}
+
+// decodeSession returns the state of a session cookie that has not timed out.
+func (m *Manager) decodeSession(value string, now time.Time) (sessionState, bool) {
+	s := &m.sessions
+	st, ok := m.decodeCookie(s.name, value, now)
+	switch {
+	case !ok, st.Seen < st.Issued,
+		s.maxAge > 0 && now.Sub(time.Unix(st.Issued, 0)) > s.maxAge,
+		s.idle > 0 && now.Sub(time.Unix(st.Seen, 0)) > s.idle:
+		return sessionState{}, false
+	}
+	return st, true
+}
+
+// decodeRemember returns the state of a remember-me cookie that has not
+// expired.
+func (m *Manager) decodeRemember(value string, now time.Time) (sessionState, bool) {
+	s := &m.sessions
+	if s.rememberAge <= 0 {
+		return sessionState{}, false
+	}
+	st, ok := m.decodeCookie(s.rememberName, value, now)
+	if !ok || now.Sub(time.Unix(st.Issued, 0)) > s.rememberAge {
+		return sessionState{}, false
+	}
+	return st, true
+}
+
+// sessionOwner returns the active user a cookie's state names, if its
+// uniquifier is still the user's. It uses the verified-user cache as
+// VerifyToken does.
+func (m *Manager) sessionOwner(ctx context.Context, st sessionState) (*User, error) {
+	if m.cache != nil {
+		if u, ok := m.cache.get(st.UserID, []byte(st.Uniq), m.now()); ok {
+			return u, nil
+		}
+	}
+	u, err := m.store.UserByID(ctx, st.UserID)
+	switch {
+	case errors.Is(err, ErrUserNotFound):
+		return nil, errBadSession
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	case subtle.ConstantTimeCompare([]byte(u.Uniquifier), []byte(st.Uniq)) != 1, !u.Active:
+		return nil, errBadSession
+	}
+	if m.cache != nil {
+		m.cache.put(u, m.now())
+	}
+	return u, nil
+}
+
+// sessionUser authenticates r by its session cookie or, failing that, its
+// remember-me cookie, which then starts a new session. It re-issues a
+// session cookie whose last-seen time is older than an eighth of the idle
+// timeout, and clears cookies that no longer authenticate. The error is
+// ErrNoCredentials without cookies, errBadSession with unusable ones.
+func (m *Manager) sessionUser(w http.ResponseWriter, r *http.Request) (*User, sessionState, error) {
+	s := &m.sessions
+	now := m.now()
+	var failure error = ErrNoCredentials
+	clearSession := false
+	if c, err := r.Cookie(s.name); err == nil {
+		if st, ok := m.decodeSession(c.Value, now); ok {
+			u, err := m.sessionOwner(r.Context(), st)
+			if err == nil {
+				if s.idle > 0 && now.Sub(time.Unix(st.Seen, 0)) >= s.idle/8 {
+					st.Seen = now.Unix()
+					if err := m.setCookie(w, s.name, st, 0); err != nil {
+						m.log.ErrorContext(r.Context(), "auth: cannot refresh session cookie", "error", err.Error())
+					}
+				}
+				return u, st, nil
+			}
+			if errors.Is(err, ErrStoreUnavailable) {
+				return nil, sessionState{}, err
+			}
+		}
+		failure, clearSession = errBadSession, true
+	}
+	if c, err := r.Cookie(s.rememberName); err == nil && s.rememberAge > 0 {
+		if st, ok := m.decodeRemember(c.Value, now); ok {
+			u, err := m.sessionOwner(r.Context(), st)
+			if err == nil {
+				st.Issued, st.Seen = now.Unix(), now.Unix()
+				if err := m.setCookie(w, s.name, st, 0); err != nil {
+					m.log.ErrorContext(r.Context(), "auth: cannot restore session cookie", "error", err.Error())
+				}
+				return u, st, nil
+			}
+			if errors.Is(err, ErrStoreUnavailable) {
+				return nil, sessionState{}, err
+			}
+		}
+		failure = errBadSession
+		m.clearCookie(w, s.rememberName)
+	}
+	if clearSession {
+		m.clearCookie(w, s.name)
+	}
+	return nil, sessionState{}, failure
+}
+
+// setCookie encodes st into the cookie name. A zero maxAge makes a cookie
+// that lasts until the browser closes; the server enforces the timeouts
+// either way.
+func (m *Manager) setCookie(w http.ResponseWriter, name string, st sessionState, maxAge time.Duration) error {
+	value, err := securecookie.EncodeMulti(name, st, m.sessions.codecs[0])
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, m.cookie(name, value, int(maxAge/time.Second)))
+	return nil
+}
+
+// clearCookie tells the browser to delete the cookie name (Max-Age=0).
+func (m *Manager) clearCookie(w http.ResponseWriter, name string) {
+	http.SetCookie(w, m.cookie(name, "", -1))
+}
+
+func (m *Manager) cookie(name, value string, maxAge int) *http.Cookie {
+	s := &m.sessions
+	// #nosec G124 -- always HttpOnly and SameSite; Secure unless Config.SessionInsecure.
+	return &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     s.path,
+		Domain:   s.domain,
+		MaxAge:   maxAge,
+		Secure:   !s.insecure,
+		HttpOnly: true,
+		SameSite: s.sameSite,
+	}
+}
+
+// clearSessionCookies deletes the session and remember-me cookies r carries.
+func (m *Manager) clearSessionCookies(w http.ResponseWriter, r *http.Request) {
+	for _, name := range []string{m.sessions.name, m.sessions.rememberName} {
+		if hasCookie(r, name) {
+			m.clearCookie(w, name)
+		}
+	}
+}
+
+func hasCookie(r *http.Request, name string) bool {
+	_, err := r.Cookie(name)
+	return err == nil
+}
+
+// RequireSession is middleware that lets a request through only with a
+// valid browser session (see [Session]); it is Require(Session). A browser
+// without one is redirected to Config.LoginPage, another client gets 401;
+// an unsafe request that fails the CSRF check gets 403.
+func (m *Manager) RequireSession(next http.Handler) http.Handler { return m.Require(Session)(next) }
+
+// authenticateAny is authenticateRequest for schemes that may include
+// Session: it tries Token, Session, BasicToken and Basic in that order,
+// and may set cookies on w (a refreshed or restored session, or the
+// deletion of a stale one). A session-authenticated request with an unsafe
+// method must also pass the CSRF check, or the error wraps ErrCSRF.
+func (m *Manager) authenticateAny(w http.ResponseWriter, r *http.Request, set Scheme) (*User, error) {
+	if set&Session == 0 {
+		return m.authenticateRequest(r, set)
+	}
+	var failure error = ErrNoCredentials
+	if set&Token != 0 {
+		u, err := m.authenticateRequest(r, Token)
+		if err == nil || errors.Is(err, ErrStoreUnavailable) {
+			return u, err
+		}
+		failure = err
+	}
+	u, st, err := m.sessionUser(w, r)
+	switch {
+	case err == nil:
+		if err := checkCSRF(r, st.CSRF); err != nil {
+			return nil, err
+		}
+		return u, nil
+	case errors.Is(err, ErrStoreUnavailable):
+		return nil, err
+	case errors.Is(err, errBadSession) && failure == ErrNoCredentials:
+		failure = err
+	}
+	if set&(BasicToken|Basic) != 0 {
+		u, err := m.authenticateRequest(r, set&(BasicToken|Basic))
+		if err == nil || errors.Is(err, ErrStoreUnavailable) {
+			return u, err
+		}
+		if err != ErrNoCredentials {
+			failure = err
+		}
+	}
+	return nil, failure
+}
+
+// sessionFailed answers a request that failed authentication when the
+// answer is not the usual 401: 403 for a failed CSRF check, and a redirect
+// to the login page for a browser when Session is among the schemes. It
+// reports whether it answered.
+func (m *Manager) sessionFailed(w http.ResponseWriter, r *http.Request, set Scheme, err error) bool {
+	if errors.Is(err, ErrCSRF) {
+		m.fail(w, r, http.StatusForbidden, err)
+		return true
+	}
+	if set&Session == 0 || errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrThrottled) {
+		return false
+	}
+	w.Header().Add("Vary", "Accept")
+	if !prefersHTML(r) {
+		return false
+	}
+	next := ""
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		next = r.URL.RequestURI()
+	}
+	seeOther(w, m.loginPageURL(next, false))
+	return true
+}
+
+// startSession sets the cookies of a successful login when the request
+// calls for them: a browser's form post always gets a session cookie, any
+// login that asks to be remembered a session and a remember-me cookie. A
+// browser's form post is then redirected, and startSession reports that
+// it answered the request; another client gets the session's CSRF token in
+// the CSRFHeader response header, beside the usual JSON answer. If the
+// cookie cannot be encoded it answers 500.
+func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, u *User, req loginRequest) (answered bool) {
+	browser := req.form && prefersHTML(r)
+	if !browser && !req.remember {
+		return false
+	}
+	now := m.now().Unix()
+	st := sessionState{UserID: u.ID, Uniq: u.Uniquifier, Issued: now, Seen: now, CSRF: newCSRFSecret()}
+	err := m.setCookie(w, m.sessions.name, st, 0)
+	switch {
+	case err != nil:
+	case req.remember && m.sessions.rememberAge > 0:
+		remember := st
+		remember.Seen = 0
+		err = m.setCookie(w, m.sessions.rememberName, remember, m.sessions.rememberAge)
+	case hasCookie(r, m.sessions.rememberName):
+		m.clearCookie(w, m.sessions.rememberName) // an earlier login's
+	}
+	if err != nil {
+		m.fail(w, r, http.StatusInternalServerError, fmt.Errorf("auth: cannot encode session cookie: %w", err))
+		return true
+	}
+	noStore(w)
+	if browser {
+		seeOther(w, m.afterLogin(r, req.next))
+		return true
+	}
+	w.Header().Set(CSRFHeader, maskCSRF(st.CSRF))
+	return false
+}
+
+// browserLoginFailed sends a browser whose login form was rejected back to the
+// login page with error=1 (and its next), reporting whether it did. Other
+// clients get the JSON error.
+func (m *Manager) browserLoginFailed(w http.ResponseWriter, r *http.Request, req loginRequest, err error) bool {
+	if !req.form || !prefersHTML(r) || statusOf(err) != http.StatusBadRequest {
+		return false
+	}
+	next := req.next
+	if next == "" {
+		next = r.URL.Query().Get("next")
+	}
+	seeOther(w, m.loginPageURL(next, true))
+	return true
+}
+
+// loggedOut finishes a logout for a browser by sending it to the login
+// page, reporting whether it did.
+func (m *Manager) loggedOut(w http.ResponseWriter, r *http.Request) bool {
+	if !prefersHTML(r) {
+		return false
+	}
+	noStore(w)
+	seeOther(w, m.sessions.loginPage)
+	return true
+}

@@ -1,0 +1,165 @@
+package sqlstore_test
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/authkit/auth"
+	"github.com/authkit/auth/storetest"
+)
+
+// benchStores are the stores the benchmarks compare: the in-memory store
+// as the baseline, then both dialects.
+var benchStores = []struct {
+	name string
+	open func(b *testing.B) storetest.Store
+}{
+	{name: "Memory", open: func(*testing.B) storetest.Store { return auth.NewMemoryStore() }},
+	{name: "SQLite", open: func(b *testing.B) storetest.Store { return backends[0].fresh(b)(b) }},
+	{name: "Postgres", open: func(b *testing.B) storetest.Store { backends[1].require(b); return backends[1].fresh(b)(b) }},
+}
+
+// benchUser stores a user with every field set and returns its ID.
+func benchUser(b *testing.B, s storetest.Store) string {
+	u := &auth.User{
+		ID: "42", Email: "bench@example.com", PasswordHash: "$2a$04$abcdefghijklmnopqrstuu5u6M1N1t8ZB7o2b0oPaTDqA5KvOxC5e",
+		Active: true, Confirmed: true, Roles: []string{"admin", "editor"}, Uniquifier: auth.NewUniquifier(),
+		LastLoginAt: time.Now().Add(-time.Hour), CurrentLoginAt: time.Now(),
+		LastLoginIP: "192.0.2.1", CurrentLoginIP: "192.0.2.2", LoginCount: 7,
+	}
+	if err := s.CreateUser(b.Context(), u); err != nil {
+		b.Fatal(err)
+	}
+	return u.ID
+}
+
+// BenchmarkUserByID measures the lookup every token verification makes.
+func BenchmarkUserByID(b *testing.B) {
+	for _, bs := range benchStores {
+		b.Run(bs.name, func(b *testing.B) {
+			s := bs.open(b)
+			id := benchUser(b, s)
+			ctx := b.Context()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.UserByID(ctx, id); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkUpdateUser measures the write every password login makes.
+func BenchmarkUpdateUser(b *testing.B) {
+	for _, bs := range benchStores {
+		b.Run(bs.name, func(b *testing.B) {
+			s := bs.open(b)
+			id := benchUser(b, s)
+			ctx := b.Context()
+			b.ReportAllocs()
+			for b.Loop() {
+				err := s.UpdateUser(ctx, id, func(u *auth.User) error {
+					u.LoginCount++
+					u.LastLoginAt, u.CurrentLoginAt = u.CurrentLoginAt, time.Now()
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRequireToken is a token-protected request (RequireToken over a
+// handler that does nothing) against each store, with and without the
+// verified-user cache, beside the bare handler.
+func BenchmarkRequireToken(b *testing.B) {
+	noop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	b.Run("bare-handler", func(b *testing.B) { serveBench(b, noop, "") })
+	for _, bs := range benchStores {
+		for _, cached := range []bool{false, true} {
+			name := bs.name
+			if cached {
+				name += "-cached"
+			}
+			b.Run(name, func(b *testing.B) {
+				s := bs.open(b)
+				cfg := auth.Config{BcryptCost: 4, Logger: slog.New(slog.DiscardHandler)}
+				if cached {
+					cfg.UserCache = auth.UserCacheConfig{Size: 1000, TTL: time.Minute}
+				}
+				m, err := auth.New(s, []byte("require-token benchmark key....."), cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				id := benchUser(b, s)
+				u, _ := s.UserByID(b.Context(), id)
+				tok, _ := m.IssueToken(u)
+				serveBench(b, m.RequireToken(noop), tok)
+			})
+		}
+	}
+}
+
+// BenchmarkLogin is a JSON login (bcrypt cost 10, the login recorded in the
+// store) against each store.
+func BenchmarkLogin(b *testing.B) {
+	for _, bs := range benchStores {
+		b.Run(bs.name, func(b *testing.B) {
+			s := bs.open(b)
+			m, err := auth.New(s, []byte("login benchmark signing key....."), auth.Config{
+				BcryptCost: 10, Logger: slog.New(slog.DiscardHandler), Throttle: auth.ThrottleConfig{Disabled: true},
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			u, _ := m.NewUser("login-bench@example.com", "login-bench-password")
+			if err := s.CreateUser(b.Context(), u); err != nil {
+				b.Fatal(err)
+			}
+			h := m.LoginHandler()
+			b.ReportAllocs()
+			for b.Loop() {
+				r := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(`{"email":"login-bench@example.com","password":"login-bench-password"}`))
+				r.Header.Set("Content-Type", "application/json")
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != http.StatusOK {
+					b.Fatalf("login: %d %s", w.Code, w.Body)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkBcryptCompare is one bcrypt cost-10 comparison alone: the floor
+// of BenchmarkLogin.
+func BenchmarkBcryptCompare(b *testing.B) {
+	hash, _ := bcrypt.GenerateFromPassword([]byte("login-bench-password"), 10)
+	for b.Loop() {
+		if err := bcrypt.CompareHashAndPassword(hash, []byte("login-bench-password")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func serveBench(b *testing.B, h http.Handler, tok string) {
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authentication-Token", tok)
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusNoContent {
+			b.Fatalf("status %d", w.Code)
+		}
+	}
+}

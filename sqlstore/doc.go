@@ -1,0 +1,139 @@
+// Package sqlstore keeps the users of package auth in an SQL database, through
+// database/sql, on SQLite or PostgreSQL. A [Store] implements
+// [auth.UserStore], [auth.UserUpdater] and [auth.UserAdmin]; a
+// [FlaskStore] does the same over an existing Flask-Security database
+// (see the last section).
+//
+// The package imports no database driver; the program that uses it does,
+// and hands [Open] a *sql.DB together with the [Dialect] of the database:
+//
+//	import _ "modernc.org/sqlite"            // SQLite, driver name "sqlite"
+//	import _ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL, driver name "pgx"
+//
+// The Store does not own the *sql.DB: close it yourself when you are done
+// ([Store.Close] only releases the Store's prepared statements).
+//
+// # SQLite
+//
+// Open the file with the DSN that [SQLiteDSN] builds for modernc.org/sqlite:
+//
+//	file:/var/lib/app/auth.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate
+//
+// busy_timeout makes a connection wait up to 5 s for another process's write
+// to finish instead of failing at once with "database is locked"; WAL lets
+// readers go on while one connection writes. The Store takes SQLite's write
+// lock itself before it reads in a write (it runs BEGIN IMMEDIATE on a
+// connection of its own), and queues its own writes in-process, so it is
+// correct whatever the DSN; _txlock=immediate only makes the application's
+// own db.BeginTx behave the same. With another driver, set the same pragmas
+// in its own DSN syntax. Do not use ":memory:": each connection of the pool
+// would see a database of its own. SQLite 3.44 or later is required.
+//
+// # PostgreSQL
+//
+// Open the database with the pgx driver and a DSN such as
+//
+//	postgres://app:secret@db.example.com:5432/app?sslmode=verify-full
+//
+// The tables are created in the current schema, the first one of
+// search_path. To keep them apart from the application's own tables give the
+// store a schema of its own: create it and add search_path=auth to the DSN
+// (pgx sends unknown DSN parameters as run-time settings). Bound the pool
+// with db.SetMaxOpenConns below the server's max_connections: a burst of
+// logins otherwise opens a connection for each. Reads run outside
+// transactions; every write is one transaction in which the row being
+// changed is locked with SELECT ... FOR UPDATE before it is read.
+//
+// # Schema
+//
+// Open creates or upgrades the schema with numbered migrations recorded in
+// the table schema_migrations (version, applied_at). All pending migrations
+// run in one transaction, under PostgreSQL's pg_advisory_xact_lock or
+// SQLite's write lock, so two processes opening a new database at once do
+// not trip over each other and a failed migration leaves nothing behind.
+// Open refuses a database whose schema is newer than the package knows.
+//
+// The tables are users (one row a user), roles (one row a role name),
+// user_roles (which user holds which role, in order), user_id_counter
+// (the last ID [Store.CreateUser] assigned) and throttle (recent failed
+// logins by key: a Store is also an auth.ThrottleStore, so that every
+// instance on the database counts the same failures; set
+// auth.Config.Throttle.Store to it). Open fails if a table of one of
+// these names already exists with another meaning; use a schema or file of
+// its own then.
+//
+// # Emails
+//
+// Emails are kept as given and compared as strings.EqualFold compares
+// them, through the column email_key, which carries a unique index. It
+// holds the email with each character replaced by the least member of its
+// Unicode simple-folding orbit (see unicode.SimpleFold), computed in Go:
+// two emails have the same key exactly when EqualFold reports them equal,
+// the rule [auth.MemoryStore] follows. So "Alice@Example.com" and
+// "alice@example.COM", or "Ärger@…" and "äRGER@…", are one address, while
+// "ı@…" and "i@…" are two. SQL's lower() is not used: SQLite's folds ASCII
+// letters only and PostgreSQL's depends on the database's locale.
+//
+// # Values
+//
+// Times are stored in UTC, truncated to the microsecond, and a zero
+// time.Time is stored as NULL and read back as the zero time. Roles come
+// back in the order they were given; a role listed twice is kept once.
+// When [Store.CreateUser] gets a user without an ID it assigns the next
+// decimal number from user_id_counter, skipping numbers already taken.
+//
+// # Flask-Security databases
+//
+// [OpenFlaskSecurity] returns a [FlaskStore] over the tables of an
+// existing Flask-Security(-Too) application (user, role and roles_users,
+// as its fsqla models make them, or as a [FlaskSchema] names them), for a
+// service that takes over from the application or runs beside it. It
+// creates, alters and migrates nothing. A [auth.User] maps onto a row so:
+//
+//   - ID is the integer id in decimal ("7"); other strings name no user.
+//   - Email is email; PasswordHash is password (NULL reads as "" and ""
+//     is written as NULL where the column allows it); Active is active.
+//   - Uniquifier is fs_token_uniquifier if the table has that column,
+//     else fs_uniquifier: the value Flask-Security's auth tokens carry, so
+//     rotating it revokes the application's tokens too. An empty
+//     Uniquifier is stored as NULL if the column allows it, else replaced
+//     with a fresh one.
+//   - Confirmed is confirmed_at IS NOT NULL; setting it writes the
+//     current time, clearing it NULL.
+//   - Roles are the names of the roles linked through roles_users, a set
+//     read back sorted; missing role rows are created.
+//   - The trackable fields are the columns of the same names, naive UTC
+//     times as SQLAlchemy keeps them.
+//
+// Other columns (username, the two-factor and WebAuthn ones, …) are left
+// alone, except that CreateUser fills fs_uniquifier and
+// fs_webauthn_user_handle with fresh values as Flask-Security's
+// create_user does, and an update that changes the row sets
+// update_datetime.
+//
+// Revocation: with fs_token_uniquifier, a change of Uniquifier (which
+// [auth.Manager.SetPassword], [auth.Manager.RevokeTokens] and logout make)
+// also gives fs_uniquifier a fresh value, so the application's sessions and
+// remember cookies end as well, as its reset_user_access does. Note the
+// difference from the application's own password change, which rotates
+// fs_uniquifier only and so keeps the user's auth tokens valid when the
+// table has fs_token_uniquifier; the Go side's revokes them. A hash
+// upgraded on login rotates nothing, on either side.
+//
+// Emails are compared as Flask-Security's SQLAlchemy datastore compares
+// them: lower() on both sides, in SQL (the table has no folded column and
+// the store adds none). SQLite's lower() folds ASCII letters only, so
+// there "Ärger@…" and "ärger@…" are two addresses; PostgreSQL's follows the
+// database's LC_CTYPE. Matches are then checked with strings.EqualFold, so
+// the comparison is never looser than [auth.MemoryStore]'s; of several
+// matches the exact one wins, and without one UserByEmail fails rather
+// than pick one. The email's unique constraint is case-sensitive, so
+// CreateUser and email changes check for case variants inside their
+// transaction, on PostgreSQL under an advisory lock; writes made by the
+// application itself are not serialized with those checks.
+//
+// Writes are atomic as [Store]'s are: BEGIN IMMEDIATE on SQLite, SELECT
+// ... FOR UPDATE on PostgreSQL. On PostgreSQL, CreateUser moves the ID
+// column's sequence past an explicitly given ID, so that the
+// application's own inserts do not collide with it.
+package sqlstore

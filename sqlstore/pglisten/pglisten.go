@@ -1,0 +1,101 @@
+// Package pglisten carries the change notifications of a PostgreSQL
+// sqlstore to the verified-user caches of every instance of a service.
+//
+// Every committed sqlstore UpdateUser on PostgreSQL (a logout, a password
+// change, a deactivation) sends a NOTIFY on [sqlstore.ChangeChannel] with
+// the user's ID. [Run] LISTENs on that channel over a connection of its own
+// and calls [Forgetter.ForgetUser] for each, so a revocation on one
+// instance reaches the caches of the others within the notification's
+// delivery time — milliseconds on a healthy network — rather than after
+// the cache TTL. Run it in a goroutine next to each Manager:
+//
+//	go pglisten.Run(ctx, dsn, manager, pglisten.Config{Logger: logger})
+package pglisten
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/authkit/auth/sqlstore"
+)
+
+// Forgetter drops users from a cache; *auth.Manager is one.
+type Forgetter interface {
+	ForgetUser(id string)
+	ForgetAllUsers()
+}
+
+// Config holds Run's optional settings.
+type Config struct {
+	// Logger receives connection failures. Default slog.Default().
+	Logger *slog.Logger
+	// OnListen, if set, is called each time the listener is connected and
+	// listening, after the cache was emptied.
+	OnListen func()
+	// MaxBackoff caps the wait between reconnection attempts. Default 10 s.
+	MaxBackoff time.Duration
+}
+
+// Run listens for user changes on the PostgreSQL database dsn names and
+// tells target to forget each changed user, until ctx ends; then it
+// returns ctx's error. Notifications sent while the connection is down are
+// lost, so each time it (re)connects it first empties target's cache. It
+// reconnects after failures, waiting longer each time up to MaxBackoff.
+func Run(ctx context.Context, dsn string, target Forgetter, cfg Config) error {
+	if target == nil {
+		return errors.New("pglisten: nil target")
+	}
+	if _, err := pgx.ParseConfig(dsn); err != nil {
+		return fmt.Errorf("pglisten: bad DSN: %w", err)
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	maxBackoff := cfg.MaxBackoff
+	if maxBackoff <= 0 {
+		maxBackoff = 10 * time.Second
+	}
+	backoff := 100 * time.Millisecond
+	for {
+		err := listen(ctx, dsn, target, cfg.OnListen)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		logger.WarnContext(ctx, "pglisten: connection lost; reconnecting", "error", err.Error(), "after", backoff)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, maxBackoff)
+	}
+}
+
+// listen runs one connection until it fails or ctx ends.
+func listen(ctx context.Context, dsn string, target Forgetter, onListen func()) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{sqlstore.ChangeChannel}.Sanitize()); err != nil {
+		return err
+	}
+	target.ForgetAllUsers()
+	if onListen != nil {
+		onListen()
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		target.ForgetUser(n.Payload)
+	}
+}

@@ -1,0 +1,252 @@
+package auth
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+)
+
+// UserStore is where a [Manager] finds users. Implementations must be safe
+// for concurrent use and must return copies the caller may keep.
+type UserStore interface {
+	// UserByID returns the user with the given ID. If there is none it
+	// returns an error that wraps [ErrUserNotFound]; any other error means
+	// the store could not answer (the Manager then replies 503, never 401).
+	UserByID(ctx context.Context, id string) (*User, error)
+
+	// UserByEmail returns the user whose email equals email, compared
+	// case-insensitively (Unicode simple folding, as strings.EqualFold).
+	// If there is none it returns an error that wraps [ErrUserNotFound].
+	UserByEmail(ctx context.Context, email string) (*User, error)
+}
+
+// UserUpdater is implemented by stores the Manager can write to. With it the
+// Manager records the trackable fields on login, rotates uniquifiers on
+// logout and revocation, and stores new password hashes.
+type UserUpdater interface {
+	// UpdateUser loads the user with the given ID, calls update with a copy
+	// of it, and stores the result, all atomically: two concurrent calls
+	// for the same user never lose each other's changes. If update returns
+	// an error nothing is stored and that error is returned. If the user
+	// does not exist it returns an error wrapping [ErrUserNotFound]; a
+	// change of Email to one another user holds wraps [ErrDuplicateEmail].
+	// update must not change the ID.
+	UpdateUser(ctx context.Context, id string, update func(*User) error) error
+}
+
+// UserAdmin is implemented by stores that can create and list users, the
+// operations an operator's tool needs beyond [UserStore] and [UserUpdater].
+type UserAdmin interface {
+	// CreateUser stores a new user. If u.ID is empty the store assigns one
+	// and writes it back into u. An email already held by another user,
+	// compared case-insensitively, gives an error wrapping
+	// [ErrDuplicateEmail]; an ID already in use, one wrapping [ErrDuplicateID].
+	CreateUser(ctx context.Context, u *User) error
+
+	// ListUsers returns every user, ordered by ID as the store orders them
+	// (numerically for the in-memory store).
+	ListUsers(ctx context.Context) ([]*User, error)
+}
+
+// MemoryStore is a concurrency-safe in-memory [UserStore], [UserUpdater],
+// [UserAdmin] and [UniquifierLookup]. Its users are gone when the process
+// ends; use a store from a sub-package for anything that must survive a
+// restart. The zero value is not usable: call [NewMemoryStore].
+type MemoryStore struct {
+	mu      sync.RWMutex
+	byID    map[string]*User
+	byEmail map[string]*User // keyed by foldEmail(email)
+	nextID  int
+	byUniq  map[string][]string // IDs of the users holding each Uniquifier
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{byID: map[string]*User{}, byEmail: map[string]*User{}, byUniq: map[string][]string{}}
+}
+
+// EmailKey returns the key under which stores compare emails: two emails
+// have the same key exactly when strings.EqualFold reports them equal. A
+// store can keep it in an indexed column and look emails up by it, as
+// sqlstore does, without depending on a database's collation.
+func EmailKey(email string) string { return foldEmail(email) }
+
+// foldEmail is the key under which emails are compared: strings.EqualFold
+// equality, expressed as a map key. Each rune becomes the smallest rune of
+// its simple-folding orbit; ToLower(ToUpper(s)) would also merge orbits
+// EqualFold keeps apart (İ, ı and i).
+func foldEmail(email string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, email)
+}
+
+// UserByID implements [UserStore].
+func (s *MemoryStore) UserByID(ctx context.Context, id string) (*User, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	u, ok := s.byID[id]
+	if !ok {
+		return nil, ErrUserNotFound
+	}
+	return u.Clone(), nil
+}
+
+// UserByEmail implements [UserStore].
+func (s *MemoryStore) UserByEmail(ctx context.Context, email string) (*User, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	u, ok := s.byEmail[foldEmail(email)]
+	if !ok {
+		return nil, ErrUserNotFound
+	}
+	return u.Clone(), nil
+}
+
+// UpdateUser implements [UserUpdater].
+func (s *MemoryStore) UpdateUser(ctx context.Context, id string, update func(*User) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.byID[id]
+	if !ok {
+		return ErrUserNotFound
+	}
+	u := old.Clone()
+	if err := update(u); err != nil {
+		return err
+	}
+	if u.ID != id {
+		return ErrIDChanged
+	}
+	oldKey, newKey := foldEmail(old.Email), foldEmail(u.Email)
+	if newKey != oldKey {
+		if _, taken := s.byEmail[newKey]; taken {
+			return ErrDuplicateEmail
+		}
+		delete(s.byEmail, oldKey)
+	}
+	u = u.Clone() // update may have kept its argument
+	s.byID[id] = u
+	s.byEmail[newKey] = u
+	s.reindexUniquifier(old, u)
+	return nil
+}
+
+// CreateUser implements [UserAdmin]. Assigned IDs are decimal numbers
+// counting up from 1.
+func (s *MemoryStore) CreateUser(ctx context.Context, u *User) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := foldEmail(u.Email)
+	if _, taken := s.byEmail[key]; taken {
+		return ErrDuplicateEmail
+	}
+	if u.ID == "" {
+		for {
+			s.nextID++
+			u.ID = strconv.Itoa(s.nextID)
+			if _, taken := s.byID[u.ID]; !taken {
+				break
+			}
+		}
+	} else if _, taken := s.byID[u.ID]; taken {
+		return ErrDuplicateID
+	}
+	c := u.Clone()
+	s.byID[c.ID] = c
+	s.byEmail[key] = c
+	s.reindexUniquifier(nil, c)
+	return nil
+}
+
+// ListUsers implements [UserAdmin].
+func (s *MemoryStore) ListUsers(ctx context.Context) ([]*User, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	users := make([]*User, 0, len(s.byID))
+	for _, u := range s.byID {
+		users = append(users, u.Clone())
+	}
+	slices.SortFunc(users, func(a, b *User) int { return CompareIDs(a.ID, b.ID) })
+	return users, nil
+}
+
+// CompareIDs orders user IDs as [MemoryStore.ListUsers] does: decimal
+// numbers numerically and before every other ID, the others bytewise.
+// Stores may use it to list users in the same order.
+func CompareIDs(a, b string) int {
+	na, errA := strconv.ParseUint(a, 10, 64)
+	nb, errB := strconv.ParseUint(b, 10, 64)
+	switch {
+	case errA == nil && errB == nil:
+		return cmp.Compare(na, nb)
+	case errA == nil:
+		return -1
+	case errB == nil:
+		return 1
+	}
+	return strings.Compare(a, b)
+}
+
+// UniquifierLookup is implemented by stores that can find a user by
+// uniquifier, which a [Manager] needs to accept Flask-Security tokens
+// (see [FlaskConfig]): they name the user by uniquifier alone.
+type UniquifierLookup interface {
+	// UserByUniquifier returns the user whose Uniquifier equals uniq,
+	// compared exactly. If there is none, or uniq is empty, it returns an
+	// error that wraps [ErrUserNotFound]. A store over a Flask-Security
+	// schema maps Uniquifier to fs_token_uniquifier if the table has that
+	// column and to fs_uniquifier otherwise, as Flask-Security does.
+	UserByUniquifier(ctx context.Context, uniq string) (*User, error)
+}
+
+// errSharedUniquifier: two users hold the uniquifier asked for, so it
+// cannot name either.
+var errSharedUniquifier = errors.New("auth: uniquifier held by more than one user")
+
+// UserByUniquifier implements [UniquifierLookup]. If several users hold
+// uniq, it names none of them and returns an error that is not
+// [ErrUserNotFound] (a Manager then answers 503 and logs it).
+func (s *MemoryStore) UserByUniquifier(ctx context.Context, uniq string) (*User, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	switch ids := s.byUniq[uniq]; {
+	case uniq == "" || len(ids) == 0:
+		return nil, ErrUserNotFound
+	case len(ids) > 1:
+		return nil, errSharedUniquifier
+	default:
+		return s.byID[ids[0]].Clone(), nil
+	}
+}
+
+// reindexUniquifier moves a user from old's uniquifier to u's in the
+// index; old is nil for a new user. The caller holds the write lock.
+func (s *MemoryStore) reindexUniquifier(old, u *User) {
+	if old != nil && old.Uniquifier == u.Uniquifier {
+		return
+	}
+	if s.byUniq == nil {
+		s.byUniq = map[string][]string{}
+	}
+	if old != nil && old.Uniquifier != "" {
+		ids := slices.DeleteFunc(s.byUniq[old.Uniquifier], func(id string) bool { return id == old.ID })
+		if len(ids) == 0 {
+			delete(s.byUniq, old.Uniquifier)
+		} else {
+			s.byUniq[old.Uniquifier] = ids
+		}
+	}
+	if u.Uniquifier != "" {
+		s.byUniq[u.Uniquifier] = append(s.byUniq[u.Uniquifier], u.ID)
+	}
+}

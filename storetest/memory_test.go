@@ -1,0 +1,16 @@
+package storetest_test
+
+import (
+	"testing"
+
+	"github.com/authkit/auth"
+	"github.com/authkit/auth/storetest"
+)
+
+// TestMemoryStore runs the suite against auth.MemoryStore, which keeps
+// nothing past its life: the reopening check is skipped.
+func TestMemoryStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) (storetest.Store, storetest.Reopen) {
+		return auth.NewMemoryStore(), nil
+	})
+}

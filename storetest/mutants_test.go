@@ -1,0 +1,247 @@
+package storetest_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/authkit/auth"
+	"github.com/authkit/auth/storetest"
+)
+
+// mutantEnv names the mutant TestMutant runs the suite against, in a child
+// process started by TestSuiteCatchesMutants.
+const mutantEnv = "STORETEST_MUTANT"
+
+// mutants are stores with one defect each, and the check of the suite
+// that must catch it.
+var mutants = []struct {
+	name     string
+	open     storetest.Opener
+	limits   storetest.Limits // the suite runs with these
+	wantFail string           // a subtest of the suite that must fail
+}{
+	{name: "bare not-found error", open: memory(func(m *mutant) { m.bareNotFound = true }), wantFail: "NotFound"},
+	{name: "update of unknown user calls update", open: memory(func(m *mutant) { m.callUpdateOnMissing = true }), wantFail: "NotFound"},
+	{name: "drops the last login IP", open: memory(func(m *mutant) { m.dropIP = true }), wantFail: "RoundTrip"},
+	{name: "keeps minutes only", open: memory(func(m *mutant) { m.minutes = true }), wantFail: "RoundTrip"},
+	{name: "assigns no ID", open: memory(func(m *mutant) { m.noAssignedID = true }), wantFail: "AssignedIDs"},
+	{name: "case-sensitive lookup", open: memory(func(m *mutant) { m.caseSensitive = true }), wantFail: "EmailCaseInsensitive"},
+	{name: "ASCII-only folding", open: memory(func(m *mutant) { m.asciiFold = true }), wantFail: "EmailCaseInsensitive"},
+	{name: "swallows duplicate email", open: memory(func(m *mutant) { m.swallowDupEmail = true }), wantFail: "DuplicateEmail"},
+	{name: "swallows duplicate ID", open: memory(func(m *mutant) { m.swallowDupID = true }), wantFail: "DuplicateID"},
+	{name: "stores despite update error", open: memory(func(m *mutant) { m.storeOnError = true }), wantFail: "UpdateError"},
+	{name: "swallows ID change", open: memory(func(m *mutant) { m.swallowIDChange = true }), wantFail: "IDChange"},
+	{name: "sorts roles", open: memory(func(m *mutant) { m.sortRoles = true }), wantFail: "Roles"},
+	{name: "keeps the caller's user", open: memory(func(m *mutant) { m.alias = true }), wantFail: "Copies"},
+	{name: "unlocked read-modify-write", open: memory(func(m *mutant) { m.racyUpdate = true }), wantFail: "ConcurrentUpdates"},
+	{name: "stale cache", open: memory(func(m *mutant) { m.cache = map[string]*auth.User{} }), wantFail: "Revocation"},
+	{name: "list misses a user", open: memory(func(m *mutant) { m.shortList = true }), wantFail: "ListUsers"},
+	{name: "reopen loses everything", open: func(t *testing.T) (storetest.Store, storetest.Reopen) {
+		return auth.NewMemoryStore(), func(*testing.T) storetest.Store { return auth.NewMemoryStore() }
+	}, wantFail: "Reopen"},
+	{name: "not empty", open: func(t *testing.T) (storetest.Store, storetest.Reopen) {
+		s := auth.NewMemoryStore()
+		s.CreateUser(t.Context(), &auth.User{ID: "leftover", Email: "leftover@example.com"})
+		return s, nil
+	}, wantFail: "Empty"},
+	// Limits relax only what they name.
+	{name: "case-sensitive lookup under ASCIIEmailFolding", open: memory(func(m *mutant) { m.caseSensitive = true }), limits: storetest.Limits{ASCIIEmailFolding: true}, wantFail: "EmailCaseInsensitive"},
+	{name: "swallows duplicate ID under DecimalIDs", open: memory(func(m *mutant) { m.swallowDupID = true }), limits: storetest.Limits{DecimalIDs: true}, wantFail: "DuplicateID"},
+	{name: "swallows ID change under DecimalIDs", open: memory(func(m *mutant) { m.swallowIDChange = true }), limits: storetest.Limits{DecimalIDs: true}, wantFail: "IDChange"},
+	{name: "drops the last login IP under all limits", open: memory(func(m *mutant) { m.dropIP = true }), limits: allLimits, wantFail: "RoundTrip"},
+	{name: "stale cache under GeneratedUniquifiers", open: memory(func(m *mutant) { m.cache = map[string]*auth.User{} }), limits: storetest.Limits{GeneratedUniquifiers: true}, wantFail: "Revocation"},
+}
+
+var allLimits = storetest.Limits{DecimalIDs: true, ASCIIEmailFolding: true, UnorderedRoles: true, GeneratedUniquifiers: true}
+
+// TestMutant runs the suite against the mutant named in $STORETEST_MUTANT;
+// without it, it does nothing. It is meant to fail.
+func TestMutant(t *testing.T) {
+	name := os.Getenv(mutantEnv)
+	if name == "" {
+		t.Skip("run by TestSuiteCatchesMutants")
+	}
+	for _, m := range mutants {
+		if m.name == name {
+			storetest.RunWith(t, m.open, m.limits)
+			return
+		}
+	}
+	t.Fatalf("no mutant %q", name)
+}
+
+// TestSuiteCatchesMutants checks that each check of the suite can fail: it
+// runs the suite against each mutant in a child process and expects the
+// check meant to catch the defect to fail.
+func TestSuiteCatchesMutants(t *testing.T) {
+	if os.Getenv(mutantEnv) != "" {
+		t.Skip("inside a mutant run")
+	}
+	if testing.Short() {
+		t.Skip("starts a process per mutant")
+	}
+	for _, m := range mutants {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestMutant$", "-test.v")
+			cmd.Env = append(os.Environ(), mutantEnv+"="+m.name)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("the suite passed a store that %s\n%s", m.name, out)
+			}
+			if want := "--- FAIL: TestMutant/" + m.wantFail + " "; !strings.Contains(string(out), want) {
+				t.Errorf("check %s did not fail for a store that %s:\n%s", m.wantFail, m.name, out)
+			}
+		})
+	}
+}
+
+// mutant is an auth.MemoryStore with defects switched on.
+type mutant struct {
+	*auth.MemoryStore
+	bareNotFound, callUpdateOnMissing, dropIP, minutes, noAssignedID bool
+	caseSensitive, asciiFold, swallowDupEmail, swallowDupID          bool
+	storeOnError, swallowIDChange, sortRoles, alias, racyUpdate      bool
+	shortList                                                        bool
+	cache                                                            map[string]*auth.User // never invalidated
+	kept                                                             map[string]*auth.User // callers' users, kept by alias
+}
+
+func memory(defect func(*mutant)) storetest.Opener {
+	return func(*testing.T) (storetest.Store, storetest.Reopen) {
+		m := &mutant{MemoryStore: auth.NewMemoryStore(), kept: map[string]*auth.User{}}
+		defect(m)
+		return m, nil
+	}
+}
+
+func (m *mutant) notFound(err error) error {
+	if m.bareNotFound && errors.Is(err, auth.ErrUserNotFound) {
+		return errors.New("no such user")
+	}
+	return err
+}
+
+func (m *mutant) mangle(u *auth.User) {
+	if m.dropIP {
+		u.LastLoginIP = ""
+	}
+	if m.minutes {
+		u.CurrentLoginAt = u.CurrentLoginAt.Truncate(60e9)
+	}
+	if m.sortRoles && len(u.Roles) > 1 && u.Roles[0] > u.Roles[1] {
+		u.Roles[0], u.Roles[1] = u.Roles[1], u.Roles[0]
+	}
+}
+
+func (m *mutant) UserByID(ctx context.Context, id string) (*auth.User, error) {
+	if u, ok := m.kept[id]; ok {
+		return u, nil
+	}
+	if u, ok := m.cache[id]; ok {
+		return u.Clone(), nil
+	}
+	u, err := m.MemoryStore.UserByID(ctx, id)
+	if err == nil && m.cache != nil {
+		m.cache[id] = u.Clone()
+	}
+	return u, m.notFound(err)
+}
+
+func (m *mutant) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
+	if m.asciiFold { // as SQLite's lower() compares
+		users, _ := m.MemoryStore.ListUsers(ctx)
+		for _, u := range users {
+			if asciiLower(u.Email) == asciiLower(email) {
+				return u, nil
+			}
+		}
+		return nil, auth.ErrUserNotFound
+	}
+	u, err := m.MemoryStore.UserByEmail(ctx, email)
+	if err == nil && m.caseSensitive && u.Email != email {
+		return nil, auth.ErrUserNotFound
+	}
+	return u, m.notFound(err)
+}
+
+func (m *mutant) UpdateUser(ctx context.Context, id string, update func(*auth.User) error) error {
+	if m.callUpdateOnMissing {
+		if _, err := m.MemoryStore.UserByID(ctx, id); err != nil {
+			update(&auth.User{ID: id})
+		}
+	}
+	if m.racyUpdate {
+		u, err := m.MemoryStore.UserByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := update(u); err != nil {
+			return err
+		}
+		runtime.Gosched()
+		return m.MemoryStore.UpdateUser(ctx, id, func(v *auth.User) error { *v = *u; return nil })
+	}
+	var updateErr error
+	err := m.MemoryStore.UpdateUser(ctx, id, func(u *auth.User) error {
+		updateErr = update(u)
+		if updateErr != nil && !m.storeOnError {
+			return updateErr
+		}
+		if m.swallowIDChange && u.ID != id {
+			u.ID = id
+		}
+		m.mangle(u)
+		return nil
+	})
+	if err != nil {
+		return m.notFound(err)
+	}
+	return updateErr
+}
+
+func (m *mutant) CreateUser(ctx context.Context, u *auth.User) error {
+	if m.noAssignedID && u.ID == "" {
+		c := u.Clone()
+		c.ID = "assigned"
+		if _, err := m.MemoryStore.UserByID(ctx, "assigned"); err == nil {
+			c.ID = "assigned-again"
+		}
+		m.mangle(c)
+		return m.MemoryStore.CreateUser(ctx, c) // u.ID not written back
+	}
+	c := u.Clone()
+	m.mangle(c)
+	err := m.MemoryStore.CreateUser(ctx, c)
+	u.ID = c.ID
+	if m.swallowDupEmail && errors.Is(err, auth.ErrDuplicateEmail) ||
+		m.swallowDupID && errors.Is(err, auth.ErrDuplicateID) {
+		return nil
+	}
+	if err == nil && m.alias {
+		m.kept[u.ID] = u
+	}
+	return err
+}
+
+func (m *mutant) ListUsers(ctx context.Context) ([]*auth.User, error) {
+	users, err := m.MemoryStore.ListUsers(ctx)
+	if m.shortList && len(users) > 1 {
+		users = users[:len(users)-1]
+	}
+	return users, err
+}
+
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
+}

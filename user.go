@@ -1,0 +1,85 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"slices"
+	"time"
+)
+
+// User is an account as the Manager sees it. Stores return fresh copies, so
+// a handler may read a User from the request context without locking.
+type User struct {
+	// ID identifies the user in tokens and in the store. It never changes.
+	ID string
+	// Email is the login name. Stores compare it case-insensitively.
+	Email string
+	// PasswordHash is a self-describing hash made by [Manager.HashPassword]
+	// (bcrypt "$2a$…" or argon2id "$argon2id$…"). Empty means no password
+	// login is possible.
+	PasswordHash string
+	// Active users may log in and use their tokens; inactive ones may not.
+	Active bool
+	// Confirmed reports whether the account's email address was confirmed.
+	// See [Manager.RequireConfirmed].
+	Confirmed bool
+	// Roles are the role names the user holds. See [Manager.RequireRoles].
+	Roles []string
+	// Uniquifier is a random string carried inside every token issued to
+	// the user. Changing it (see [Manager.RevokeTokens]) makes every
+	// outstanding token of the user invalid at once.
+	Uniquifier string
+
+	// The trackable fields, updated by every successful password login
+	// when the store implements [UserUpdater].
+
+	// LastLoginAt is the time of the login before the current one.
+	LastLoginAt time.Time
+	// CurrentLoginAt is the time of the most recent login.
+	CurrentLoginAt time.Time
+	// LastLoginIP is the client address of the login before the current one.
+	LastLoginIP string
+	// CurrentLoginIP is the client address of the most recent login.
+	CurrentLoginIP string
+	// LoginCount counts successful password logins.
+	LoginCount int
+}
+
+// HasRole reports whether u holds the named role.
+func (u *User) HasRole(role string) bool {
+	return slices.Contains(u.Roles, role)
+}
+
+// Clone returns a deep copy of u, so that stores can hand out users that
+// callers may modify freely.
+func (u *User) Clone() *User {
+	c := *u
+	c.Roles = slices.Clone(u.Roles)
+	return &c
+}
+
+// NewUniquifier returns a fresh random uniquifier: 32 hexadecimal
+// characters, the shape of Flask-Security's fs_uniquifier.
+func NewUniquifier() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms.
+	return hex.EncodeToString(b[:])
+}
+
+// userKey is the context key of the authenticated user. It is unexported so
+// that no other package can read or overwrite the value.
+type userKey struct{}
+
+// NewContext returns a copy of ctx that carries u. The middlewares call it
+// after authenticating a request; tests and custom schemes may call it too.
+func NewContext(ctx context.Context, u *User) context.Context {
+	return context.WithValue(ctx, userKey{}, u)
+}
+
+// FromContext returns the user that authenticated the request whose context
+// is ctx, and whether there was one. It never panics.
+func FromContext(ctx context.Context) (*User, bool) {
+	u, ok := ctx.Value(userKey{}).(*User)
+	return u, ok && u != nil
+}

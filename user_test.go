@@ -1,0 +1,126 @@
+package auth
+
+import (
+	"context"
+	"encoding/hex"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestUserHasRole(t *testing.T) {
+	tests := []struct {
+		name  string
+		roles []string
+		role  string
+		want  bool
+	}{
+		{name: "held", roles: []string{"admin", "editor"}, role: "editor", want: true},
+		{name: "not held", roles: []string{"admin"}, role: "editor", want: false},
+		{name: "case matters", roles: []string{"admin"}, role: "Admin", want: false},
+		{name: "no roles", roles: nil, role: "admin", want: false},
+		{name: "empty role name", roles: []string{"admin"}, role: "", want: false},
+		{name: "empty role held", roles: []string{""}, role: "", want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := &User{Roles: tt.roles}
+			if got := u.HasRole(tt.role); got != tt.want {
+				t.Errorf("HasRole(%q) with %q = %v, want %v", tt.role, tt.roles, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestUserClone(t *testing.T) {
+	tests := []struct {
+		name string
+		user User
+	}{
+		{name: "zero", user: User{}},
+		{name: "no roles", user: User{ID: "1", Email: "a@example.com"}},
+		{
+			name: "every field",
+			user: User{
+				ID: "1", Email: "a@example.com", PasswordHash: "$2a$04$x", Active: true, Confirmed: true,
+				Roles: []string{"admin", "editor"}, Uniquifier: "u",
+				LastLoginAt: seedClock, CurrentLoginAt: seedClock.Add(time.Hour),
+				LastLoginIP: "192.0.2.1", CurrentLoginIP: "192.0.2.2", LoginCount: 3,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			orig := tt.user
+			c := orig.Clone()
+			if c == &orig || !reflect.DeepEqual(*c, orig) {
+				t.Fatalf("Clone() = %+v, want an equal copy of %+v", c, orig)
+			}
+			if len(c.Roles) > 0 {
+				c.Roles[0] = "changed"
+				if orig.Roles[0] == "changed" {
+					t.Error("the clone shares the Roles array")
+				}
+			}
+			c.Email = "changed"
+			if orig.Email == "changed" {
+				t.Error("the clone is not a copy")
+			}
+		})
+	}
+}
+
+func TestNewUniquifier(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		u := NewUniquifier()
+		if b, err := hex.DecodeString(u); err != nil || len(u) != 32 || len(b) != 16 {
+			t.Fatalf("NewUniquifier() = %q, want 32 hex characters", u)
+		}
+		if seen[u] {
+			t.Fatalf("NewUniquifier() repeated %q", u)
+		}
+		seen[u] = true
+	}
+}
+
+// ctxKeyString is a key another package could use; it must not be mistaken
+// for the user.
+type ctxKeyString string
+
+func TestContext(t *testing.T) {
+	alice := &User{ID: "1"}
+	bob := &User{ID: "2"}
+	tests := []struct {
+		name   string
+		ctx    context.Context
+		want   *User
+		wantOK bool
+	}{
+		{name: "background", ctx: context.Background(), want: nil, wantOK: false},
+		{name: "TODO", ctx: context.TODO(), want: nil, wantOK: false},
+		{name: "cancelled", ctx: cancelled(), want: nil, wantOK: false},
+		{name: "round trip", ctx: NewContext(context.Background(), alice), want: alice, wantOK: true},
+		{name: "inner wins", ctx: NewContext(NewContext(context.Background(), alice), bob), want: bob, wantOK: true},
+		{name: "survives derived contexts", ctx: context.WithValue(NewContext(context.Background(), alice), ctxKeyString("x"), 1), want: alice, wantOK: true},
+		{name: "nil user", ctx: NewContext(context.Background(), nil), want: nil, wantOK: false},
+		{name: "string key user", ctx: context.WithValue(context.Background(), ctxKeyString("user"), alice), want: nil, wantOK: false},
+		//lint:ignore SA1029 the test checks that a plain string key cannot impersonate the package's own key
+		{name: "plain string key", ctx: context.WithValue(context.Background(), any("user"), alice), want: nil, wantOK: false},
+		{name: "wrong value type", ctx: context.WithValue(context.Background(), userKey{}, "alice"), want: nil, wantOK: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := FromContext(tt.ctx)
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("FromContext = %v, %v; want %v, %v", got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
+func cancelled() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
