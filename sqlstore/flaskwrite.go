@@ -299,19 +299,9 @@ func (s *FlaskStore) UpdateUser(ctx context.Context, id string, update func(*aut
 		return fmt.Errorf("sqlstore: user %q: %w", id, auth.ErrUserNotFound)
 	}
 	return s.tx.inTx(ctx, func(q querier) error {
-		old, err := scanFlaskUser(q.QueryRowContext(ctx, s.q.forUpdate, n))
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("sqlstore: user %q: %w", id, auth.ErrUserNotFound)
-		}
+		old, u, err := applyUpdate(id, q.QueryRowContext(ctx, s.q.forUpdate, n), scanFlaskUser, update)
 		if err != nil {
-			return fmt.Errorf("sqlstore: reading user %q: %w", id, err)
-		}
-		u := old.Clone()
-		if err := update(u); err != nil {
 			return err
-		}
-		if u.ID != id {
-			return fmt.Errorf("sqlstore: user %q: %w", id, auth.ErrIDChanged)
 		}
 		vals, err := s.changedValues(u, old)
 		if err != nil {

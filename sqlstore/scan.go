@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,4 +100,25 @@ func isUniqueViolation(err error) bool {
 		return true
 	}
 	return strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// applyUpdate is the read-and-change half of UpdateUser: it reads user id
+// from row with scan and calls update on a copy, refusing a changed ID.
+// It returns the stored user and the changed copy.
+func applyUpdate(id string, row rowScanner, scan func(rowScanner) (*auth.User, error), update func(*auth.User) error) (old, changed *auth.User, err error) {
+	old, err = scan(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, fmt.Errorf("sqlstore: user %q: %w", id, auth.ErrUserNotFound)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: reading user %q: %w", id, err)
+	}
+	changed = old.Clone()
+	if err := update(changed); err != nil {
+		return nil, nil, err
+	}
+	if changed.ID != id {
+		return nil, nil, fmt.Errorf("sqlstore: user %q: %w", id, auth.ErrIDChanged)
+	}
+	return old, changed, nil
 }

@@ -76,19 +76,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(*auth.Use
 		return errors.New("sqlstore: UpdateUser: nil update function")
 	}
 	return s.inTx(ctx, func(q querier) error {
-		old, err := scanUser(q.QueryRowContext(ctx, s.q.forUpdate, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("sqlstore: user %q: %w", id, auth.ErrUserNotFound)
-		}
+		old, u, err := applyUpdate(id, q.QueryRowContext(ctx, s.q.forUpdate, id), scanUser, update)
 		if err != nil {
-			return fmt.Errorf("sqlstore: reading user %q: %w", id, err)
-		}
-		u := old.Clone()
-		if err := update(u); err != nil {
 			return err
-		}
-		if u.ID != id {
-			return fmt.Errorf("sqlstore: user %q: %w", id, auth.ErrIDChanged)
 		}
 		if key := emailKey(u.Email); key != emailKey(old.Email) {
 			taken, err := exists(ctx, q, s.q.emailTaken, key)

@@ -54,6 +54,27 @@ func (a *app) manager(s auth.UserStore, cfg auth.Config, signing bool) (*auth.Ma
 	return auth.New(s, key, cfg)
 }
 
+// openUser opens the store, finds the user with the given email and
+// returns a non-signing Manager over the store, for the commands that
+// change one user. The returned function closes the store.
+func (a *app) openUser(ctx context.Context, email string) (*auth.Manager, *auth.User, func(), error) {
+	s, done, err := a.open(ctx, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	u, err := findUser(ctx, s, email)
+	if err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	m, err := a.manager(s, auth.Config{}, false)
+	if err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	return m, u, done, nil
+}
+
 // findUser looks a user up by email, with a message fit for the operator.
 func findUser(ctx context.Context, s auth.UserStore, email string) (*auth.User, error) {
 	u, err := s.UserByEmail(ctx, email)

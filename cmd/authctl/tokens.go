@@ -9,19 +9,11 @@ import (
 )
 
 func tokensRevoke(ctx context.Context, a *app, _ *options, args []string) error {
-	s, done, err := a.open(ctx, false)
+	m, u, done, err := a.openUser(ctx, args[0])
 	if err != nil {
 		return err
 	}
 	defer done()
-	u, err := findUser(ctx, s, args[0])
-	if err != nil {
-		return err
-	}
-	m, err := a.manager(s, auth.Config{}, false)
-	if err != nil {
-		return err
-	}
 	if err := m.RevokeTokens(ctx, u.ID); err != nil {
 		return err
 	}

@@ -97,19 +97,11 @@ func yesNo(b bool) string {
 }
 
 func usersSetPassword(ctx context.Context, a *app, o *options, args []string) error {
-	s, done, err := a.open(ctx, false)
+	m, u, done, err := a.openUser(ctx, args[0])
 	if err != nil {
 		return err
 	}
 	defer done()
-	u, err := findUser(ctx, s, args[0])
-	if err != nil {
-		return err
-	}
-	m, err := a.manager(s, auth.Config{}, false)
-	if err != nil {
-		return err
-	}
 	pw, err := a.readPassword(o.passwordStdin, true)
 	if err != nil {
 		return err
