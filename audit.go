@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"net/http"
 )
 
 // Audit events, written to Config.AuditLogger as log/slog records whose
@@ -23,9 +24,16 @@ const (
 	EventLogout         = "auth.logout"
 	EventTokensRevoked  = "auth.tokens.revoked" // #nosec G101 -- an event name
 	EventPasswordSet    = "auth.password.set"
+	// EventSessionRejected: a session or remember-me cookie ("cookie"
+	// attribute) that does not authenticate; it is then deleted.
+	EventSessionRejected = "auth.session.rejected"
+	// EventCSRFRejected: a session-authenticated unsafe request refused by
+	// the CSRF check (see ErrCSRF).
+	EventCSRFRejected = "auth.csrf.rejected"
 )
 
-// Reasons of EventLoginFailed and EventTokenRejected.
+// Reasons of EventLoginFailed, EventTokenRejected, EventSessionRejected
+// and EventCSRFRejected.
 const (
 	reasonUnknownUser  = "unknown_user"
 	reasonBadPassword  = "bad_password"
@@ -37,6 +45,10 @@ const (
 	reasonExpired      = "expired"
 	reasonMalformed    = "malformed_payload"
 	reasonRevoked      = "revoked"
+	// reasonInvalidOrExpired: a cookie that does not decode or has timed out.
+	reasonInvalidOrExpired = "invalid_or_expired"
+	reasonCSRFToken        = "csrf_token"
+	reasonCrossOrigin      = "cross_origin"
 )
 
 // Internal token errors: each matches ErrInvalidToken and names a reason
@@ -62,6 +74,41 @@ func tokenRejection(err error) string {
 		return reasonExpired
 	}
 	return reasonBadSignature
+}
+
+// sessionRejection names why a session or remember-me cookie was refused.
+func sessionRejection(err error) string {
+	switch {
+	case errors.Is(err, errSessionUnknownUser):
+		return reasonUnknownUser
+	case errors.Is(err, errSessionRevoked):
+		return reasonRevoked
+	case errors.Is(err, errSessionInactive):
+		return reasonInactive
+	}
+	return reasonInvalidOrExpired
+}
+
+// csrfRejection names why a CSRF check failed.
+func csrfRejection(err error) string {
+	if errors.Is(err, errCrossOrigin) {
+		return reasonCrossOrigin
+	}
+	return reasonCSRFToken
+}
+
+// sessionRejected writes the audit event of a refused cookie, which is
+// "session" or "remember".
+func (m *Manager) sessionRejected(r *http.Request, cookie string, err error) {
+	m.audit(r.Context(), EventSessionRejected, slog.String("reason", sessionRejection(err)),
+		slog.String("cookie", cookie), slog.String("ip", m.clientAddr(r)), slog.String("path", r.URL.Path))
+}
+
+// csrfRejected writes the audit event of a failed CSRF check by the
+// session's user u.
+func (m *Manager) csrfRejected(r *http.Request, u *User, err error) {
+	m.audit(r.Context(), EventCSRFRejected, slog.String("reason", csrfRejection(err)),
+		slog.String("user_id", u.ID), slog.String("ip", m.clientAddr(r)), slog.String("path", r.URL.Path))
 }
 
 // audit writes an audit event.

@@ -109,3 +109,107 @@ func basicHeader(user, password string) string {
 	r.SetBasicAuth(user, password)
 	return r.Header.Get("Authorization")
 }
+
+// TestAuditSessionEvents checks that every refused session or remember-me
+// cookie and every failed CSRF check is an audit event with its reason,
+// and that the cookie itself is never logged.
+func TestAuditSessionEvents(t *testing.T) {
+	tests := []struct {
+		name       string
+		cookie     string // "session" or "remember"
+		change     func(f *sessFixture, c *http.Cookie) *http.Cookie
+		method     string
+		csrfHeader string
+		origin     string
+		wantEvent  string
+		wantReason string
+	}{
+		{name: "tampered session", cookie: "session", wantEvent: EventSessionRejected, wantReason: reasonInvalidOrExpired,
+			change: func(_ *sessFixture, c *http.Cookie) *http.Cookie { c.Value = flipLast(c.Value); return c }},
+		{name: "idle session", cookie: "session", wantEvent: EventSessionRejected, wantReason: reasonInvalidOrExpired,
+			change: func(f *sessFixture, c *http.Cookie) *http.Cookie { f.clock.add(3 * time.Hour); return c }},
+		{name: "revoked session", cookie: "session", wantEvent: EventSessionRejected, wantReason: reasonRevoked,
+			change: func(f *sessFixture, c *http.Cookie) *http.Cookie {
+				if err := f.m.RevokeTokens(context.Background(), f.user.ID); err != nil {
+					t.Fatal(err)
+				}
+				return c
+			}},
+		{name: "inactive user's session", cookie: "session", wantEvent: EventSessionRejected, wantReason: reasonInactive,
+			change: func(f *sessFixture, c *http.Cookie) *http.Cookie {
+				setUser(t, f.store, f.user.ID, func(u *User) { u.Active = false })
+				return c
+			}},
+		{name: "unknown user's session", cookie: "session", wantEvent: EventSessionRejected, wantReason: reasonUnknownUser,
+			change: func(f *sessFixture, _ *http.Cookie) *http.Cookie {
+				st := sessionState{UserID: "no-such-user", Uniq: "u", Issued: f.clock.unix(), Seen: f.clock.unix(), CSRF: newCSRFSecret()}
+				return f.encode(t, f.m.sessions.name, st)
+			}},
+		{name: "expired remember-me", cookie: "remember", wantEvent: EventSessionRejected, wantReason: reasonInvalidOrExpired,
+			change: func(f *sessFixture, c *http.Cookie) *http.Cookie { f.clock.add(31 * 24 * time.Hour); return c }},
+		{name: "revoked remember-me", cookie: "remember", wantEvent: EventSessionRejected, wantReason: reasonRevoked,
+			change: func(f *sessFixture, c *http.Cookie) *http.Cookie {
+				if err := f.m.RevokeTokens(context.Background(), f.user.ID); err != nil {
+					t.Fatal(err)
+				}
+				return c
+			}},
+		{name: "POST without CSRF token", cookie: "session", method: http.MethodPost,
+			wantEvent: EventCSRFRejected, wantReason: reasonCSRFToken},
+		{name: "POST from another origin", cookie: "session", method: http.MethodPost, csrfHeader: "valid", origin: "http://evil.example",
+			wantEvent: EventCSRFRejected, wantReason: reasonCrossOrigin},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs lockedBuffer
+			f := newSessFixture(t, sessKey, Config{AuditLogger: slog.New(slog.NewJSONHandler(&logs, nil))})
+			name := f.m.sessions.name
+			if tt.cookie == "remember" {
+				name = f.m.sessions.rememberName
+			}
+			c := f.cookie(t, name)
+			if tt.change != nil {
+				c = tt.change(f, c)
+			}
+			method := tt.method
+			if method == "" {
+				method = http.MethodGet
+			}
+			r := httptest.NewRequest(method, "http://app.example/account", nil)
+			if tt.csrfHeader != "" {
+				r.Header.Set(CSRFHeader, sessCSRF(t, f.m, c))
+			}
+			if tt.origin != "" {
+				r.Header.Set("Origin", tt.origin)
+			}
+			before := len(logs.String()) // the changes above may log events of their own
+			resp := sessDo(f.m.RequireSession(whoamiSession), r, c)
+			if resp.StatusCode < 400 {
+				t.Fatalf("status %d, want a refusal", resp.StatusCode)
+			}
+			var event struct {
+				Msg    string `json:"msg"`
+				Reason string `json:"reason"`
+				Cookie string `json:"cookie"`
+				UserID string `json:"user_id"`
+				Path   string `json:"path"`
+			}
+			logged := logs.String()[before:]
+			if err := json.Unmarshal([]byte(logged), &event); err != nil {
+				t.Fatalf("want one JSON event, got %q: %v", logged, err)
+			}
+			if event.Msg != tt.wantEvent || event.Reason != tt.wantReason || event.Path != "/account" {
+				t.Errorf("event %+v, want %s with reason %s on /account", event, tt.wantEvent, tt.wantReason)
+			}
+			if tt.wantEvent == EventSessionRejected && event.Cookie != tt.cookie {
+				t.Errorf("cookie attribute %q, want %q", event.Cookie, tt.cookie)
+			}
+			if tt.wantEvent == EventCSRFRejected && event.UserID != f.user.ID {
+				t.Errorf("user_id %q, want %q", event.UserID, f.user.ID)
+			}
+			if strings.Contains(logs.String(), c.Value) || strings.Contains(logs.String(), f.user.Uniquifier) {
+				t.Error("the log contains the cookie or the uniquifier")
+			}
+		})
+	}
+}

@@ -54,6 +54,14 @@ const clockSkew = time.Minute
 // To clients it is the same as having no credentials.
 var errBadSession = &wrapError{msg: "auth: invalid or expired session", parent: ErrNoCredentials}
 
+// The reasons a decoded cookie's user refuses it; each matches
+// errBadSession and names a reason for the audit log.
+var (
+	errSessionUnknownUser = &wrapError{msg: "auth: invalid session: unknown user", parent: errBadSession}
+	errSessionRevoked     = &wrapError{msg: "auth: invalid session: revoked", parent: errBadSession}
+	errSessionInactive    = &wrapError{msg: "auth: invalid session: inactive user", parent: errBadSession}
+)
+
 // sessions holds a Manager's session settings.
 type sessions struct {
 	codecs        []securecookie.Codec // the first encodes, all decode
@@ -219,11 +227,13 @@ func (m *Manager) sessionOwner(ctx context.Context, st sessionState) (*User, err
 	u, err := m.store.UserByID(ctx, st.UserID)
 	switch {
 	case errors.Is(err, ErrUserNotFound):
-		return nil, errBadSession
+		return nil, errSessionUnknownUser
 	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
-	case subtle.ConstantTimeCompare([]byte(u.Uniquifier), []byte(st.Uniq)) != 1, !u.Active:
-		return nil, errBadSession
+	case subtle.ConstantTimeCompare([]byte(u.Uniquifier), []byte(st.Uniq)) != 1:
+		return nil, errSessionRevoked
+	case !u.Active:
+		return nil, errSessionInactive
 	}
 	if m.cache != nil {
 		m.cache.put(u, m.now())
@@ -242,8 +252,10 @@ func (m *Manager) sessionUser(w http.ResponseWriter, r *http.Request) (*User, se
 	var failure error = ErrNoCredentials
 	clearSession := false
 	if c, err := r.Cookie(s.name); err == nil {
+		err = errBadSession
 		if st, ok := m.decodeSession(c.Value, now); ok {
-			u, err := m.sessionOwner(r.Context(), st)
+			var u *User
+			u, err = m.sessionOwner(r.Context(), st)
 			if err == nil {
 				if s.idle > 0 && now.Sub(time.Unix(st.Seen, 0)) >= s.idle/8 {
 					st.Seen = now.Unix()
@@ -257,11 +269,14 @@ func (m *Manager) sessionUser(w http.ResponseWriter, r *http.Request) (*User, se
 				return nil, sessionState{}, err
 			}
 		}
+		m.sessionRejected(r, "session", err)
 		failure, clearSession = errBadSession, true
 	}
 	if c, err := r.Cookie(s.rememberName); err == nil && s.rememberAge > 0 {
+		err = errBadSession
 		if st, ok := m.decodeRemember(c.Value, now); ok {
-			u, err := m.sessionOwner(r.Context(), st)
+			var u *User
+			u, err = m.sessionOwner(r.Context(), st)
 			if err == nil {
 				st.Issued, st.Seen = now.Unix(), now.Unix()
 				if err := m.setCookie(w, s.name, st, 0); err != nil {
@@ -273,6 +288,7 @@ func (m *Manager) sessionUser(w http.ResponseWriter, r *http.Request) (*User, se
 				return nil, sessionState{}, err
 			}
 		}
+		m.sessionRejected(r, "remember", err)
 		failure = errBadSession
 		m.clearCookie(w, s.rememberName)
 	}
@@ -355,6 +371,7 @@ func (m *Manager) authenticateAny(w http.ResponseWriter, r *http.Request, set Sc
 	switch {
 	case err == nil:
 		if err := checkCSRF(r, st.CSRF); err != nil {
+			m.csrfRejected(r, u, err)
 			return nil, err
 		}
 		return u, nil
