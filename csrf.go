@@ -92,12 +92,12 @@ func csrfMatches(token string, secret []byte) bool {
 func (m *Manager) CSRFToken(r *http.Request) string {
 	now := m.now()
 	if c, err := r.Cookie(m.sessions.name); err == nil {
-		if st, ok := m.decodeSession(c.Value, now); ok {
+		if st, ok := m.sessions.decodeSession(c.Value, now); ok {
 			return maskCSRF(st.CSRF)
 		}
 	}
 	if c, err := r.Cookie(m.sessions.rememberName); err == nil {
-		if st, ok := m.decodeRemember(c.Value, now); ok {
+		if st, ok := m.sessions.decodeRemember(c.Value, now); ok {
 			return maskCSRF(st.CSRF)
 		}
 	}

@@ -94,18 +94,12 @@ func (m *Manager) TokenHandler() http.Handler {
 		}
 		email, password, ok, err := basicCredentials(r)
 		if !ok || err != nil || password == "" {
-			m.challenge(w, Basic, err)
-			m.fail(w, r, http.StatusUnauthorized, ErrNoCredentials)
+			m.refuse(w, r, Basic, ErrNoCredentials)
 			return
 		}
 		u, err := m.Login(r.Context(), email, password, m.clientAddr(r))
 		if err != nil {
-			if errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrThrottled) {
-				m.fail(w, r, statusOf(err), err)
-				return
-			}
-			m.challenge(w, Basic, err)
-			m.fail(w, r, http.StatusUnauthorized, err)
+			m.refuse(w, r, Basic, err)
 			return
 		}
 		tok, err := m.IssueToken(u)
@@ -132,6 +126,7 @@ func (m *Manager) TokenHandler() http.Handler {
 // preferring text/html) is redirected 303 to Config.LoginPage instead,
 // also when it had no session.
 func (m *Manager) LogoutHandler() http.Handler {
+	logoutAuth := m.pipeline(Token, Session)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowPost(w, r) {
 			m.fail(w, r, http.StatusMethodNotAllowed, ErrBadRequest)
@@ -140,20 +135,12 @@ func (m *Manager) LogoutHandler() http.Handler {
 		u, ok := FromContext(r.Context())
 		if !ok {
 			var err error
-			if u, err = m.authenticateAny(w, r, Token|Session); err != nil {
-				if errors.Is(err, ErrStoreUnavailable) {
-					m.fail(w, r, http.StatusServiceUnavailable, err)
-					return
-				}
-				if m.sessionFailed(w, r, Token|Session, err) {
-					return
-				}
-				m.challenge(w, Token, err)
-				m.fail(w, r, http.StatusUnauthorized, err)
+			if u, err = logoutAuth.authenticate(w, r); err != nil {
+				m.refuse(w, r, logoutAuth.set, err)
 				return
 			}
 		}
-		m.clearSessionCookies(w, r)
+		m.sessions.clearCookies(w, r)
 		if err := m.RevokeTokens(r.Context(), u.ID); err != nil {
 			switch {
 			case errors.Is(err, ErrReadOnlyStore):

@@ -3,7 +3,6 @@ package auth
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 )
@@ -50,25 +49,18 @@ func (m *Manager) RequireBasic(next http.Handler) http.Handler { return m.Requir
 // Require returns middleware that lets a request through if one of the
 // schemes authenticates it, and puts the user in its context (see
 // [FromContext]). Otherwise it answers 401 with a WWW-Authenticate
-// challenge for each scheme, or 503 if the store failed. With [Session]
-// among the schemes, a browser gets a 303 to Config.LoginPage (with
-// next=the path and query, for GET and HEAD) instead of the 401, and a
-// failed CSRF check gets 403. With no schemes it requires a [Token].
+// challenge for each scheme, 503 if the store failed, or 429 if password
+// checks are throttled. With [Session] among the schemes, a browser gets a
+// 303 to the login page (with next=the path and query, for GET and HEAD)
+// instead of the 401, and a failed CSRF check gets 403. With no schemes it
+// requires a [Token].
 func (m *Manager) Require(schemes ...Scheme) func(http.Handler) http.Handler {
-	set := schemeSet(schemes)
+	p := m.pipeline(schemes...)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			u, err := m.authenticateAny(w, r, set)
+			u, err := p.authenticate(w, r)
 			if err != nil {
-				if errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrThrottled) {
-					m.fail(w, r, statusOf(err), err)
-					return
-				}
-				if m.sessionFailed(w, r, set, err) {
-					return
-				}
-				m.challenge(w, set, err)
-				m.fail(w, r, http.StatusUnauthorized, err)
+				m.refuse(w, r, p.set, err)
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), u)))
@@ -82,10 +74,10 @@ func (m *Manager) Require(schemes ...Scheme) func(http.Handler) http.Handler {
 // on anonymously, as does a session-authenticated request that fails the
 // CSRF check.
 func (m *Manager) Optional(schemes ...Scheme) func(http.Handler) http.Handler {
-	set := schemeSet(schemes)
+	p := m.pipeline(schemes...)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			u, err := m.authenticateAny(w, r, set)
+			u, err := p.authenticate(w, r)
 			if err != nil {
 				if errors.Is(err, ErrStoreUnavailable) {
 					m.log.ErrorContext(r.Context(), "auth: user store failed", "path", r.URL.Path, "error", err.Error())
@@ -144,8 +136,7 @@ func (m *Manager) requireUser(allow func(*User) error) func(http.Handler) http.H
 			if !ok {
 				// Mounted without Require in front: every 401 still
 				// names a scheme (RFC 9110 §15.5.2); the token is the default.
-				m.challenge(w, Token, ErrNoCredentials)
-				m.fail(w, r, http.StatusUnauthorized, ErrNoCredentials)
+				m.refuse(w, r, Token, ErrNoCredentials)
 				return
 			}
 			if err := allow(u); err != nil {
@@ -155,65 +146,6 @@ func (m *Manager) requireUser(allow func(*User) error) func(http.Handler) http.H
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-func schemeSet(schemes []Scheme) Scheme {
-	var set Scheme
-	for _, s := range schemes {
-		set |= s
-	}
-	if set&(Token|Session|BasicToken|Basic) == 0 {
-		return Token
-	}
-	return set
-}
-
-// authenticateRequest tries the schemes in set in their fixed order and
-// returns the first user one of them authenticates. The error wraps
-// ErrNoCredentials if the request carried none, ErrStoreUnavailable if the
-// store failed, and otherwise the last credential's failure.
-func (m *Manager) authenticateRequest(r *http.Request, set Scheme) (*User, error) {
-	var failure error = ErrNoCredentials
-	if set&Token != 0 {
-		if tok, ok := m.requestToken(r); ok {
-			u, err := m.verifyRequestToken(r, tok)
-			if err == nil || errors.Is(err, ErrStoreUnavailable) {
-				return u, err
-			}
-			failure = err
-		}
-	}
-	if set&(Basic|BasicToken) != 0 {
-		user, password, ok, err := basicCredentials(r)
-		switch {
-		case !ok:
-		case err != nil:
-			failure = fmt.Errorf("%w: %w", ErrInvalidCredentials, err)
-		case set&BasicToken != 0 && password == "":
-			u, err := m.verifyRequestToken(r, user)
-			if err == nil || errors.Is(err, ErrStoreUnavailable) {
-				return u, err
-			}
-			failure = err
-		case set&Basic != 0:
-			u, err := m.authenticate(r.Context(), user, password, m.clientAddr(r))
-			if err == nil || errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrThrottled) {
-				return u, err
-			}
-			failure = err
-		}
-	}
-	return nil, failure
-}
-
-// verifyRequestToken is VerifyToken with an audit event for a rejection.
-func (m *Manager) verifyRequestToken(r *http.Request, token string) (*User, error) {
-	u, err := m.VerifyToken(r.Context(), token)
-	if err != nil && !errors.Is(err, ErrStoreUnavailable) {
-		m.audit(r.Context(), EventTokenRejected, slog.String("reason", tokenRejection(err)),
-			slog.String("ip", m.clientAddr(r)), slog.String("path", r.URL.Path))
-	}
-	return u, err
 }
 
 // challenge sets the WWW-Authenticate headers of a 401 for the schemes in

@@ -176,9 +176,9 @@ type sessionState struct {
 
 // decodeCookie returns the state a cookie named name carries, if it
 // decodes, names a user and was not made in the future.
-func (m *Manager) decodeCookie(name, value string, now time.Time) (sessionState, bool) {
+func (s *sessions) decodeCookie(name, value string, now time.Time) (sessionState, bool) {
 	var st sessionState
-	if value == "" || securecookie.DecodeMulti(name, value, &st, m.sessions.codecs...) != nil {
+	if value == "" || securecookie.DecodeMulti(name, value, &st, s.codecs...) != nil {
 		return sessionState{}, false
 	}
 	future := now.Add(clockSkew).Unix()
@@ -189,9 +189,8 @@ func (m *Manager) decodeCookie(name, value string, now time.Time) (sessionState,
 }
 
 // decodeSession returns the state of a session cookie that has not timed out.
-func (m *Manager) decodeSession(value string, now time.Time) (sessionState, bool) {
-	s := &m.sessions
-	st, ok := m.decodeCookie(s.name, value, now)
+func (s *sessions) decodeSession(value string, now time.Time) (sessionState, bool) {
+	st, ok := s.decodeCookie(s.name, value, now)
 	switch {
 	case !ok, st.Seen < st.Issued,
 		s.maxAge > 0 && now.Sub(time.Unix(st.Issued, 0)) > s.maxAge,
@@ -203,12 +202,11 @@ func (m *Manager) decodeSession(value string, now time.Time) (sessionState, bool
 
 // decodeRemember returns the state of a remember-me cookie that has not
 // expired.
-func (m *Manager) decodeRemember(value string, now time.Time) (sessionState, bool) {
-	s := &m.sessions
+func (s *sessions) decodeRemember(value string, now time.Time) (sessionState, bool) {
 	if s.rememberAge <= 0 {
 		return sessionState{}, false
 	}
-	st, ok := m.decodeCookie(s.rememberName, value, now)
+	st, ok := s.decodeCookie(s.rememberName, value, now)
 	if !ok || now.Sub(time.Unix(st.Issued, 0)) > s.rememberAge {
 		return sessionState{}, false
 	}
@@ -253,13 +251,13 @@ func (m *Manager) sessionUser(w http.ResponseWriter, r *http.Request) (*User, se
 	clearSession := false
 	if c, err := r.Cookie(s.name); err == nil {
 		err = errBadSession
-		if st, ok := m.decodeSession(c.Value, now); ok {
+		if st, ok := s.decodeSession(c.Value, now); ok {
 			var u *User
 			u, err = m.sessionOwner(r.Context(), st)
 			if err == nil {
 				if s.idle > 0 && now.Sub(time.Unix(st.Seen, 0)) >= s.idle/8 {
 					st.Seen = now.Unix()
-					if err := m.setCookie(w, s.name, st, 0); err != nil {
+					if err := s.setCookie(w, s.name, st, 0); err != nil {
 						m.log.ErrorContext(r.Context(), "auth: cannot refresh session cookie", "error", err.Error())
 					}
 				}
@@ -274,12 +272,12 @@ func (m *Manager) sessionUser(w http.ResponseWriter, r *http.Request) (*User, se
 	}
 	if c, err := r.Cookie(s.rememberName); err == nil && s.rememberAge > 0 {
 		err = errBadSession
-		if st, ok := m.decodeRemember(c.Value, now); ok {
+		if st, ok := s.decodeRemember(c.Value, now); ok {
 			var u *User
 			u, err = m.sessionOwner(r.Context(), st)
 			if err == nil {
 				st.Issued, st.Seen = now.Unix(), now.Unix()
-				if err := m.setCookie(w, s.name, st, 0); err != nil {
+				if err := s.setCookie(w, s.name, st, 0); err != nil {
 					m.log.ErrorContext(r.Context(), "auth: cannot restore session cookie", "error", err.Error())
 				}
 				return u, st, nil
@@ -290,10 +288,10 @@ func (m *Manager) sessionUser(w http.ResponseWriter, r *http.Request) (*User, se
 		}
 		m.sessionRejected(r, "remember", err)
 		failure = errBadSession
-		m.clearCookie(w, s.rememberName)
+		s.clearCookie(w, s.rememberName)
 	}
 	if clearSession {
-		m.clearCookie(w, s.name)
+		s.clearCookie(w, s.name)
 	}
 	return nil, sessionState{}, failure
 }
@@ -301,22 +299,21 @@ func (m *Manager) sessionUser(w http.ResponseWriter, r *http.Request) (*User, se
 // setCookie encodes st into the cookie name. A zero maxAge makes a cookie
 // that lasts until the browser closes; the server enforces the timeouts
 // either way.
-func (m *Manager) setCookie(w http.ResponseWriter, name string, st sessionState, maxAge time.Duration) error {
-	value, err := securecookie.EncodeMulti(name, st, m.sessions.codecs[0])
+func (s *sessions) setCookie(w http.ResponseWriter, name string, st sessionState, maxAge time.Duration) error {
+	value, err := securecookie.EncodeMulti(name, st, s.codecs[0])
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, m.cookie(name, value, int(maxAge/time.Second)))
+	http.SetCookie(w, s.cookie(name, value, int(maxAge/time.Second)))
 	return nil
 }
 
 // clearCookie tells the browser to delete the cookie name (Max-Age=0).
-func (m *Manager) clearCookie(w http.ResponseWriter, name string) {
-	http.SetCookie(w, m.cookie(name, "", -1))
+func (s *sessions) clearCookie(w http.ResponseWriter, name string) {
+	http.SetCookie(w, s.cookie(name, "", -1))
 }
 
-func (m *Manager) cookie(name, value string, maxAge int) *http.Cookie {
-	s := &m.sessions
+func (s *sessions) cookie(name, value string, maxAge int) *http.Cookie {
 	// #nosec G124 -- always HttpOnly and SameSite; Secure unless Config.SessionInsecure.
 	return &http.Cookie{
 		Name:     name,
@@ -331,10 +328,10 @@ func (m *Manager) cookie(name, value string, maxAge int) *http.Cookie {
 }
 
 // clearSessionCookies deletes the session and remember-me cookies r carries.
-func (m *Manager) clearSessionCookies(w http.ResponseWriter, r *http.Request) {
-	for _, name := range []string{m.sessions.name, m.sessions.rememberName} {
+func (s *sessions) clearCookies(w http.ResponseWriter, r *http.Request) {
+	for _, name := range []string{s.name, s.rememberName} {
 		if hasCookie(r, name) {
-			m.clearCookie(w, name)
+			s.clearCookie(w, name)
 		}
 	}
 }
@@ -350,72 +347,6 @@ func hasCookie(r *http.Request, name string) bool {
 // an unsafe request that fails the CSRF check gets 403.
 func (m *Manager) RequireSession(next http.Handler) http.Handler { return m.Require(Session)(next) }
 
-// authenticateAny is authenticateRequest for schemes that may include
-// Session: it tries Token, Session, BasicToken and Basic in that order,
-// and may set cookies on w (a refreshed or restored session, or the
-// deletion of a stale one). A session-authenticated request with an unsafe
-// method must also pass the CSRF check, or the error wraps ErrCSRF.
-func (m *Manager) authenticateAny(w http.ResponseWriter, r *http.Request, set Scheme) (*User, error) {
-	if set&Session == 0 {
-		return m.authenticateRequest(r, set)
-	}
-	var failure error = ErrNoCredentials
-	if set&Token != 0 {
-		u, err := m.authenticateRequest(r, Token)
-		if err == nil || errors.Is(err, ErrStoreUnavailable) {
-			return u, err
-		}
-		failure = err
-	}
-	u, st, err := m.sessionUser(w, r)
-	switch {
-	case err == nil:
-		if err := checkCSRF(r, st.CSRF); err != nil {
-			m.csrfRejected(r, u, err)
-			return nil, err
-		}
-		return u, nil
-	case errors.Is(err, ErrStoreUnavailable):
-		return nil, err
-	case errors.Is(err, errBadSession) && failure == ErrNoCredentials:
-		failure = err
-	}
-	if set&(BasicToken|Basic) != 0 {
-		u, err := m.authenticateRequest(r, set&(BasicToken|Basic))
-		if err == nil || errors.Is(err, ErrStoreUnavailable) {
-			return u, err
-		}
-		if err != ErrNoCredentials {
-			failure = err
-		}
-	}
-	return nil, failure
-}
-
-// sessionFailed answers a request that failed authentication when the
-// answer is not the usual 401: 403 for a failed CSRF check, and a redirect
-// to the login page for a browser when Session is among the schemes. It
-// reports whether it answered.
-func (m *Manager) sessionFailed(w http.ResponseWriter, r *http.Request, set Scheme, err error) bool {
-	if errors.Is(err, ErrCSRF) {
-		m.fail(w, r, http.StatusForbidden, err)
-		return true
-	}
-	if set&Session == 0 || errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrThrottled) {
-		return false
-	}
-	w.Header().Add("Vary", "Accept")
-	if !prefersHTML(r) {
-		return false
-	}
-	next := ""
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		next = r.URL.RequestURI()
-	}
-	seeOther(w, m.loginPageURL(next, false))
-	return true
-}
-
 // startSession sets the cookies of a successful login when the request
 // calls for them: a browser's form post always gets a session cookie, any
 // login that asks to be remembered a session and a remember-me cookie. A
@@ -428,17 +359,18 @@ func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, u *User, 
 	if !browser && !req.remember {
 		return false
 	}
+	s := &m.sessions
 	now := m.now().Unix()
 	st := sessionState{UserID: u.ID, Uniq: u.Uniquifier, Issued: now, Seen: now, CSRF: newCSRFSecret()}
-	err := m.setCookie(w, m.sessions.name, st, 0)
+	err := s.setCookie(w, s.name, st, 0)
 	switch {
 	case err != nil:
-	case req.remember && m.sessions.rememberAge > 0:
+	case req.remember && s.rememberAge > 0:
 		remember := st
 		remember.Seen = 0
-		err = m.setCookie(w, m.sessions.rememberName, remember, m.sessions.rememberAge)
-	case hasCookie(r, m.sessions.rememberName):
-		m.clearCookie(w, m.sessions.rememberName) // an earlier login's
+		err = s.setCookie(w, s.rememberName, remember, s.rememberAge)
+	case hasCookie(r, s.rememberName):
+		s.clearCookie(w, s.rememberName) // an earlier login's
 	}
 	if err != nil {
 		m.fail(w, r, http.StatusInternalServerError, fmt.Errorf("auth: cannot encode session cookie: %w", err))

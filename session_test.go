@@ -934,7 +934,7 @@ func FuzzSessionCookie(f *testing.F) {
 		signed[string(b)] = true
 	}
 	f.Fuzz(func(t *testing.T, value string) {
-		st, ok := m.decodeSession(value, clock)
+		st, ok := m.sessions.decodeSession(value, clock)
 		if !ok {
 			if st.UserID != "" || st.CSRF != nil {
 				t.Fatalf("rejected but returned %+v", st)
@@ -969,7 +969,7 @@ func TestSessionCookieSeeds(t *testing.T) {
 		if err != nil {
 			t.Fatalf("seed %s: %v", name, err)
 		}
-		if _, ok := m.decodeSession(value, now); ok != want {
+		if _, ok := m.sessions.decodeSession(value, now); ok != want {
 			t.Errorf("seed %s: accepted %v, want %v", name, ok, want)
 		}
 	}

@@ -1,0 +1,150 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+)
+
+// A request is authenticated one way: the middleware builds, once, the
+// ordered list of authenticators its schemes call for (Token, Session,
+// BasicToken and Basic, in that order), runs them in one loop, and answers
+// a failure through one path, refuse, which the handlers share.
+
+// An authenticator tries one way of authenticating a request. It returns
+// an error matching ErrNoCredentials when the request carries none of the
+// credentials it reads. It may set cookies on w (a refreshed or restored
+// session, or the deletion of a stale one).
+type authenticator func(w http.ResponseWriter, r *http.Request) (*User, error)
+
+// pipeline is the ordered authenticators of a set of schemes.
+type pipeline struct {
+	set   Scheme
+	steps []authenticator
+}
+
+// pipeline returns the authenticators of the schemes in set, in their
+// fixed order. With no scheme in set it requires a Token.
+func (m *Manager) pipeline(schemes ...Scheme) pipeline {
+	var set Scheme
+	for _, s := range schemes {
+		set |= s
+	}
+	if set&(Token|Session|BasicToken|Basic) == 0 {
+		set = Token
+	}
+	p := pipeline{set: set}
+	if set&Token != 0 {
+		p.steps = append(p.steps, m.tokenStep)
+	}
+	if set&Session != 0 {
+		p.steps = append(p.steps, m.sessionStep)
+	}
+	if set&(BasicToken|Basic) != 0 {
+		p.steps = append(p.steps, m.basicStep(set))
+	}
+	return p
+}
+
+// authenticate runs the steps and returns the first user one of them
+// authenticates. A store failure, a throttled password check and a failed
+// CSRF check end the run at once. Otherwise the error is the last failure
+// of a credential the request carried; a step that found no credentials
+// (or an unusable session cookie, which counts as none) never replaces an
+// earlier failure. With no credentials at all it is ErrNoCredentials.
+func (p pipeline) authenticate(w http.ResponseWriter, r *http.Request) (*User, error) {
+	var failure error = ErrNoCredentials
+	for _, step := range p.steps {
+		u, err := step(w, r)
+		switch {
+		case err == nil:
+			return u, nil
+		case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrThrottled), errors.Is(err, ErrCSRF):
+			return nil, err
+		case errors.Is(err, ErrNoCredentials) && failure != ErrNoCredentials:
+		default:
+			failure = err
+		}
+	}
+	return nil, failure
+}
+
+// tokenStep authenticates the token the request carries (see Token).
+func (m *Manager) tokenStep(_ http.ResponseWriter, r *http.Request) (*User, error) {
+	tok, ok := m.requestToken(r)
+	if !ok {
+		return nil, ErrNoCredentials
+	}
+	return m.verifyRequestToken(r, tok)
+}
+
+// sessionStep authenticates the session or remember-me cookie (see
+// Session), and holds a request with an unsafe method to the CSRF check.
+func (m *Manager) sessionStep(w http.ResponseWriter, r *http.Request) (*User, error) {
+	u, st, err := m.sessionUser(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkCSRF(r, st.CSRF); err != nil {
+		m.csrfRejected(r, u, err)
+		return nil, err
+	}
+	return u, nil
+}
+
+// basicStep returns the authenticator of HTTP Basic credentials for the
+// Basic and BasicToken schemes in set: a token as the username with an
+// empty password (BasicToken), or an email and password (Basic).
+func (m *Manager) basicStep(set Scheme) authenticator {
+	return func(_ http.ResponseWriter, r *http.Request) (*User, error) {
+		user, password, ok, err := basicCredentials(r)
+		switch {
+		case !ok:
+			return nil, ErrNoCredentials
+		case err != nil:
+			return nil, fmt.Errorf("%w: %w", ErrInvalidCredentials, err)
+		case set&BasicToken != 0 && password == "":
+			return m.verifyRequestToken(r, user)
+		case set&Basic != 0:
+			return m.authenticate(r.Context(), user, password, m.clientAddr(r))
+		}
+		return nil, ErrNoCredentials
+	}
+}
+
+// verifyRequestToken is VerifyToken with an audit event for a rejection.
+func (m *Manager) verifyRequestToken(r *http.Request, token string) (*User, error) {
+	u, err := m.VerifyToken(r.Context(), token)
+	if err != nil && !errors.Is(err, ErrStoreUnavailable) {
+		m.audit(r.Context(), EventTokenRejected, slog.String("reason", tokenRejection(err)),
+			slog.String("ip", m.clientAddr(r)), slog.String("path", r.URL.Path))
+	}
+	return u, err
+}
+
+// refuse answers a request that the schemes in set did not authenticate:
+// 503 for a store failure, 429 for a throttled password check, 403 for a
+// failed CSRF check; with Session in set, a browser is redirected 303 to
+// the login page (with next=the page, for GET and HEAD); anyone else gets
+// 401 with a WWW-Authenticate challenge for each scheme.
+func (m *Manager) refuse(w http.ResponseWriter, r *http.Request, set Scheme, err error) {
+	switch {
+	case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrThrottled), errors.Is(err, ErrCSRF):
+		m.fail(w, r, statusOf(err), err)
+		return
+	}
+	if set&Session != 0 {
+		w.Header().Add("Vary", "Accept")
+		if prefersHTML(r) {
+			next := ""
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				next = r.URL.RequestURI()
+			}
+			seeOther(w, m.loginPageURL(next, false))
+			return
+		}
+	}
+	m.challenge(w, set, err)
+	m.fail(w, r, http.StatusUnauthorized, err)
+}
