@@ -24,12 +24,12 @@ func authorization(r *http.Request, scheme string) (string, bool) {
 	return strings.TrimLeft(h[len(scheme)+1:], " "), true
 }
 
-// ParseBasic decodes the credentials of an "Authorization: Basic" header
+// parseBasic decodes the credentials of an "Authorization: Basic" header
 // value (the part after "Basic "), as RFC 7617 defines them: base64 of
 // user-id ":" password, in UTF-8. The user-id cannot contain a colon; the
 // password may. It rejects invalid base64, a missing colon, control
 // characters in the user-id and invalid UTF-8.
-func ParseBasic(credentials string) (user, password string, err error) {
+func parseBasic(credentials string) (user, password string, err error) {
 	if len(credentials) > maxCredentialBytes {
 		return "", "", errMalformedBasic
 	}
@@ -61,7 +61,7 @@ func basicCredentials(r *http.Request) (user, password string, ok bool, err erro
 	if !ok {
 		return "", "", false, nil
 	}
-	user, password, err = ParseBasic(v)
+	user, password, err = parseBasic(v)
 	return user, password, true, err
 }
 

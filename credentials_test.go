@@ -45,10 +45,10 @@ func TestParseBasic(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			user, password, err := ParseBasic(tt.credentials)
+			user, password, err := parseBasic(tt.credentials)
 			if tt.wantErr {
 				if err == nil || user != "" || password != "" {
-					t.Fatalf("ParseBasic = %q, %q, %v; want an error", user, password, err)
+					t.Fatalf("parseBasic = %q, %q, %v; want an error", user, password, err)
 				}
 				if err != errMalformedBasic {
 					t.Errorf("error %v, want errMalformedBasic (no credential text)", err)
@@ -56,7 +56,7 @@ func TestParseBasic(t *testing.T) {
 				return
 			}
 			if err != nil || user != tt.wantUser || password != tt.wantPassword {
-				t.Errorf("ParseBasic = %q, %q, %v; want %q, %q", user, password, err, tt.wantUser, tt.wantPassword)
+				t.Errorf("parseBasic = %q, %q, %v; want %q, %q", user, password, err, tt.wantUser, tt.wantPassword)
 			}
 		})
 	}

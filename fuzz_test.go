@@ -24,7 +24,7 @@ func FuzzParseBasic(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, header string) {
-		user, password, err := ParseBasic(header)
+		user, password, err := parseBasic(header)
 		if err != nil {
 			if user != "" || password != "" {
 				t.Fatalf("error %v but returned credentials", err)
@@ -58,7 +58,8 @@ func FuzzLoginBody(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		c, err := ParseLoginJSON(body)
+		req, err := parseLoginJSON(body)
+		c := req.credentials
 		if err != nil {
 			var re *requestError
 			if !errors.As(err, &re) || re.status != 400 || re.msg == "" {

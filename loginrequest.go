@@ -12,8 +12,8 @@ import (
 	"unicode/utf8"
 )
 
-// Credentials are the email and password of a login request.
-type Credentials struct {
+// credentials are the email and password of a login request.
+type credentials struct {
 	Email    string
 	Password string
 }
@@ -24,21 +24,15 @@ var errBodyTooLarge = &requestError{status: http.StatusRequestEntityTooLarge, ms
 // loginRequest is a login request as LoginHandler reads it: the
 // credentials and what a browser session needs.
 type loginRequest struct {
-	Credentials
+	credentials
 	remember bool   // "remember": true, or a form's remember=on|true|1
 	form     bool   // sent as an url-encoded form
 	next     string // a form's "next" field
 }
 
-// readLoginRequest reads the credentials of a login request: a JSON object
-// or an url-encoded form, at most max bytes.
-func readLoginRequest(w http.ResponseWriter, r *http.Request, max int64) (Credentials, error) {
-	req, err := readLogin(w, r, max)
-	return req.Credentials, err
-}
-
-// readLogin reads a login request like readLoginRequest, with its
-// remember-me choice and, from a form, its next field.
+// readLogin reads a login request: a JSON object or an url-encoded form of
+// at most max bytes, with its remember-me choice and, from a form, its next
+// field.
 func readLogin(w http.ResponseWriter, r *http.Request, max int64) (loginRequest, error) {
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
@@ -58,24 +52,18 @@ func readLogin(w http.ResponseWriter, r *http.Request, max int64) (loginRequest,
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
 		return parseLoginJSON(body)
 	case mt == "application/x-www-form-urlencoded":
-		return parseLoginFormRequest(body)
+		return parseLoginForm(body)
 	}
 	return loginRequest{}, &requestError{status: http.StatusUnsupportedMediaType,
 		msg: "Send the credentials as application/json or application/x-www-form-urlencoded."}
 }
 
-// ParseLoginJSON reads a login request body: a JSON object whose "email"
-// and "password" members are non-empty strings. An optional "remember"
-// member, read by [Manager.LoginHandler], must be true, false or null.
-// Other members are ignored. It rejects anything else — another JSON
-// type, a member given twice, invalid UTF-8, trailing data — with an error
-// whose text is safe to show the client.
-func ParseLoginJSON(body []byte) (Credentials, error) {
-	req, err := parseLoginJSON(body)
-	return req.Credentials, err
-}
-
-// parseLoginJSON is ParseLoginJSON with the "remember" member.
+// parseLoginJSON reads a login request body: a JSON object whose "email"
+// and "password" members are non-empty strings, with an optional
+// "remember" member that must be true, false or null. Other members are
+// ignored. It rejects anything else — another JSON type, a member given
+// twice, invalid UTF-8, trailing data — with an error whose text is safe
+// to show the client.
 func parseLoginJSON(body []byte) (loginRequest, error) {
 	const shape = `The request body must be a JSON object with "email" and "password" strings.`
 	if !utf8.Valid(body) {
@@ -86,7 +74,7 @@ func parseLoginJSON(body []byte) (loginRequest, error) {
 		return loginRequest{}, badRequest(shape)
 	}
 	var req loginRequest
-	c := &req.Credentials
+	c := &req.credentials
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
@@ -129,16 +117,10 @@ func parseLoginJSON(body []byte) (loginRequest, error) {
 	return req, c.check()
 }
 
-// parseLoginForm reads an url-encoded form with single email and password fields.
-func parseLoginForm(body []byte) (Credentials, error) {
-	req, err := parseLoginFormRequest(body)
-	return req.Credentials, err
-}
-
-// parseLoginFormRequest is parseLoginForm with the "remember" and "next"
-// fields. Even when it fails, the result says it was a form and carries
+// parseLoginForm reads an url-encoded form with single email and password
+// fields and the "remember" and "next" fields. Even when it fails, the result says it was a form and carries
 // next if the form could be parsed, so a browser can be sent back.
-func parseLoginFormRequest(body []byte) (loginRequest, error) {
+func parseLoginForm(body []byte) (loginRequest, error) {
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return loginRequest{form: true}, badRequest("The form is not valid application/x-www-form-urlencoded data.")
@@ -151,15 +133,15 @@ func parseLoginFormRequest(body []byte) (loginRequest, error) {
 	if len(form["email"]) > 1 || len(form["password"]) > 1 {
 		return req, badRequest("Each of email and password may appear only once.")
 	}
-	req.Credentials = Credentials{Email: form.Get("email"), Password: form.Get("password")}
+	req.credentials = credentials{Email: form.Get("email"), Password: form.Get("password")}
 	if !utf8.ValidString(req.Email) || !utf8.ValidString(req.Password) {
-		req.Credentials = Credentials{}
+		req.credentials = credentials{}
 		return req, badRequest("The form is not valid UTF-8.")
 	}
 	return req, req.check()
 }
 
-func (c Credentials) check() error {
+func (c credentials) check() error {
 	if c.Email == "" || c.Password == "" {
 		return badRequest("Both email and password are required.")
 	}

@@ -12,16 +12,16 @@ func TestParseLoginJSON(t *testing.T) {
 	tests := []struct {
 		name    string
 		body    string
-		want    Credentials
+		want    credentials
 		wantErr string // the client-safe message; "" for success
 	}{
-		{name: "minimal", body: `{"email":"a@example.com","password":"pw"}`, want: Credentials{Email: "a@example.com", Password: "pw"}},
-		{name: "reversed", body: `{"password":"pw","email":"a@example.com"}`, want: Credentials{Email: "a@example.com", Password: "pw"}},
-		{name: "whitespace", body: " \n\t{ \"email\" : \"a@example.com\" ,\r\n \"password\" : \"pw\" } \n", want: Credentials{Email: "a@example.com", Password: "pw"}},
-		{name: "other members ignored", body: `{"remember":true,"email":"a@example.com","n":null,"x":{"email":1},"y":[1,{"password":2}],"password":"pw"}`, want: Credentials{Email: "a@example.com", Password: "pw"}},
-		{name: "escapes", body: `{"email":"a\u0040example.com","password":"p\"w\\\n\u00e9\ud83d\udd11"}`, want: Credentials{Email: "a@example.com", Password: "p\"w\\\né🔑"}},
-		{name: "raw UTF-8", body: `{"email":"jösé@exämple.com","password":"pässwörd"}`, want: Credentials{Email: "jösé@exämple.com", Password: "pässwörd"}},
-		{name: "keys are case-sensitive", body: `{"Email":"x","email":"a@example.com","PASSWORD":"y","password":"pw"}`, want: Credentials{Email: "a@example.com", Password: "pw"}},
+		{name: "minimal", body: `{"email":"a@example.com","password":"pw"}`, want: credentials{Email: "a@example.com", Password: "pw"}},
+		{name: "reversed", body: `{"password":"pw","email":"a@example.com"}`, want: credentials{Email: "a@example.com", Password: "pw"}},
+		{name: "whitespace", body: " \n\t{ \"email\" : \"a@example.com\" ,\r\n \"password\" : \"pw\" } \n", want: credentials{Email: "a@example.com", Password: "pw"}},
+		{name: "other members ignored", body: `{"remember":true,"email":"a@example.com","n":null,"x":{"email":1},"y":[1,{"password":2}],"password":"pw"}`, want: credentials{Email: "a@example.com", Password: "pw"}},
+		{name: "escapes", body: `{"email":"a\u0040example.com","password":"p\"w\\\n\u00e9\ud83d\udd11"}`, want: credentials{Email: "a@example.com", Password: "p\"w\\\né🔑"}},
+		{name: "raw UTF-8", body: `{"email":"jösé@exämple.com","password":"pässwörd"}`, want: credentials{Email: "jösé@exämple.com", Password: "pässwörd"}},
+		{name: "keys are case-sensitive", body: `{"Email":"x","email":"a@example.com","PASSWORD":"y","password":"pw"}`, want: credentials{Email: "a@example.com", Password: "pw"}},
 		{name: "empty", body: ``, wantErr: textShape},
 		{name: "whitespace only", body: "  \n", wantErr: textShape},
 		{name: "array", body: `["a@example.com","pw"]`, wantErr: textShape},
@@ -54,8 +54,8 @@ func TestParseLoginJSON(t *testing.T) {
 		{name: "email bool", body: `{"email":false,"password":"pw"}`, wantErr: `"email" must be a string.`},
 		{name: "password array", body: `{"email":"a@example.com","password":["pw"]}`, wantErr: `"password" must be a string.`},
 		{name: "password number", body: `{"email":"a@example.com","password":123456}`, wantErr: `"password" must be a string.`},
-		{name: "remember true", body: `{"email":"a@example.com","password":"pw","remember":true}`, want: Credentials{Email: "a@example.com", Password: "pw"}},
-		{name: "remember null", body: `{"email":"a@example.com","password":"pw","remember":null}`, want: Credentials{Email: "a@example.com", Password: "pw"}},
+		{name: "remember true", body: `{"email":"a@example.com","password":"pw","remember":true}`, want: credentials{Email: "a@example.com", Password: "pw"}},
+		{name: "remember null", body: `{"email":"a@example.com","password":"pw","remember":null}`, want: credentials{Email: "a@example.com", Password: "pw"}},
 		{name: "remember a string", body: `{"email":"a@example.com","password":"pw","remember":"yes"}`, wantErr: `"remember" must be true or false.`},
 		{name: "email null", body: `{"email":null,"password":"pw"}`, wantErr: textRequired},
 		{name: "missing email", body: `{"password":"pw"}`, wantErr: textRequired},
@@ -74,15 +74,15 @@ func TestParseLoginJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseLoginJSON([]byte(tt.body))
-			checkLoginParse(t, got, err, tt.want, tt.wantErr)
+			req, err := parseLoginJSON([]byte(tt.body))
+			checkLoginParse(t, req.credentials, err, tt.want, tt.wantErr)
 		})
 	}
 }
 
 // checkLoginParse checks a parse result: the credentials on success, and on
 // failure an ErrBadRequest with status 400 whose public text is wantErr.
-func checkLoginParse(t *testing.T, got Credentials, err error, want Credentials, wantErr string) {
+func checkLoginParse(t *testing.T, got credentials, err error, want credentials, wantErr string) {
 	t.Helper()
 	if wantErr == "" {
 		if err != nil || got != want {
@@ -105,14 +105,14 @@ func TestParseLoginForm(t *testing.T) {
 	tests := []struct {
 		name    string
 		body    string
-		want    Credentials
+		want    credentials
 		wantErr string
 	}{
-		{name: "plain", body: "email=a%40example.com&password=pw", want: Credentials{Email: "a@example.com", Password: "pw"}},
-		{name: "plus is space", body: "email=a%40example.com&password=p+w", want: Credentials{Email: "a@example.com", Password: "p w"}},
-		{name: "escaped UTF-8", body: "email=j%C3%B6s%C3%A9%40example.com&password=%F0%9F%94%91", want: Credentials{Email: "jösé@example.com", Password: "🔑"}},
-		{name: "other fields", body: "next=%2F&email=a%40example.com&remember=y&password=pw", want: Credentials{Email: "a@example.com", Password: "pw"}},
-		{name: "colons and ampersand", body: "email=a%40example.com&password=a%3Ab%26c", want: Credentials{Email: "a@example.com", Password: "a:b&c"}},
+		{name: "plain", body: "email=a%40example.com&password=pw", want: credentials{Email: "a@example.com", Password: "pw"}},
+		{name: "plus is space", body: "email=a%40example.com&password=p+w", want: credentials{Email: "a@example.com", Password: "p w"}},
+		{name: "escaped UTF-8", body: "email=j%C3%B6s%C3%A9%40example.com&password=%F0%9F%94%91", want: credentials{Email: "jösé@example.com", Password: "🔑"}},
+		{name: "other fields", body: "next=%2F&email=a%40example.com&remember=y&password=pw", want: credentials{Email: "a@example.com", Password: "pw"}},
+		{name: "colons and ampersand", body: "email=a%40example.com&password=a%3Ab%26c", want: credentials{Email: "a@example.com", Password: "a:b&c"}},
 		{name: "empty", body: "", wantErr: textRequired},
 		{name: "missing password", body: "email=a%40example.com", wantErr: textRequired},
 		{name: "empty password", body: "email=a%40example.com&password=", wantErr: textRequired},
@@ -126,8 +126,8 @@ func TestParseLoginForm(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseLoginForm([]byte(tt.body))
-			checkLoginParse(t, got, err, tt.want, tt.wantErr)
+			req, err := parseLoginForm([]byte(tt.body))
+			checkLoginParse(t, req.credentials, err, tt.want, tt.wantErr)
 		})
 	}
 }
@@ -136,7 +136,7 @@ func TestReadLoginRequest(t *testing.T) {
 	const limit = 64
 	jsonBody := `{"email":"a@example.com","password":"pw"}`
 	formBody := "email=a%40example.com&password=pw"
-	want := Credentials{Email: "a@example.com", Password: "pw"}
+	want := credentials{Email: "a@example.com", Password: "pw"}
 	tests := []struct {
 		name        string
 		contentType string // "" for none
@@ -164,7 +164,8 @@ func TestReadLoginRequest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := postLogin(tt.contentType, tt.body)
-			got, err := readLoginRequest(httptest.NewRecorder(), r, limit)
+			req, err := readLogin(httptest.NewRecorder(), r, limit)
+			got := req.credentials
 			if tt.wantStatus == 0 {
 				if err != nil || got != want {
 					t.Errorf("got %+v, %v; want %+v", got, err, want)

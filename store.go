@@ -1,14 +1,13 @@
 package auth
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
-	"unicode"
+
+	"github.com/authkit/auth/internal/userkey"
 )
 
 // UserStore is where a [Manager] finds users. Implementations must be safe
@@ -70,25 +69,9 @@ func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{byID: map[string]*User{}, byEmail: map[string]*User{}, byUniq: map[string][]string{}}
 }
 
-// EmailKey returns the key under which stores compare emails: two emails
-// have the same key exactly when strings.EqualFold reports them equal. A
-// store can keep it in an indexed column and look emails up by it, as
-// sqlstore does, without depending on a database's collation.
-func EmailKey(email string) string { return foldEmail(email) }
-
 // foldEmail is the key under which emails are compared: strings.EqualFold
-// equality, expressed as a map key. Each rune becomes the smallest rune of
-// its simple-folding orbit; ToLower(ToUpper(s)) would also merge orbits
-// EqualFold keeps apart (İ, ı and i).
-func foldEmail(email string) string {
-	return strings.Map(func(r rune) rune {
-		least := r
-		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			least = min(least, f)
-		}
-		return least
-	}, email)
-}
+// equality, expressed as a map key.
+func foldEmail(email string) string { return userkey.Email(email) }
 
 // UserByID implements [UserStore].
 func (s *MemoryStore) UserByID(ctx context.Context, id string) (*User, error) {
@@ -168,7 +151,8 @@ func (s *MemoryStore) CreateUser(ctx context.Context, u *User) error {
 	return nil
 }
 
-// ListUsers implements [UserAdmin].
+// ListUsers implements [UserAdmin]. Users are ordered by ID: decimal
+// numbers numerically and before every other ID, the others bytewise.
 func (s *MemoryStore) ListUsers(ctx context.Context) ([]*User, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -176,25 +160,8 @@ func (s *MemoryStore) ListUsers(ctx context.Context) ([]*User, error) {
 	for _, u := range s.byID {
 		users = append(users, u.Clone())
 	}
-	slices.SortFunc(users, func(a, b *User) int { return CompareIDs(a.ID, b.ID) })
+	slices.SortFunc(users, func(a, b *User) int { return userkey.CompareIDs(a.ID, b.ID) })
 	return users, nil
-}
-
-// CompareIDs orders user IDs as [MemoryStore.ListUsers] does: decimal
-// numbers numerically and before every other ID, the others bytewise.
-// Stores may use it to list users in the same order.
-func CompareIDs(a, b string) int {
-	na, errA := strconv.ParseUint(a, 10, 64)
-	nb, errB := strconv.ParseUint(b, 10, 64)
-	switch {
-	case errA == nil && errB == nil:
-		return cmp.Compare(na, nb)
-	case errA == nil:
-		return -1
-	case errB == nil:
-		return 1
-	}
-	return strings.Compare(a, b)
 }
 
 // UniquifierLookup is implemented by stores that can find a user by

@@ -294,29 +294,6 @@ func TestMemoryStoreListUsers(t *testing.T) {
 	}
 }
 
-func TestCompareIDs(t *testing.T) {
-	tests := []struct {
-		a, b string
-		want int
-	}{
-		{a: "1", b: "2", want: -1},
-		{a: "10", b: "9", want: 1},
-		{a: "7", b: "7", want: 0},
-		{a: "9", b: "a", want: -1},
-		{a: "a", b: "9", want: 1},
-		{a: "a", b: "b", want: -1},
-		{a: "-1", b: "1", want: 1},
-		{a: "18446744073709551615", b: "18446744073709551616", want: -1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.a+" vs "+tt.b, func(t *testing.T) {
-			if got := CompareIDs(tt.a, tt.b); got != tt.want {
-				t.Errorf("compareIDs(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-			}
-		})
-	}
-}
-
 // TestMemoryStoreConcurrentUpdates runs with -race: concurrent updates of
 // one user lose nothing, while readers read.
 func TestMemoryStoreConcurrentUpdates(t *testing.T) {

@@ -82,7 +82,7 @@ type ThrottleConfig struct {
 	// Default 1 h.
 	Forget time.Duration
 	// Store keeps the counts. Default: in memory, bounded to
-	// MemoryThrottleMaxKeys keys, in this process only.
+	// 100,000 keys, in this process only.
 	Store ThrottleStore
 }
 
@@ -107,7 +107,7 @@ func newThrottle(c ThrottleConfig) *throttle {
 		forget:     durationOr(c.Forget, time.Hour),
 	}
 	if t.store == nil {
-		t.store = NewMemoryThrottle()
+		t.store = newMemoryThrottle()
 	}
 	return t
 }
@@ -143,12 +143,12 @@ func (t *throttle) wait(ctx context.Context, key string, now time.Time, limit ti
 func ipKey(ip string) string         { return "ip:" + ip }
 func accountKey(email string) string { return "account:" + foldEmail(email) }
 
-// MemoryThrottleMaxKeys bounds the keys a memory throttle holds; past it,
+// memoryThrottleMaxKeys bounds the keys a memory throttle holds; past it,
 // keys whose failures are forgotten are dropped first, then the oldest.
-const MemoryThrottleMaxKeys = 100_000
+const memoryThrottleMaxKeys = 100_000
 
-// MemoryThrottle is the in-memory [ThrottleStore], for a single process.
-type MemoryThrottle struct {
+// memoryThrottle is the in-memory [ThrottleStore], for a single process.
+type memoryThrottle struct {
 	mu   sync.Mutex
 	keys map[string]*throttleEntry
 }
@@ -158,13 +158,13 @@ type throttleEntry struct {
 	last  time.Time
 }
 
-// NewMemoryThrottle returns an empty MemoryThrottle.
-func NewMemoryThrottle() *MemoryThrottle {
-	return &MemoryThrottle{keys: map[string]*throttleEntry{}}
+// newMemoryThrottle returns an empty memoryThrottle.
+func newMemoryThrottle() *memoryThrottle {
+	return &memoryThrottle{keys: map[string]*throttleEntry{}}
 }
 
 // Failures implements [ThrottleStore].
-func (t *MemoryThrottle) Failures(ctx context.Context, key string, now time.Time, forget time.Duration) (int, time.Time, error) {
+func (t *memoryThrottle) Failures(ctx context.Context, key string, now time.Time, forget time.Duration) (int, time.Time, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, ok := t.keys[key]
@@ -175,12 +175,12 @@ func (t *MemoryThrottle) Failures(ctx context.Context, key string, now time.Time
 }
 
 // AddFailure implements [ThrottleStore].
-func (t *MemoryThrottle) AddFailure(ctx context.Context, key string, now time.Time, forget time.Duration) (int, error) {
+func (t *memoryThrottle) AddFailure(ctx context.Context, key string, now time.Time, forget time.Duration) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, ok := t.keys[key]
 	if !ok {
-		if len(t.keys) >= MemoryThrottleMaxKeys {
+		if len(t.keys) >= memoryThrottleMaxKeys {
 			t.evict(now, forget)
 		}
 		e = &throttleEntry{}
@@ -195,7 +195,7 @@ func (t *MemoryThrottle) AddFailure(ctx context.Context, key string, now time.Ti
 }
 
 // Reset implements [ThrottleStore].
-func (t *MemoryThrottle) Reset(ctx context.Context, key string) error {
+func (t *memoryThrottle) Reset(ctx context.Context, key string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.keys, key)
@@ -205,7 +205,7 @@ func (t *MemoryThrottle) Reset(ctx context.Context, key string) error {
 // evict drops forgotten keys and, if none were, a tenth of the keys chosen
 // at random (Go's map order). It runs with t.mu held, only when the map is
 // full, so the memory a flood of distinct keys can take stays bounded.
-func (t *MemoryThrottle) evict(now time.Time, forget time.Duration) {
+func (t *memoryThrottle) evict(now time.Time, forget time.Duration) {
 	before := len(t.keys)
 	for k, e := range t.keys {
 		if now.Sub(e.last) > forget {

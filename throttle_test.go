@@ -194,16 +194,16 @@ func TestThrottleStoreFailureIs503(t *testing.T) {
 }
 
 func TestMemoryThrottleBounded(t *testing.T) {
-	mt := NewMemoryThrottle()
+	mt := newMemoryThrottle()
 	ctx := context.Background()
 	now := time.Now()
-	for i := 0; i < MemoryThrottleMaxKeys+5000; i++ {
+	for i := 0; i < memoryThrottleMaxKeys+5000; i++ {
 		if _, err := mt.AddFailure(ctx, fmt.Sprint("k", i), now, time.Hour); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := len(mt.keys); n > MemoryThrottleMaxKeys {
-		t.Fatalf("%d keys held, bound is %d", n, MemoryThrottleMaxKeys)
+	if n := len(mt.keys); n > memoryThrottleMaxKeys {
+		t.Fatalf("%d keys held, bound is %d", n, memoryThrottleMaxKeys)
 	}
 	// Forgotten keys restart at one.
 	n, _ := mt.AddFailure(ctx, "x", now, time.Hour)

@@ -7,9 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
-	"github.com/authkit/auth"
 )
 
 func TestRebind(t *testing.T) {
@@ -105,53 +103,6 @@ func TestNullTimeScanErrors(t *testing.T) {
 			err := n.Scan(tt.in)
 			if err == nil || !strings.HasPrefix(err.Error(), "sqlstore: ") {
 				t.Errorf("Scan(%#v) error = %v, want an sqlstore error", tt.in, err)
-			}
-		})
-	}
-}
-
-// FuzzEmailKey checks that email keys are equal exactly when
-// strings.EqualFold says the emails are.
-func FuzzEmailKey(f *testing.F) {
-	seeds := [][2]string{
-		{"Alice@Example.com", "alice@example.COM"},
-		{"ı@x", "i@x"},
-		{"İ@x", "i@x"},
-		{"ſ", "S"},
-		{"K", "\u212a"},
-		{"ß", "ẞ"},
-		{"σ", "ς"},
-		{"a\xffb", "A\xfeB"},
-	}
-	for _, s := range seeds {
-		f.Add(s[0], s[1])
-	}
-	f.Fuzz(func(t *testing.T, a, b string) {
-		if !utf8.ValidString(a) || !utf8.ValidString(b) {
-			return // invalid bytes all become U+FFFD in the key
-		}
-		if got, want := emailKey(a) == emailKey(b), strings.EqualFold(a, b); got != want {
-			t.Errorf("emailKey(%q) == emailKey(%q) is %v, strings.EqualFold is %v", a, b, got, want)
-		}
-	})
-}
-
-func TestCompareIDs(t *testing.T) {
-	tests := []struct {
-		a, b string
-		want int
-	}{
-		{a: "2", b: "10", want: -1},
-		{a: "10", b: "2", want: 1},
-		{a: "10", b: "a", want: -1},
-		{a: "a", b: "10", want: 1},
-		{a: "a", b: "b", want: -1},
-		{a: "7", b: "7", want: 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.a+" vs "+tt.b, func(t *testing.T) {
-			if got := auth.CompareIDs(tt.a, tt.b); got != tt.want {
-				t.Errorf("compareIDs(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/internal/userkey"
 )
 
 // rowScanner is a *sql.Row or *sql.Rows.
@@ -76,8 +77,8 @@ func (n *nullTime) parse(s string) error {
 }
 
 // emailKey is the value emails are compared by, computed in Go so that no
-// SQL collation or lower() is involved (see auth.EmailKey).
-func emailKey(email string) string { return auth.EmailKey(email) }
+// SQL collation or lower() is involved (see package internal/userkey).
+func emailKey(email string) string { return userkey.Email(email) }
 
 // uniqueRoles returns roles without repetitions, first occurrences kept in
 // order, or nil when there are none.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/internal/userkey"
 )
 
 // Store is a persistent [auth.UserStore], [auth.UserUpdater] and
@@ -147,7 +148,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]*auth.User, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: listing users: %w", err)
 	}
-	slices.SortFunc(users, func(a, b *auth.User) int { return auth.CompareIDs(a.ID, b.ID) })
+	slices.SortFunc(users, func(a, b *auth.User) int { return userkey.CompareIDs(a.ID, b.ID) })
 	return users, nil
 }
 
