@@ -1,7 +1,10 @@
 package auth
 
 import (
+	"context"
 	"crypto/subtle"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -89,6 +92,41 @@ func (c *userCache) forget(id string) {
 	c.mu.Lock()
 	delete(c.entries, id)
 	c.mu.Unlock()
+}
+
+// userFaults are the errors a credential gets when the user it names does
+// not accept it: each credential (token, session cookie) has its own, so
+// that the audit log can name the reason.
+type userFaults struct {
+	unknown, revoked, inactive error
+}
+
+// currentUser returns the active user with the given ID if uniq is still
+// its uniquifier: from the verified-user cache while the entry is fresh,
+// otherwise from the store, and then caches it. A user who does not accept
+// the credential gives one of faults; a store failure an error wrapping
+// ErrStoreUnavailable.
+func (m *Manager) currentUser(ctx context.Context, id string, uniq []byte, faults userFaults) (*User, error) {
+	if m.cache != nil {
+		if u, ok := m.cache.get(id, uniq, m.now()); ok {
+			return u, nil
+		}
+	}
+	u, err := m.store.UserByID(ctx, id)
+	switch {
+	case errors.Is(err, ErrUserNotFound):
+		return nil, faults.unknown
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	case subtle.ConstantTimeCompare([]byte(u.Uniquifier), uniq) != 1:
+		return nil, faults.revoked
+	case !u.Active:
+		return nil, faults.inactive
+	}
+	if m.cache != nil {
+		m.cache.put(u, m.now())
+	}
+	return u, nil
 }
 
 // ForgetUser drops the user with the given ID from the verified-user cache,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -213,30 +212,13 @@ func (s *sessions) decodeRemember(value string, now time.Time) (sessionState, bo
 	return st, true
 }
 
+// sessionFaults are the errors of a cookie whose user refuses it.
+var sessionFaults = userFaults{unknown: errSessionUnknownUser, revoked: errSessionRevoked, inactive: errSessionInactive}
+
 // sessionOwner returns the active user a cookie's state names, if its
-// uniquifier is still the user's. It uses the verified-user cache as
-// VerifyToken does.
+// uniquifier is still the user's.
 func (m *Manager) sessionOwner(ctx context.Context, st sessionState) (*User, error) {
-	if m.cache != nil {
-		if u, ok := m.cache.get(st.UserID, []byte(st.Uniq), m.now()); ok {
-			return u, nil
-		}
-	}
-	u, err := m.store.UserByID(ctx, st.UserID)
-	switch {
-	case errors.Is(err, ErrUserNotFound):
-		return nil, errSessionUnknownUser
-	case err != nil:
-		return nil, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
-	case subtle.ConstantTimeCompare([]byte(u.Uniquifier), []byte(st.Uniq)) != 1:
-		return nil, errSessionRevoked
-	case !u.Active:
-		return nil, errSessionInactive
-	}
-	if m.cache != nil {
-		m.cache.put(u, m.now())
-	}
-	return u, nil
+	return m.currentUser(ctx, st.UserID, []byte(st.Uniq), sessionFaults)
 }
 
 // sessionUser authenticates r by its session cookie or, failing that, its
