@@ -47,6 +47,8 @@ import (
 	"net/netip"
 	"time"
 	"unicode/utf8"
+
+	"github.com/authkit/auth/passhash"
 )
 
 // Defaults of [Config].
@@ -102,15 +104,17 @@ type Config struct {
 	// off one of the places RequireToken looks for a token.
 	DisableHeaderToken, DisableBearerToken, DisableQueryToken bool
 
-	// PasswordScheme is the hash written for new passwords. Default Bcrypt.
-	PasswordScheme PasswordScheme
-	// BcryptCost is the bcrypt work factor. Default DefaultBcryptCost (12).
+	// PasswordScheme is the hash written for new passwords:
+	// [passhash.Bcrypt] (the default) or [passhash.Argon2id]. Hashes of
+	// every scheme passhash reads are verified, whatever this is.
+	PasswordScheme passhash.Scheme
+	// BcryptCost is the bcrypt work factor. Default 12.
 	BcryptCost int
 	// Argon2 holds the argon2id parameters; zero fields take defaults.
-	Argon2 Argon2Params
+	Argon2 passhash.Argon2Params
 	// MaxPasswordBytes bounds the length of a password, which bounds the
 	// cost of hashing it. Default DefaultMaxPasswordBytes. Bcrypt reads
-	// at most 72 bytes regardless; see [Bcrypt].
+	// at most 72 bytes regardless; see [passhash.Bcrypt].
 	MaxPasswordBytes int
 	// MinPasswordLength is the fewest characters (Unicode code points) a
 	// new password may have, checked by [Manager.NewUser] and

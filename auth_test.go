@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/authkit/auth/passhash"
 )
 
 func TestNew(t *testing.T) {
@@ -47,15 +49,15 @@ func TestNew(t *testing.T) {
 		{name: "unknown digest", store: store, key: seededKey, cfg: Config{TokenDigest: "md5"}, wantErr: `unknown digest "md5"`},
 		{name: "unknown key derivation", store: store, key: seededKey, cfg: Config{TokenKeyDerivation: "pbkdf2"}, wantErr: `unknown key derivation "pbkdf2"`},
 		{name: "sha1 and hmac derivation", store: store, key: seededKey, cfg: Config{TokenDigest: SHA1, TokenKeyDerivation: HMACKey}},
-		{name: "argon2id", store: store, key: seededKey, cfg: Config{PasswordScheme: Argon2id}},
+		{name: "argon2id", store: store, key: seededKey, cfg: Config{PasswordScheme: passhash.Argon2id}},
 		{
 			name: "argon2id salt too short", store: store, key: seededKey,
-			cfg:     Config{PasswordScheme: Argon2id, Argon2: Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 4}},
+			cfg:     Config{PasswordScheme: passhash.Argon2id, Argon2: passhash.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 4}},
 			wantErr: "argon2id salt must be at least 8 bytes",
 		},
 		{
 			name: "argon2id key too short", store: store, key: seededKey,
-			cfg:     Config{PasswordScheme: Argon2id, Argon2: Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 8}},
+			cfg:     Config{PasswordScheme: passhash.Argon2id, Argon2: passhash.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 8}},
 			wantErr: "key at least 16",
 		},
 	}
@@ -65,7 +67,7 @@ func TestNew(t *testing.T) {
 			if cfg.BcryptCost == 0 {
 				cfg.BcryptCost = bcrypt.MinCost
 			}
-			if cfg.Argon2 == (Argon2Params{}) {
+			if cfg.Argon2 == (passhash.Argon2Params{}) {
 				cfg.Argon2 = smallArgon2
 			}
 			m, err := New(tt.store, tt.key, cfg)
@@ -622,9 +624,9 @@ func TestLoginRehashes(t *testing.T) {
 			return string(h)
 		}
 	}
-	argonHash := func(p Argon2Params) func(t *testing.T) string {
+	argonHash := func(p passhash.Argon2Params) func(t *testing.T) string {
 		return func(t *testing.T) string {
-			h, err := newHasher(Argon2id, 0, p)
+			h, err := newHasher(passhash.Argon2id, 0, p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -649,15 +651,15 @@ func TestLoginRehashes(t *testing.T) {
 		{name: "wrong password never rehashes", cfg: Config{BcryptCost: 5}, stored: bcryptHash(4), password: "wrong", wantPrefix: "$2a$04$"},
 		{name: "argon2id to bcrypt", cfg: Config{BcryptCost: 4}, stored: argonHash(smallArgon2), password: password, wantRehash: true, wantPrefix: "$2a$04$"},
 		{
-			name: "bcrypt to argon2id", cfg: Config{PasswordScheme: Argon2id, Argon2: smallArgon2},
+			name: "bcrypt to argon2id", cfg: Config{PasswordScheme: passhash.Argon2id, Argon2: smallArgon2},
 			stored: bcryptHash(4), password: password, wantRehash: true, wantPrefix: "$argon2id$v=19$m=64,t=1,p=1$",
 		},
 		{
-			name: "weaker argon2id", cfg: Config{PasswordScheme: Argon2id, Argon2: Argon2Params{Time: 2, MemoryKiB: 64, Threads: 1}},
+			name: "weaker argon2id", cfg: Config{PasswordScheme: passhash.Argon2id, Argon2: passhash.Argon2Params{Time: 2, MemoryKiB: 64, Threads: 1}},
 			stored: argonHash(smallArgon2), password: password, wantRehash: true, wantPrefix: "$argon2id$v=19$m=64,t=2,p=1$",
 		},
 		{
-			name: "current argon2id", cfg: Config{PasswordScheme: Argon2id, Argon2: smallArgon2},
+			name: "current argon2id", cfg: Config{PasswordScheme: passhash.Argon2id, Argon2: smallArgon2},
 			stored: argonHash(smallArgon2), password: password, wantPrefix: "$argon2id$v=19$m=64,t=1,p=1$",
 		},
 	}
@@ -835,8 +837,8 @@ func TestHashPassword(t *testing.T) {
 		{name: "bcrypt", password: "secret"},
 		{name: "bcrypt 72 bytes", password: strings.Repeat("x", 72)},
 		{name: "bcrypt 73 bytes", password: strings.Repeat("x", 73), wantErr: ErrPasswordTooLong},
-		{name: "argon2id 500 bytes", cfg: Config{PasswordScheme: Argon2id}, password: strings.Repeat("x", 500)},
-		{name: "argon2id over the default limit", cfg: Config{PasswordScheme: Argon2id}, password: strings.Repeat("x", DefaultMaxPasswordBytes+1), wantErr: ErrPasswordTooLong},
+		{name: "argon2id 500 bytes", cfg: Config{PasswordScheme: passhash.Argon2id}, password: strings.Repeat("x", 500)},
+		{name: "argon2id over the default limit", cfg: Config{PasswordScheme: passhash.Argon2id}, password: strings.Repeat("x", DefaultMaxPasswordBytes+1), wantErr: ErrPasswordTooLong},
 		{name: "at MaxPasswordBytes", cfg: Config{MaxPasswordBytes: 10}, password: "0123456789"},
 		{name: "over MaxPasswordBytes", cfg: Config{MaxPasswordBytes: 10}, password: "0123456789a", wantErr: ErrPasswordTooLong},
 	}
@@ -864,7 +866,7 @@ func TestHashPassword(t *testing.T) {
 }
 
 func TestCheckPasswordOverLimit(t *testing.T) {
-	m, _ := newSeeded(t, Config{PasswordScheme: Argon2id, MaxPasswordBytes: 10})
+	m, _ := newSeeded(t, Config{PasswordScheme: passhash.Argon2id, MaxPasswordBytes: 10})
 	h, err := m.hasher.hash("01234567890") // 11 bytes, made past the limit
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,10 @@
 package auth
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/authkit/auth/passhash"
+)
 
 // Errors returned by the package. Callers compare with [errors.Is]; the
 // errors the package returns may wrap these with detail for logs, which is
@@ -58,18 +62,21 @@ var (
 	ErrIDChanged = errors.New("auth: user ID cannot change")
 
 	// ErrPasswordTooLong: the password is longer than the hash scheme
-	// accepts (72 bytes for bcrypt) or than Config.MaxPasswordBytes.
-	ErrPasswordTooLong = errors.New("auth: password too long")
+	// accepts (72 bytes for bcrypt) or than Config.MaxPasswordBytes. It is
+	// [passhash.ErrTooLong].
+	ErrPasswordTooLong = passhash.ErrTooLong
 
 	// ErrPasswordTooShort: the password is shorter than Config.MinPasswordBytes.
 	ErrPasswordTooShort = errors.New("auth: password too short")
 
-	// ErrPasswordMismatch: the password does not match the hash.
-	ErrPasswordMismatch = errors.New("auth: password does not match")
+	// ErrPasswordMismatch: the password does not match the hash. It is
+	// [passhash.ErrMismatch].
+	ErrPasswordMismatch = passhash.ErrMismatch
 
 	// ErrUnsupportedHash: a stored password hash is in a scheme this
-	// package does not know. The error text names the scheme.
-	ErrUnsupportedHash = errors.New("auth: unsupported password hash")
+	// package does not know, or is malformed. The error text names the
+	// scheme. It is [passhash.ErrUnsupported].
+	ErrUnsupportedHash = passhash.ErrUnsupported
 )
 
 // wrapError is a sentinel error that also matches a more general sentinel.

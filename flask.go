@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
+	"github.com/authkit/auth/passhash"
 )
 
 // DefaultFlaskRememberSalt is Flask-Security's SECURITY_REMEMBER_SALT
@@ -106,9 +106,40 @@ type FlaskConfig struct {
 	WritePasswordScheme string
 }
 
+// The passlib names Flask-Security uses in SECURITY_PASSWORD_HASH and
+// SECURITY_PASSWORD_SINGLE_HASH for the schemes passhash reads. They are
+// passhash's names, except that passlib calls argon2id "argon2".
+const (
+	passlibBcrypt       = string(passhash.Bcrypt)
+	passlibArgon2       = "argon2"
+	passlibPBKDF2SHA512 = string(passhash.PBKDF2SHA512)
+	passlibPBKDF2SHA256 = string(passhash.PBKDF2SHA256)
+	passlibSHA512Crypt  = string(passhash.SHA512Crypt)
+	passlibSHA256Crypt  = string(passhash.SHA256Crypt)
+)
+
 // flaskWriteSchemes are the values FlaskConfig.WritePasswordScheme takes.
 var flaskWriteSchemes = []string{
 	passlibBcrypt, passlibArgon2, passlibPBKDF2SHA512, passlibPBKDF2SHA256, passlibSHA512Crypt, passlibSHA256Crypt,
+}
+
+// passlibScheme returns the passlib name of the scheme of encoded, as
+// passlib's CryptContext.identify would, or "" for a hash passhash does
+// not read.
+func passlibScheme(encoded string) string {
+	s := passhash.Identify(encoded)
+	if s == passhash.Argon2id {
+		return passlibArgon2
+	}
+	return string(s)
+}
+
+// passhashScheme is the passhash scheme of a passlib name.
+func passhashScheme(passlib string) passhash.Scheme {
+	if passlib == passlibArgon2 {
+		return passhash.Argon2id
+	}
+	return passhash.Scheme(passlib)
 }
 
 // flaskPasswords holds Flask-Security's password rules.
@@ -229,18 +260,20 @@ func (h hasher) writeScheme() string {
 	switch {
 	case h.flask != nil && h.flask.write != "":
 		return h.flask.write
-	case h.scheme == Argon2id:
+	case h.ph.Scheme == passhash.Argon2id:
 		return passlibArgon2
 	}
 	return passlibBcrypt
 }
 
-// roundsFor is the rounds count written for a pbkdf2 or SHA-crypt scheme.
-func (f *flaskPasswords) roundsFor(def int) int {
-	if f.rounds > 0 {
-		return f.rounds
-	}
-	return def
+// flaskWriter is the passhash.Hasher that writes h's Flask hashes: the
+// write scheme, with the Config's bcrypt and argon2id parameters and the
+// rounds (0: passlib's defaults) for pbkdf2 and SHA-crypt.
+func (h hasher) flaskWriter() passhash.Hasher {
+	w := h.ph
+	w.Scheme = passhashScheme(h.writeScheme())
+	w.Rounds = h.flask.rounds
+	return w
 }
 
 // flaskHash writes password as Flask-Security would: pre-hashed unless
@@ -251,55 +284,18 @@ func (h hasher) flaskHash(password string) (string, error) {
 	pre := f.prehashes(scheme)
 	if pre {
 		password = f.prehash(password)
-	}
-	switch scheme {
-	case passlibArgon2:
-		return h.hashArgon2id(password)
-	case passlibBcrypt:
-		if pre {
+		if scheme == passlibBcrypt {
+			// The cut loses nothing: the pre-hash covers the whole password.
 			password = password[:bcryptMaxBytes]
-		} else if len(password) > bcryptMaxBytes {
-			return "", fmt.Errorf("%w: bcrypt reads at most %d bytes", ErrPasswordTooLong, bcryptMaxBytes)
 		}
-		b, err := bcrypt.GenerateFromPassword([]byte(password), h.bcryptCost)
-		if err != nil {
-			return "", fmt.Errorf("auth: bcrypt: %w", err)
-		}
-		if f.write == passlibBcrypt {
-			// passlib writes 2b; the algorithms agree below 256 bytes.
-			return "$2b$" + strings.TrimPrefix(string(b), "$2a$"), nil
-		}
-		return string(b), nil
 	}
-	if s, ok := pbkdf2SchemeNamed(scheme); ok {
-		return hashPBKDF2(s, password, f.roundsFor(s.defaultRounds))
+	enc, err := h.flaskWriter().Hash(password)
+	if err != nil {
+		return "", err
 	}
-	s, _ := shaCryptSchemeNamed(scheme)
-	return s.hash(password, f.roundsFor(s.defaultRounds))
-}
-
-// flaskNeedsRehash reports whether encoded is in another scheme than the
-// Flask write scheme, or weaker than what it writes.
-func (h hasher) flaskNeedsRehash(encoded string) bool {
-	f := h.flask
-	scheme := passlibScheme(encoded)
-	if scheme != f.write {
-		return true
+	if f.write == passlibBcrypt {
+		// passlib writes 2b; the algorithms agree below 256 bytes.
+		enc = "$2b$" + strings.TrimPrefix(enc, "$2a$")
 	}
-	switch scheme {
-	case passlibBcrypt:
-		cost, err := bcrypt.Cost([]byte(encoded))
-		return err != nil || cost < h.bcryptCost
-	case passlibArgon2:
-		g := h
-		g.flask, g.scheme = nil, Argon2id
-		return g.needsRehash(encoded)
-	}
-	if s, ok := pbkdf2SchemeNamed(scheme); ok {
-		rounds, _, _, err := parsePBKDF2(s, encoded)
-		return err != nil || rounds < f.roundsFor(s.defaultRounds)
-	}
-	s, _ := shaCryptSchemeNamed(scheme)
-	rounds, _, _, err := s.parse(encoded)
-	return err != nil || rounds < f.roundsFor(s.defaultRounds)
+	return enc, nil
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/authkit/auth/passhash"
 )
 
 // Shared fixtures of the package's unit and HTTP tests.
@@ -106,7 +108,7 @@ func newManagerWithKey(t testing.TB, store UserStore, key []byte, cfg Config) *M
 	if cfg.BcryptCost == 0 {
 		cfg.BcryptCost = bcrypt.MinCost
 	}
-	if cfg.Argon2 == (Argon2Params{}) {
+	if cfg.Argon2 == (passhash.Argon2Params{}) {
 		cfg.Argon2 = smallArgon2
 	}
 	if cfg.Logger == nil {
@@ -120,7 +122,7 @@ func newManagerWithKey(t testing.TB, store UserStore, key []byte, cfg Config) *M
 }
 
 // smallArgon2 keeps argon2id cheap in tests.
-var smallArgon2 = Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
+var smallArgon2 = passhash.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
 
 // newSeeded returns a Manager signing with seededKey over a fresh store of
 // the seeded users.

@@ -1,4 +1,4 @@
-package auth
+package passhash
 
 import (
 	"crypto/rand"
@@ -32,7 +32,7 @@ const (
 
 // shaCryptScheme is one of the two SHA-crypt variants.
 type shaCryptScheme struct {
-	name          string // passlib name
+	scheme        Scheme
 	ident         string // "$6$" or "$5$"
 	newHash       func() hash.Hash
 	order         []byte // digest bytes in the order they are encoded, three at a time
@@ -41,7 +41,7 @@ type shaCryptScheme struct {
 
 var (
 	sha512Crypt = shaCryptScheme{
-		name: passlibSHA512Crypt, ident: "$6$", newHash: sha512.New, defaultRounds: 656000,
+		scheme: SHA512Crypt, ident: "$6$", newHash: sha512.New, defaultRounds: 656000,
 		order: []byte{
 			0, 21, 42, 22, 43, 1, 44, 2, 23, 3, 24, 45, 25, 46, 4, 47, 5, 26, 6, 27, 48,
 			28, 49, 7, 50, 8, 29, 9, 30, 51, 31, 52, 10, 53, 11, 32, 12, 33, 54, 34, 55, 13,
@@ -50,7 +50,7 @@ var (
 		},
 	}
 	sha256Crypt = shaCryptScheme{
-		name: passlibSHA256Crypt, ident: "$5$", newHash: sha256.New, defaultRounds: 535000,
+		scheme: SHA256Crypt, ident: "$5$", newHash: sha256.New, defaultRounds: 535000,
 		order: []byte{
 			0, 10, 20, 21, 1, 11, 12, 22, 2, 3, 13, 23, 24, 4, 14,
 			15, 25, 5, 6, 16, 26, 27, 7, 17, 18, 28, 8, 9, 19, 29,
@@ -59,11 +59,11 @@ var (
 	}
 )
 
-func shaCryptSchemeNamed(name string) (shaCryptScheme, bool) {
-	switch name {
-	case passlibSHA512Crypt:
+func shaCryptSchemeOf(s Scheme) (shaCryptScheme, bool) {
+	switch s {
+	case SHA512Crypt:
 		return sha512Crypt, true
-	case passlibSHA256Crypt:
+	case SHA256Crypt:
 		return sha256Crypt, true
 	}
 	return shaCryptScheme{}, false
@@ -82,25 +82,25 @@ func (s shaCryptScheme) parse(encoded string) (rounds int, salt, sum string, err
 	if r, ok := strings.CutPrefix(rest, "rounds="); ok {
 		n, after, found := strings.Cut(r, "$")
 		if !found {
-			return 0, "", "", malformedHash(encoded, "rounds")
+			return 0, "", "", malformed(encoded, "rounds")
 		}
 		if rounds, err = parseRounds(n, minSHACryptRounds, maxSHACryptRounds); err != nil {
-			return 0, "", "", malformedHash(encoded, err.Error())
+			return 0, "", "", malformed(encoded, err.Error())
 		}
 		rest = after
 	}
 	salt, sum, found := strings.Cut(rest, "$")
 	if !found || len(salt) > maxSHACryptSalt || !allHash64(salt) {
-		return 0, "", "", malformedHash(encoded, "salt")
+		return 0, "", "", malformed(encoded, "salt")
 	}
 	if len(sum) != s.checksumLen() || !allHash64(sum) {
-		return 0, "", "", malformedHash(encoded, "checksum")
+		return 0, "", "", malformed(encoded, "checksum")
 	}
 	return rounds, salt, sum, nil
 }
 
-// check compares password with a SHA-crypt hash in constant time.
-func (s shaCryptScheme) check(encoded, password string) error {
+// verify compares password with a SHA-crypt hash in constant time.
+func (s shaCryptScheme) verify(encoded, password string) error {
 	rounds, salt, sum, err := s.parse(encoded)
 	if err != nil {
 		return err
@@ -108,11 +108,11 @@ func (s shaCryptScheme) check(encoded, password string) error {
 	if strings.IndexByte(password, 0) >= 0 {
 		// crypt(3) stops at a NUL and passlib refuses one: no stored
 		// hash can be of such a password.
-		return ErrPasswordMismatch
+		return ErrMismatch
 	}
 	got := s.encode(s.sum([]byte(password), []byte(salt), rounds))
 	if subtle.ConstantTimeCompare(got, []byte(sum)) != 1 {
-		return ErrPasswordMismatch
+		return ErrMismatch
 	}
 	return nil
 }
@@ -121,7 +121,7 @@ func (s shaCryptScheme) check(encoded, password string) error {
 // rounds 5000 is left implicit.
 func (s shaCryptScheme) hash(password string, rounds int) (string, error) {
 	if strings.IndexByte(password, 0) >= 0 {
-		return "", fmt.Errorf("auth: %s cannot hash a password holding a NUL byte", s.name)
+		return "", fmt.Errorf("passhash: %s cannot hash a password holding a NUL byte", s.scheme)
 	}
 	var raw [maxSHACryptSalt]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -215,8 +215,6 @@ func (s shaCryptScheme) sum(pw, salt []byte, rounds int) []byte {
 	return c
 }
 
-const hash64Alphabet = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
 // encode writes the digest in crypt's base 64: three bytes at a time in
 // the scheme's order, each group as a little-endian 24-bit number, six
 // bits per character; the short last group gives fewer characters.
@@ -239,13 +237,4 @@ func (s shaCryptScheme) encode(d []byte) []byte {
 		emit(uint32(d[tail[0]])<<8|uint32(d[tail[1]]), 3)
 	}
 	return out
-}
-
-func allHash64(s string) bool {
-	for _, c := range []byte(s) {
-		if !isHash64Char(c) {
-			return false
-		}
-	}
-	return true
 }
