@@ -6,10 +6,10 @@
 // # Tokens
 //
 // Tokens use the format of Python itsdangerous' URLSafeTimedSerializer, so
-// Python services that share the secret and salt can verify them (see
-// [itsdangerous], which implements the format). A [Manager]'s token carries the user's ID and uniquifier;
-// changing the uniquifier ([Manager.RevokeTokens]) revokes every token of
-// the user at once.
+// Python services that share the secret and salt can verify them (package
+// [itsdangerous] implements the format). A [Manager]'s token carries the
+// user's ID and uniquifier; changing the uniquifier ([Manager.RevokeTokens])
+// revokes every token of the user at once.
 //
 // # Use
 //

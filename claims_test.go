@@ -1,11 +1,14 @@
 package auth
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/authkit/auth/itsdangerous"
 )
@@ -168,5 +171,76 @@ func TestTokenAllocs(t *testing.T) {
 		if n := testing.AllocsPerRun(100, c.f); n > 1 {
 			t.Errorf("%s: %v allocations, want at most 1", c.name, n)
 		}
+	}
+}
+
+// TestTokenError checks the translation of the itsdangerous package's
+// errors: each matches its own sentinel here and no other, keeps its
+// detail, and a bad signature becomes the preallocated errBadSignature.
+func TestTokenError(t *testing.T) {
+	now := seedClock
+	s, err := itsdangerous.New(seededKey, itsdangerous.Config{MaxAge: time.Minute, MaxTokenBytes: 100, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := s.Sign([]byte(`["1","u"]`))
+	_, _, bad := s.DecodeJSON(tok[:len(tok)-1] + "x")
+	if got := tokenError(bad); got != errBadSignature {
+		t.Errorf("bad signature: %v, want errBadSignature", got)
+	}
+	if tokenError(nil) != nil {
+		t.Error("tokenError(nil) != nil")
+	}
+	now = seedClock.Add(2 * time.Minute)
+	_, _, expired := s.DecodeJSON(tok)
+	now = seedClock.Add(-time.Minute)
+	_, _, future := s.DecodeJSON(tok)
+	now = seedClock
+	_, _, payload := s.DecodeJSON(s.Sign([]byte("not JSON")))
+	_, _, long := s.DecodeJSON(strings.Repeat("a", 101))
+	tests := []struct {
+		name       string
+		err        error
+		is, isNot  []error
+		wantPrefix string
+	}{
+		{name: "expired", err: expired, is: []error{ErrExpiredToken, itsdangerous.ErrExpired}, isNot: []error{ErrInvalidToken}, wantPrefix: "auth: token expired: 120 s old"},
+		{name: "future", err: future, is: []error{ErrExpiredToken, ErrInvalidToken}, isNot: []error{ErrTokenPayload}, wantPrefix: "auth: token issued in the future"},
+		{name: "payload", err: payload, is: []error{ErrTokenPayload, ErrInvalidToken, itsdangerous.ErrBadPayload}, isNot: []error{ErrExpiredToken}, wantPrefix: "auth: malformed token payload: not valid JSON"},
+		{name: "too long", err: long, is: []error{ErrInvalidToken}, isNot: []error{ErrExpiredToken, ErrTokenPayload}, wantPrefix: "auth: invalid token: longer than 100 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tokenError(tt.err)
+			for _, want := range tt.is {
+				if !errors.Is(got, want) {
+					t.Errorf("%v does not match %v", got, want)
+				}
+			}
+			for _, not := range tt.isNot {
+				if errors.Is(got, not) {
+					t.Errorf("%v matches %v", got, not)
+				}
+			}
+			if !strings.HasPrefix(got.Error(), tt.wantPrefix) {
+				t.Errorf("text %q, want it to start %q", got, tt.wantPrefix)
+			}
+		})
+	}
+}
+
+// TestVectorFilesMatch keeps the root's copy of the itsdangerous vectors,
+// which the Flask tests read, identical to the codec's.
+func TestVectorFilesMatch(t *testing.T) {
+	a, err := os.ReadFile("testdata/itsdangerous_vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("itsdangerous/testdata/itsdangerous_vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Error("testdata/itsdangerous_vectors.json and itsdangerous/testdata/itsdangerous_vectors.json differ")
 	}
 }

@@ -236,7 +236,8 @@ func (s *Serializer) DecodeJSON(token string) ([]byte, time.Time, error) {
 }
 
 // Verify checks token's signature and age without decoding its payload,
-// and returns the time it was issued. It allocates nothing.
+// and returns the time it was issued. Like [Serializer.Unsign] it
+// allocates nothing for a good token or a bad signature.
 func (s *Serializer) Verify(token string) (time.Time, error) {
 	_, issued, err := s.Unsign(token)
 	return issued, err
@@ -246,7 +247,8 @@ func (s *Serializer) Verify(token string) (time.Time, error) {
 // and then its timestamp and age, as itsdangerous' TimestampSigner.unsign
 // does. It returns the payload segment still encoded, for
 // [Serializer.AppendPayload], and the time the token was issued. It
-// allocates nothing; a bad signature gives [ErrBadSignature] itself.
+// allocates nothing, unless it reports an error other than a bad
+// signature, which is [ErrBadSignature] itself.
 func (s *Serializer) Unsign(token string) (segment string, issued time.Time, err error) {
 	if len(token) > s.maxToken {
 		return "", time.Time{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalid, s.maxToken)
