@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/authkit/auth/itsdangerous"
 	"github.com/authkit/auth/passhash"
 )
 
@@ -47,10 +48,11 @@ const MinKeyBytes = 16
 type Config struct {
 	// TokenSalt namespaces token signatures. Default DefaultTokenSalt.
 	TokenSalt string
-	// TokenDigest is the HMAC hash. Default SHA256.
-	TokenDigest Digest
-	// TokenKeyDerivation turns key and salt into the HMAC key. Default DjangoConcat.
-	TokenKeyDerivation KeyDerivation
+	// TokenDigest is the HMAC hash. Default itsdangerous.SHA256.
+	TokenDigest itsdangerous.Digest
+	// TokenKeyDerivation turns key and salt into the HMAC key. Default
+	// itsdangerous.DjangoConcat.
+	TokenKeyDerivation itsdangerous.KeyDerivation
 	// OldKeys are retired signing keys that still verify tokens, newest
 	// first. New tokens are always signed with the key given to New.
 	OldKeys [][]byte
@@ -175,7 +177,7 @@ type Config struct {
 type Manager struct {
 	store   UserStore
 	updater UserUpdater // nil if the store cannot be written
-	tokens  *Serializer
+	tokens  *itsdangerous.Serializer
 	hasher  hasher
 	dummy   string // a hash of the configured scheme, checked for unknown users
 
@@ -250,22 +252,22 @@ func New(store UserStore, key []byte, cfg Config) (*Manager, error) {
 	}
 	digest := cfg.TokenDigest
 	if digest == "" {
-		digest = SHA256
+		digest = itsdangerous.SHA256
 	}
-	sc := SerializerConfig{
+	sc := itsdangerous.Config{
 		Salt:          stringOr(cfg.TokenSalt, DefaultTokenSalt),
 		Digest:        digest,
 		KeyDerivation: cfg.TokenKeyDerivation,
 		OldKeys:       cloneKeys(cfg.OldKeys),
+		Now:           func() time.Time { return m.now() },
 	}
 	if m.maxAge > 0 {
 		sc.MaxAge = m.maxAge
 	}
 	var err error
-	if m.tokens, err = NewSerializer(bytesClone(key), sc); err != nil {
-		return nil, err
+	if m.tokens, err = itsdangerous.New(bytesClone(key), sc); err != nil {
+		return nil, fmt.Errorf("auth: token settings: %w", err)
 	}
-	m.tokens.now = func() time.Time { return m.now() }
 	if m.sessions, err = newSessions(key, cfg); err != nil {
 		return nil, err
 	}
@@ -286,6 +288,13 @@ func stringOr(s, def string) string {
 		return def
 	}
 	return s
+}
+
+func orDefault(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 func bytesClone(b []byte) []byte { return append([]byte(nil), b...) }
@@ -357,24 +366,24 @@ func (m *Manager) NewUser(email, password string, roles ...string) (*User, error
 // uniquifier.
 func (m *Manager) IssueToken(u *User) (string, error) {
 	if m.flask != nil && m.flask.mint {
-		return m.flask.issue(u, m.now())
+		return m.flask.issue(u)
 	}
 	if u == nil || u.ID == "" || u.Uniquifier == "" {
 		return "", errors.New("auth: cannot issue a token for a user without ID or uniquifier")
 	}
-	return m.tokens.encodeClaims(u.ID, u.Uniquifier, m.now().Unix()), nil
+	return signClaims(m.tokens, u.ID, u.Uniquifier), nil
 }
 
 // ParseToken checks a token's signature and age and returns the ID of the
 // user it names, without consulting the store: the token may still have
 // been revoked. Use [Manager.VerifyToken] to authenticate.
 func (m *Manager) ParseToken(token string) (userID string, err error) {
-	seg, _, err := m.tokens.verify(token)
+	seg, _, err := m.tokens.Unsign(token)
 	if err != nil {
-		return "", err
+		return "", tokenError(err)
 	}
 	var scratch [256]byte
-	id, _, err := m.tokens.parseClaims(seg, scratch[:0])
+	id, _, err := parseClaims(m.tokens, seg, scratch[:0])
 	return id, err
 }
 
@@ -383,15 +392,15 @@ func (m *Manager) ParseToken(token string) (userID string, err error) {
 // rotated uniquifier), [ErrExpiredToken], or [ErrStoreUnavailable]. With
 // Config.Flask it also accepts Flask-Security tokens; see [FlaskConfig].
 func (m *Manager) VerifyToken(ctx context.Context, token string) (*User, error) {
-	seg, _, err := m.tokens.verify(token)
-	if err == errBadSignature && m.flask != nil {
+	seg, _, err := m.tokens.Unsign(token)
+	if err == itsdangerous.ErrBadSignature && m.flask != nil {
 		return m.verifyFlaskToken(ctx, token)
 	}
 	if err != nil {
-		return nil, err
+		return nil, tokenError(err)
 	}
 	var scratch [256]byte
-	id, uniq, err := m.tokens.parseClaims(seg, scratch[:0])
+	id, uniq, err := parseClaims(m.tokens, seg, scratch[:0])
 	if err != nil {
 		return nil, err
 	}

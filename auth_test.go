@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/authkit/auth/itsdangerous"
 	"github.com/authkit/auth/passhash"
 )
 
@@ -48,7 +49,7 @@ func TestNew(t *testing.T) {
 		{name: "bcrypt cost above maximum", store: store, key: seededKey, cfg: Config{BcryptCost: bcrypt.MaxCost + 1}, wantErr: "bcrypt cost 32"},
 		{name: "unknown digest", store: store, key: seededKey, cfg: Config{TokenDigest: "md5"}, wantErr: `unknown digest "md5"`},
 		{name: "unknown key derivation", store: store, key: seededKey, cfg: Config{TokenKeyDerivation: "pbkdf2"}, wantErr: `unknown key derivation "pbkdf2"`},
-		{name: "sha1 and hmac derivation", store: store, key: seededKey, cfg: Config{TokenDigest: SHA1, TokenKeyDerivation: HMACKey}},
+		{name: "sha1 and hmac derivation", store: store, key: seededKey, cfg: Config{TokenDigest: itsdangerous.SHA1, TokenKeyDerivation: itsdangerous.HMAC}},
 		{name: "argon2id", store: store, key: seededKey, cfg: Config{PasswordScheme: passhash.Argon2id}},
 		{
 			name: "argon2id salt too short", store: store, key: seededKey,
@@ -184,9 +185,9 @@ func TestIssueTokenStructure(t *testing.T) {
 	if later, _ := m.IssueToken(u); later == tok {
 		t.Error("a second later gave the same token")
 	}
-	gotPayload, issued, err := InspectToken(tok)
+	gotPayload, issued, err := itsdangerous.Inspect(tok)
 	if err != nil || string(gotPayload) != string(payload) || issued.Unix() != 1700000000 {
-		t.Errorf("InspectToken = %s, %v, %v", gotPayload, issued, err)
+		t.Errorf("Inspect = %s, %v, %v", gotPayload, issued, err)
 	}
 }
 
@@ -244,7 +245,7 @@ func TestVerifyTokenUnusualIDs(t *testing.T) {
 			if u.ID != tt.id {
 				t.Errorf("ID = %q, want %q", u.ID, tt.id)
 			}
-			payload, _, err := InspectToken(tok)
+			payload, _, err := itsdangerous.Inspect(tok)
 			if err != nil {
 				t.Fatal(err)
 			}

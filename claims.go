@@ -3,16 +3,25 @@ package auth
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
+
+	"github.com/authkit/auth/itsdangerous"
 )
 
 // A Manager's token payload is the JSON array ["<user id>","<uniquifier>"].
 // These functions write and read exactly that shape without reflection;
 // anything else (including escapes, which the Manager never writes for
 // plain IDs) goes through encoding/json.
+
+// signClaims returns the token of the payload [id, uniq], built on the
+// stack: issuing allocates only the token.
+func signClaims(s *itsdangerous.Serializer, id, uniq string) string {
+	var buf [256]byte
+	return s.Sign(appendClaims(buf[:0], id, uniq))
+}
 
 // appendClaims appends the JSON array [id, uniq] to dst.
 func appendClaims(dst []byte, id, uniq string) []byte {
@@ -56,20 +65,10 @@ func appendJSONString(dst []byte, s string) []byte {
 // uniquifier. The uniquifier is returned as a slice of scratch (or of a new
 // buffer if scratch is too small), to be compared and dropped; the ID is a
 // new string.
-func (s *Serializer) parseClaims(seg string, scratch []byte) (string, []byte, error) {
-	var payload []byte
-	if strings.HasPrefix(seg, ".") || b64.DecodedLen(len(seg)) > cap(scratch) {
-		p, err := s.decodePayload(seg)
-		if err != nil {
-			return "", nil, err
-		}
-		payload = p
-	} else {
-		n, err := b64.Decode(scratch[:cap(scratch)], []byte(seg))
-		if err != nil {
-			return "", nil, fmt.Errorf("%w: bad base64", ErrTokenPayload)
-		}
-		payload = scratch[:n]
+func parseClaims(s *itsdangerous.Serializer, seg string, scratch []byte) (string, []byte, error) {
+	payload, err := s.AppendPayload(scratch[:0], seg)
+	if err != nil {
+		return "", nil, tokenError(err)
 	}
 	if id, uniq, ok := parsePlainPair(payload); ok {
 		return string(id), uniq, nil
@@ -122,31 +121,42 @@ func plainJSONText(s string) bool {
 	return utf8.ValidString(s)
 }
 
-// InspectToken decodes a token's payload and timestamp WITHOUT verifying
-// its signature or age, for debugging tools. Never trust what it returns.
-func InspectToken(token string) (payload []byte, issued time.Time, err error) {
-	s := &Serializer{maxPayload: DefaultMaxPayloadBytes}
-	if len(token) > DefaultMaxTokenBytes {
-		return nil, time.Time{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, DefaultMaxTokenBytes)
+// errBadSignature is preallocated: rejecting a forged token should cost
+// no more than checking a good one. VerifyToken tells it apart from other
+// errors to try a Flask-Security token instead.
+var errBadSignature = &wrapError{msg: "auth: invalid token: signature does not match", parent: ErrInvalidToken}
+
+// tokenError translates an error of the itsdangerous package into this
+// package's sentinels: a bad signature into errBadSignature, a bad payload
+// into ErrTokenPayload, an expired token into ErrExpiredToken, one stamped
+// in the future into futureTokenError (both ErrExpiredToken and
+// ErrInvalidToken), anything else into ErrInvalidToken.
+func tokenError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case err == itsdangerous.ErrBadSignature:
+		return errBadSignature
+	case errors.Is(err, itsdangerous.ErrBadPayload):
+		return &translatedError{sentinel: ErrTokenPayload, from: itsdangerous.ErrBadPayload, err: err}
+	case errors.Is(err, itsdangerous.ErrExpired) && errors.Is(err, itsdangerous.ErrInvalid):
+		return futureTokenError{}
+	case errors.Is(err, itsdangerous.ErrExpired):
+		return &translatedError{sentinel: ErrExpiredToken, from: itsdangerous.ErrExpired, err: err}
 	}
-	parts := strings.Split(strings.TrimPrefix(token, "."), ".")
-	if len(parts) != 3 {
-		return nil, time.Time{}, fmt.Errorf("%w: want payload.timestamp.signature", ErrInvalidToken)
-	}
-	unix, ok := decodeTimestamp(parts[1])
-	if !ok {
-		return nil, time.Time{}, fmt.Errorf("%w: malformed timestamp", ErrInvalidToken)
-	}
-	seg := parts[0]
-	if strings.HasPrefix(token, ".") {
-		seg = "." + seg
-	}
-	payload, err = s.decodePayload(seg)
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	if !utf8.Valid(payload) || !json.Valid(payload) {
-		return nil, time.Time{}, fmt.Errorf("%w: not valid JSON", ErrTokenPayload)
-	}
-	return payload, time.Unix(unix, 0), nil
+	return &translatedError{sentinel: ErrInvalidToken, from: itsdangerous.ErrInvalid, err: err}
 }
+
+// translatedError is an itsdangerous error, err, that matches this
+// package's sentinel in place of the itsdangerous sentinel it wrapped,
+// from. Its text is the sentinel's with err's detail.
+type translatedError struct{ sentinel, from, err error }
+
+func (e *translatedError) Error() string {
+	if detail, ok := strings.CutPrefix(e.err.Error(), e.from.Error()); ok {
+		return e.sentinel.Error() + detail
+	}
+	return e.sentinel.Error() + ": " + e.err.Error()
+}
+
+func (e *translatedError) Unwrap() []error { return []error{e.sentinel, e.err} }

@@ -1,11 +1,20 @@
 package auth
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/authkit/auth/itsdangerous"
 )
+
+// b64 is the strict, unpadded URL-safe base64 of token segments.
+var b64 = base64.RawURLEncoding.Strict()
 
 func TestAppendClaims(t *testing.T) {
 	tests := []struct {
@@ -40,14 +49,22 @@ func TestAppendClaims(t *testing.T) {
 }
 
 func TestParseClaims(t *testing.T) {
-	s, err := NewSerializer(seededKey, SerializerConfig{})
+	s, err := itsdangerous.New(seededKey, itsdangerous.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	long := strings.Repeat("i", 400)
+	compressed, err := s.EncodeJSON([]byte(`["` + long + `","u"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compressedSeg, _, err := s.Unsign(compressed)
+	if err != nil || !strings.HasPrefix(compressedSeg, ".") {
+		t.Fatalf("segment %q of %q is not compressed (%v)", compressedSeg, compressed, err)
+	}
 	tests := []struct {
 		name     string
-		seg      string // payload segment; see encodePayload
+		seg      string // payload segment, as Unsign returns it
 		wantID   string
 		wantUniq string
 		wantErr  bool
@@ -58,7 +75,7 @@ func TestParseClaims(t *testing.T) {
 		{name: "spaces", seg: b64.EncodeToString([]byte(` [ "1" , "abc" ] `)), wantID: "1", wantUniq: "abc"},
 		{name: "empty uniquifier", seg: b64.EncodeToString([]byte(`["1",""]`)), wantID: "1", wantUniq: ""},
 		{name: "longer than the scratch buffer", seg: b64.EncodeToString([]byte(`["` + long + `","u"]`)), wantID: long, wantUniq: "u"},
-		{name: "compressed", seg: "." + b64.EncodeToString(s.deflate([]byte(`["`+long+`","u"]`))), wantID: long, wantUniq: "u"},
+		{name: "compressed", seg: compressedSeg, wantID: long, wantUniq: "u"},
 		{name: "one element", seg: b64.EncodeToString([]byte(`["abc"]`)), wantErr: true},
 		{name: "three elements", seg: b64.EncodeToString([]byte(`["1","abc","x"]`)), wantErr: true},
 		{name: "three elements, plain-looking", seg: b64.EncodeToString([]byte(`["1","a","b"]`)), wantErr: true},
@@ -77,7 +94,7 @@ func TestParseClaims(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var scratch [256]byte
-			id, uniq, err := s.parseClaims(tt.seg, scratch[:0])
+			id, uniq, err := parseClaims(s, tt.seg, scratch[:0])
 			if tt.wantErr {
 				if err == nil || !errors.Is(err, ErrTokenPayload) || !errors.Is(err, ErrInvalidToken) {
 					t.Errorf("parseClaims = %q, %q, %v; want ErrTokenPayload", id, uniq, err)
@@ -130,27 +147,100 @@ func TestParsePlainPair(t *testing.T) {
 	}
 }
 
-func TestInspectTokenRejects(t *testing.T) {
+// TestTokenAllocs checks that issuing a token allocates only the token and
+// that parsing one allocates at most the ID.
+func TestTokenAllocs(t *testing.T) {
+	if testing.CoverMode() != "" || raceEnabled {
+		t.Skip("coverage counters and the race detector change allocations")
+	}
 	m, store := newSeeded(t, Config{})
-	valid := tokenOf(t, m, store, idUser)
-	parts := strings.Split(valid, ".")
-	tests := []struct {
-		name  string
-		token string
+	u := mustUser(t, store, idUser)
+	tok := tokenOf(t, m, store, idUser)
+	for _, c := range []struct {
+		name string
+		f    func()
 	}{
-		{name: "empty", token: ""},
-		{name: "two parts", token: parts[0] + "." + parts[1]},
-		{name: "four parts", token: valid + ".x"},
-		{name: "bad timestamp", token: parts[0] + ".!!." + parts[2]},
-		{name: "bad payload", token: "!!!." + parts[1] + "." + parts[2]},
-		{name: "payload not JSON", token: b64.EncodeToString([]byte("nope")) + "." + parts[1] + "." + parts[2]},
-		{name: "too long", token: strings.Repeat("a", DefaultMaxTokenBytes+1)},
+		{"IssueToken", func() { _, _ = m.IssueToken(u) }},
+		{"ParseToken", func() {
+			if _, err := m.ParseToken(tok); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		c.f()
+		if n := testing.AllocsPerRun(100, c.f); n > 1 {
+			t.Errorf("%s: %v allocations, want at most 1", c.name, n)
+		}
+	}
+}
+
+// TestTokenError checks the translation of the itsdangerous package's
+// errors: each matches its own sentinel here and no other, keeps its
+// detail, and a bad signature becomes the preallocated errBadSignature.
+func TestTokenError(t *testing.T) {
+	now := seedClock
+	s, err := itsdangerous.New(seededKey, itsdangerous.Config{MaxAge: time.Minute, MaxTokenBytes: 100, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := s.Sign([]byte(`["1","u"]`))
+	_, _, bad := s.DecodeJSON(tok[:len(tok)-1] + "x")
+	if got := tokenError(bad); got != errBadSignature {
+		t.Errorf("bad signature: %v, want errBadSignature", got)
+	}
+	if tokenError(nil) != nil {
+		t.Error("tokenError(nil) != nil")
+	}
+	now = seedClock.Add(2 * time.Minute)
+	_, _, expired := s.DecodeJSON(tok)
+	now = seedClock.Add(-time.Minute)
+	_, _, future := s.DecodeJSON(tok)
+	now = seedClock
+	_, _, payload := s.DecodeJSON(s.Sign([]byte("not JSON")))
+	_, _, long := s.DecodeJSON(strings.Repeat("a", 101))
+	tests := []struct {
+		name       string
+		err        error
+		is, isNot  []error
+		wantPrefix string
+	}{
+		{name: "expired", err: expired, is: []error{ErrExpiredToken, itsdangerous.ErrExpired}, isNot: []error{ErrInvalidToken}, wantPrefix: "auth: token expired: 120 s old"},
+		{name: "future", err: future, is: []error{ErrExpiredToken, ErrInvalidToken}, isNot: []error{ErrTokenPayload}, wantPrefix: "auth: token issued in the future"},
+		{name: "payload", err: payload, is: []error{ErrTokenPayload, ErrInvalidToken, itsdangerous.ErrBadPayload}, isNot: []error{ErrExpiredToken}, wantPrefix: "auth: malformed token payload: not valid JSON"},
+		{name: "too long", err: long, is: []error{ErrInvalidToken}, isNot: []error{ErrExpiredToken, ErrTokenPayload}, wantPrefix: "auth: invalid token: longer than 100 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if p, _, err := InspectToken(tt.token); err == nil || !errors.Is(err, ErrInvalidToken) {
-				t.Errorf("InspectToken = %q, %v; want ErrInvalidToken", p, err)
+			got := tokenError(tt.err)
+			for _, want := range tt.is {
+				if !errors.Is(got, want) {
+					t.Errorf("%v does not match %v", got, want)
+				}
+			}
+			for _, not := range tt.isNot {
+				if errors.Is(got, not) {
+					t.Errorf("%v matches %v", got, not)
+				}
+			}
+			if !strings.HasPrefix(got.Error(), tt.wantPrefix) {
+				t.Errorf("text %q, want it to start %q", got, tt.wantPrefix)
 			}
 		})
+	}
+}
+
+// TestVectorFilesMatch keeps the root's copy of the itsdangerous vectors,
+// which the Flask tests read, identical to the codec's.
+func TestVectorFilesMatch(t *testing.T) {
+	a, err := os.ReadFile("testdata/itsdangerous_vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("itsdangerous/testdata/itsdangerous_vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Error("testdata/itsdangerous_vectors.json and itsdangerous/testdata/itsdangerous_vectors.json differ")
 	}
 }

@@ -93,18 +93,6 @@ func ExampleManager_Require() {
 	// 200 admin area
 }
 
-// ExampleSerializer signs a payload that Python's itsdangerous can read
-// with URLSafeTimedSerializer(secret, salt="my-salt").
-func ExampleSerializer() {
-	s, _ := auth.NewSerializer([]byte("secret"), auth.SerializerConfig{Salt: "my-salt"})
-	token, _ := s.Encode(map[string]int{"id": 42})
-	var v map[string]int
-	_, err := s.Decode(token, &v)
-	fmt.Println(v["id"], err)
-	// Output:
-	// 42 <nil>
-}
-
 // tokenFrom reads the token from a login response.
 func tokenFrom(resp *http.Response) string {
 	defer resp.Body.Close()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authkit/auth/itsdangerous"
 	"github.com/authkit/auth/passhash"
 )
 
@@ -197,21 +198,21 @@ func (m *Manager) setupFlask(store UserStore, key []byte, cfg Config) error {
 		return fmt.Errorf("auth: FlaskConfig.TokenMaxAge %v is not a positive number of seconds", fc.TokenMaxAge)
 	}
 	salt := stringOr(fc.RememberSalt, DefaultFlaskRememberSalt)
-	if (cfg.TokenDigest == SHA1 && (cfg.TokenKeyDerivation == "" || cfg.TokenKeyDerivation == DjangoConcat) &&
+	if (cfg.TokenDigest == itsdangerous.SHA1 && (cfg.TokenKeyDerivation == "" || cfg.TokenKeyDerivation == itsdangerous.DjangoConcat) &&
 		stringOr(cfg.TokenSalt, DefaultTokenSalt) == salt) && sharesKey(append([][]byte{key}, cfg.OldKeys...), append([][]byte{fc.SecretKey}, fc.SecretKeyFallbacks...)) {
 		return errors.New("auth: the Manager's token key, salt and digest equal the Flask app's, so its tokens could not be told apart; change Config.TokenSalt")
 	}
-	ser, err := NewSerializer(bytesClone(fc.SecretKey), SerializerConfig{
+	ser, err := itsdangerous.New(bytesClone(fc.SecretKey), itsdangerous.Config{
 		Salt:          salt,
-		Digest:        SHA1,
-		KeyDerivation: DjangoConcat,
+		Digest:        itsdangerous.SHA1,
+		KeyDerivation: itsdangerous.DjangoConcat,
 		OldKeys:       cloneKeys(fc.SecretKeyFallbacks),
 		MaxAge:        fc.TokenMaxAge,
+		Now:           func() time.Time { return m.now() },
 	})
 	if err != nil {
 		return err
 	}
-	ser.now = func() time.Time { return m.now() }
 	m.flask = &flaskTokens{ser: ser, lookup: lookup, mint: fc.MintTokens, maxAge: fc.TokenMaxAge}
 	return nil
 }

@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/authkit/auth/itsdangerous"
 )
 
 // flaskTokens verifies, and on request mints, Flask-Security auth tokens.
 // See [FlaskConfig].
 type flaskTokens struct {
-	ser    *Serializer // SHA-1, django-concat, the remember salt
+	ser    *itsdangerous.Serializer // SHA-1, django-concat, the remember salt; the Manager's clock
 	lookup UniquifierLookup
 	mint   bool
 	maxAge time.Duration // 0: no limit
@@ -35,6 +37,7 @@ func (m *Manager) verifyFlaskToken(ctx context.Context, token string) (*User, er
 	f := m.flask
 	payload, _, err := f.ser.DecodeJSON(token)
 	if err != nil {
+		err = tokenError(err)
 		if errors.Is(err, ErrExpiredToken) && !errors.Is(err, ErrInvalidToken) {
 			return nil, flaskExpiredError{"older than the Flask token max age"}
 		}
@@ -120,11 +123,16 @@ func parseFlaskClaims(payload []byte) (uniq string, exp int64, err error) {
 	return bad("is neither a list nor an object")
 }
 
-// issue mints the token Flask-Security 5.1.2's get_auth_token writes for u.
-func (f *flaskTokens) issue(u *User, now time.Time) (string, error) {
+// issue mints the token Flask-Security 5.1.2's get_auth_token writes for
+// u, stamped with the Manager's clock and compressed as itsdangerous does.
+func (f *flaskTokens) issue(u *User) (string, error) {
 	if u == nil || u.Uniquifier == "" {
 		return "", errors.New("auth: cannot issue a token for a user without uniquifier")
 	}
 	payload := append(appendJSONString([]byte{'['}, u.Uniquifier), ']')
-	return f.ser.encode(payload, now.Unix(), true), nil
+	tok, err := f.ser.EncodeJSON(payload)
+	if err != nil {
+		return "", fmt.Errorf("auth: cannot issue a Flask-Security token: %w", err)
+	}
+	return tok, nil
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authkit/auth/itsdangerous"
 )
 
 // flaskUniq is the fs_uniquifier of the user in the Flask-Security vectors.
@@ -178,19 +180,19 @@ func TestFlaskSecurityExample(t *testing.T) {
 
 // flaskSigner signs payloads as Flask-Security does (or with one setting
 // changed), stamped at ts.
-func flaskSigner(t *testing.T, secret string, cfg SerializerConfig, ts int64) func(payload string) string {
+func flaskSigner(t *testing.T, secret string, cfg itsdangerous.Config, ts int64) func(payload string) string {
 	t.Helper()
 	if cfg.Salt == "" {
 		cfg.Salt = DefaultFlaskRememberSalt
 	}
 	if cfg.Digest == "" {
-		cfg.Digest = SHA1
+		cfg.Digest = itsdangerous.SHA1
 	}
-	s, err := NewSerializer([]byte(secret), cfg)
+	cfg.Now = func() time.Time { return time.Unix(ts, 0) }
+	s, err := itsdangerous.New([]byte(secret), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.now = func() time.Time { return time.Unix(ts, 0) }
 	return func(payload string) string {
 		tok, err := s.EncodeJSON([]byte(payload))
 		if err != nil {
@@ -207,7 +209,7 @@ func TestFlaskTokens(t *testing.T) {
 		secret = "flask-secret-key"
 		now    = int64(1700000000)
 	)
-	sign := flaskSigner(t, secret, SerializerConfig{}, now)
+	sign := flaskSigner(t, secret, itsdangerous.Config{}, now)
 	long := `{"ver":"5","uid":"` + flaskUniq + `","fs_paa":1699999000.25,"exp":0,"extra":"` + strings.Repeat("padding ", 40) + `"}`
 	tests := []struct {
 		name    string
@@ -226,7 +228,7 @@ func TestFlaskTokens(t *testing.T) {
 		{name: "5.x dict null exp", token: sign(`{"ver":"5","uid":"` + flaskUniq + `","exp":null}`)},
 		{name: "5.x dict without exp", token: sign(`{"ver":"5","uid":"` + flaskUniq + `"}`)},
 		{name: "5.x dict compressed", token: sign(long)},
-		{name: "signed with the fallback", token: flaskSigner(t, "old-flask-secret", SerializerConfig{}, now)(`["` + flaskUniq + `"]`)},
+		{name: "signed with the fallback", token: flaskSigner(t, "old-flask-secret", itsdangerous.Config{}, now)(`["` + flaskUniq + `"]`)},
 
 		// Expiry.
 		{name: "exp passed", token: sign(`{"ver":"5","uid":"` + flaskUniq + `","exp":1699999999}`), wantErr: ErrInvalidToken, expired: true},
@@ -234,10 +236,10 @@ func TestFlaskTokens(t *testing.T) {
 		{name: "exp huge", token: sign(`{"ver":"5","uid":"` + flaskUniq + `","exp":1e300}`)},
 
 		// Signature.
-		{name: "wrong secret", token: flaskSigner(t, "another-secret", SerializerConfig{}, now)(`["` + flaskUniq + `"]`), wantErr: ErrInvalidToken},
-		{name: "wrong salt", token: flaskSigner(t, secret, SerializerConfig{Salt: "itsdangerous"}, now)(`["` + flaskUniq + `"]`), wantErr: ErrInvalidToken},
-		{name: "wrong digest", token: flaskSigner(t, secret, SerializerConfig{Digest: SHA256}, now)(`["` + flaskUniq + `"]`), wantErr: ErrInvalidToken},
-		{name: "wrong key derivation", token: flaskSigner(t, secret, SerializerConfig{KeyDerivation: HMACKey}, now)(`["` + flaskUniq + `"]`), wantErr: ErrInvalidToken},
+		{name: "wrong secret", token: flaskSigner(t, "another-secret", itsdangerous.Config{}, now)(`["` + flaskUniq + `"]`), wantErr: ErrInvalidToken},
+		{name: "wrong salt", token: flaskSigner(t, secret, itsdangerous.Config{Salt: "itsdangerous"}, now)(`["` + flaskUniq + `"]`), wantErr: ErrInvalidToken},
+		{name: "wrong digest", token: flaskSigner(t, secret, itsdangerous.Config{Digest: itsdangerous.SHA256}, now)(`["` + flaskUniq + `"]`), wantErr: ErrInvalidToken},
+		{name: "wrong key derivation", token: flaskSigner(t, secret, itsdangerous.Config{KeyDerivation: itsdangerous.HMAC}, now)(`["` + flaskUniq + `"]`), wantErr: ErrInvalidToken},
 		{name: "tampered payload", token: tamperPayload(sign(`["`+flaskUniq+`"]`), `["inactive-uniquifier"]`), wantErr: ErrInvalidToken},
 		{name: "tampered signature", token: sign(`["` + flaskUniq + `"]`)[:60] + "AAAA", wantErr: ErrInvalidToken},
 		{name: "garbage", token: "not a token", wantErr: ErrInvalidToken},
@@ -303,7 +305,7 @@ func tamperPayload(token, payload string) string {
 // timestamps in the future refused only when a max age is set.
 func TestFlaskTokenMaxAge(t *testing.T) {
 	const ts = int64(1700000000)
-	tok := flaskSigner(t, "s3cret", SerializerConfig{}, ts)(`["` + flaskUniq + `"]`)
+	tok := flaskSigner(t, "s3cret", itsdangerous.Config{}, ts)(`["` + flaskUniq + `"]`)
 	tests := []struct {
 		name    string
 		maxAge  time.Duration
@@ -344,7 +346,7 @@ func TestFlaskModeKeepsNativeTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, _, _ := InspectToken(native); string(p) != `["1","`+flaskUniq+`"]` {
+	if p, _, _ := itsdangerous.Inspect(native); string(p) != `["1","`+flaskUniq+`"]` {
 		t.Fatalf("native token payload %s", p)
 	}
 	if got, err := m.VerifyToken(context.Background(), native); err != nil || got.ID != "1" {
@@ -358,7 +360,7 @@ func TestFlaskModeKeepsNativeTokens(t *testing.T) {
 		t.Errorf("VerifyToken(old native token) = %v, want ErrExpiredToken alone", err)
 	}
 
-	flask := flaskSigner(t, "flask-secret-key", SerializerConfig{}, now)(`["` + flaskUniq + `"]`)
+	flask := flaskSigner(t, "flask-secret-key", itsdangerous.Config{}, now)(`["` + flaskUniq + `"]`)
 	if _, err := m.VerifyToken(context.Background(), flask); err != nil {
 		t.Fatalf("VerifyToken(flask) = %v", err)
 	}
@@ -406,7 +408,7 @@ func TestFlaskTokenStoreFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := flaskSigner(t, "k", SerializerConfig{}, time.Now().Unix())(`["x"]`)
+	tok := flaskSigner(t, "k", itsdangerous.Config{}, time.Now().Unix())(`["x"]`)
 	if _, err := m.VerifyToken(context.Background(), tok); !errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrInvalidToken) {
 		t.Errorf("VerifyToken = %v, want ErrStoreUnavailable", err)
 	}
@@ -434,7 +436,7 @@ func TestNewFlaskConfigErrors(t *testing.T) {
 		{name: "unknown write scheme", cfg: Config{Flask: &FlaskConfig{PasswordSalt: "s", WritePasswordScheme: "md5_crypt"}}, want: "md5_crypt"},
 		{name: "write scheme in hash form", cfg: Config{Flask: &FlaskConfig{PasswordSalt: "s", WritePasswordScheme: "pbkdf2-sha512"}}, want: "pbkdf2-sha512"},
 		{name: "bad single-hash scheme name", cfg: Config{Flask: &FlaskConfig{PasswordSalt: "s", PasswordSingleHashSchemes: []string{"$6$"}}}, want: "passlib scheme name"},
-		{name: "tokens indistinguishable", cfg: Config{TokenDigest: SHA1, TokenSalt: "remember-salt", Flask: &FlaskConfig{SecretKey: flaskNativeKey}}, want: "told apart"},
+		{name: "tokens indistinguishable", cfg: Config{TokenDigest: itsdangerous.SHA1, TokenSalt: "remember-salt", Flask: &FlaskConfig{SecretKey: flaskNativeKey}}, want: "told apart"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -457,7 +459,7 @@ func TestNewCopiesFlaskConfig(t *testing.T) {
 	secret := []byte("flask-secret-key")
 	fc := FlaskConfig{SecretKey: secret, PasswordSalt: "salt", PasswordSingleHashSchemes: []string{"bcrypt"}}
 	m, _ := newFlaskManager(t, fc, now)
-	tok := flaskSigner(t, "flask-secret-key", SerializerConfig{}, now)(`["` + flaskUniq + `"]`)
+	tok := flaskSigner(t, "flask-secret-key", itsdangerous.Config{}, now)(`["` + flaskUniq + `"]`)
 	secret[0] = 'X'
 	fc.PasswordSingleHashSchemes[0] = "pbkdf2_sha512"
 	if _, err := m.VerifyToken(context.Background(), tok); err != nil {

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -69,6 +70,48 @@ func FuzzLoginBody(f *testing.F) {
 		}
 		if c.Email == "" || c.Password == "" || strings.ContainsRune(c.Email+c.Password, 0) {
 			t.Fatalf("accepted %+v", c)
+		}
+	})
+}
+
+// FuzzParseClaims signs arbitrary payloads with a Manager's key and parses
+// the tokens, and parses arbitrary strings as tokens. It must never panic;
+// a signed payload is accepted exactly when encoding/json reads it as two
+// strings, with the same ID; every refusal matches the package's sentinels.
+func FuzzParseClaims(f *testing.F) {
+	m, err := New(NewMemoryStore(), seededKey, Config{BcryptCost: 4})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range []string{
+		`["1","0123456789abcdef"]`, `["a\"b","c"]`, `["",""]`, `[null,"x"]`, `["1","a","b"]`,
+		`["1"]`, ` [ "1" , "u" ] `, "[\"\xff\",\"u\"]", `["\u00e9","x"]`, `{"id":"1"}`, `["` + strings.Repeat("x", 300) + `","u"]`,
+	} {
+		f.Add([]byte(p), "")
+	}
+	f.Add([]byte(nil), "not.a.token")
+	f.Add([]byte(nil), "...")
+	f.Fuzz(func(t *testing.T, payload []byte, token string) {
+		check := func(tok string) {
+			if len(tok) > 4096 { // refused before its payload is read
+				return
+			}
+			id, err := m.ParseToken(tok)
+			var pair []string
+			ok := utf8.Valid(payload) && json.Unmarshal(payload, &pair) == nil && len(pair) == 2
+			switch {
+			case ok && (err != nil || id != pair[0]):
+				t.Fatalf("ParseToken(payload %q) = %q, %v; want %q", payload, id, err, pair[0])
+			case !ok && (err == nil || !errors.Is(err, ErrTokenPayload) || !errors.Is(err, ErrInvalidToken)):
+				t.Fatalf("ParseToken(payload %q) = %q, %v; want ErrTokenPayload", payload, id, err)
+			}
+		}
+		check(m.tokens.Sign(payload))
+		if tok, err := m.tokens.EncodeJSON(payload); err == nil {
+			check(tok) // compressed, when that is shorter
+		}
+		if _, err := m.ParseToken(token); err != nil && !errors.Is(err, ErrInvalidToken) && !errors.Is(err, ErrExpiredToken) {
+			t.Fatalf("ParseToken(%q): error %v matches no sentinel", token, err)
 		}
 	})
 }

@@ -8,6 +8,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/authkit/auth/itsdangerous"
 )
 
 // TestHostileInput sends a battery of hostile requests to every handler and
@@ -20,8 +23,23 @@ func TestHostileInput(t *testing.T) {
 	valid := tokenOf(t, m, store, idUser)
 	now := clock.t.Unix()
 	claims := appendClaims(nil, idUser, mustUser(t, store, idUser).Uniquifier)
-	signedAt := func(unix int64) string { return m.tokens.encode(claims, unix, false) }
-	bomb := m.tokens.encode([]byte(`"`+strings.Repeat("A", 1<<20)+`"`), now, true)
+	// signerAt has the Manager's token settings, a clock fixed at unix,
+	// and room for a zlib bomb.
+	signerAt := func(unix int64) *itsdangerous.Serializer {
+		s, err := itsdangerous.New(seededKey, itsdangerous.Config{
+			Salt: DefaultTokenSalt, Digest: itsdangerous.SHA256, MaxPayloadBytes: 2 << 20,
+			Now: func() time.Time { return time.Unix(unix, 0) },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	signedAt := func(unix int64) string { return signerAt(unix).Sign(claims) }
+	bomb, err := signerAt(now).EncodeJSON([]byte(`"` + strings.Repeat("A", 1<<20) + `"`))
+	if err != nil || !strings.HasPrefix(bomb, ".") {
+		t.Fatalf("bomb token %q, %v", bomb, err)
+	}
 	if len(bomb) > 4096 {
 		t.Fatalf("bomb token is %d bytes; want it to pass the length check", len(bomb))
 	}

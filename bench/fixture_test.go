@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/itsdangerous"
 	jwt "github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/securecookie"
 	guardian "github.com/shaj13/go-guardian/v2/auth"
@@ -55,8 +56,8 @@ type fixture struct {
 	token    string // m.IssueToken(user): HMAC-SHA256
 	tampered string // token with one payload character changed
 
-	ser256, ser1 *auth.Serializer // the Manager's settings, and SHA-1
-	token1       string           // ser1's token over the same payload
+	ser256, ser1 *itsdangerous.Serializer // the Manager's settings, and SHA-1
+	token1       string                   // ser1's token over the same payload
 
 	jwtParser *jwt.Parser
 	jwtToken  string
@@ -101,21 +102,21 @@ func newFixture() (*fixture, error) {
 	f.tampered = tamper(f.token)
 
 	// A Serializer with the Manager's defaults verifies the Manager's tokens.
-	if f.ser256, err = auth.NewSerializer(secret, auth.SerializerConfig{
+	if f.ser256, err = itsdangerous.New(secret, itsdangerous.Config{
 		Salt:   auth.DefaultTokenSalt,
-		Digest: auth.SHA256,
+		Digest: itsdangerous.SHA256,
 		MaxAge: auth.DefaultTokenMaxAge,
 	}); err != nil {
 		return nil, err
 	}
-	if f.ser1, err = auth.NewSerializer(secret, auth.SerializerConfig{
+	if f.ser1, err = itsdangerous.New(secret, itsdangerous.Config{
 		Salt:   auth.DefaultTokenSalt,
-		Digest: auth.SHA1,
+		Digest: itsdangerous.SHA1,
 		MaxAge: auth.DefaultTokenMaxAge,
 	}); err != nil {
 		return nil, err
 	}
-	payload, _, err := auth.InspectToken(f.token)
+	payload, _, err := itsdangerous.Inspect(f.token)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/itsdangerous"
 )
 
 func tokensRevoke(ctx context.Context, a *app, _ *options, args []string) error {
@@ -26,7 +27,7 @@ func tokensInspect(_ context.Context, a *app, _ *options, args []string) error {
 	if err != nil {
 		return err
 	}
-	payload, issued, err := auth.InspectToken(token)
+	payload, issued, err := itsdangerous.Inspect(token)
 	if err != nil {
 		return fmt.Errorf("cannot decode the token: %w", err)
 	}
@@ -47,7 +48,7 @@ func tokensVerify(ctx context.Context, a *app, o *options, args []string) error 
 		return err
 	}
 	defer done()
-	m, err := a.manager(s, auth.Config{TokenMaxAge: o.maxAge, TokenDigest: auth.Digest(o.digest)}, true)
+	m, err := a.manager(s, auth.Config{TokenMaxAge: o.maxAge, TokenDigest: itsdangerous.Digest(o.digest)}, true)
 	if err != nil {
 		return err
 	}
@@ -56,7 +57,7 @@ func tokensVerify(ctx context.Context, a *app, o *options, args []string) error 
 		return fmt.Errorf("the token is not valid: %w", err)
 	}
 	fmt.Fprintf(a.stdout, "VALID: token of user %s <%s>\n", u.ID, u.Email)
-	if _, issued, err := auth.InspectToken(token); err == nil {
+	if _, issued, err := itsdangerous.Inspect(token); err == nil {
 		fmt.Fprintf(a.stdout, "issued:  %s\n", issued.UTC().Format(time.RFC3339))
 		if age := m.TokenMaxAge(); age > 0 {
 			fmt.Fprintf(a.stdout, "expires: %s\n", issued.Add(age).UTC().Format(time.RFC3339))
