@@ -16,13 +16,15 @@ import (
 // failures for unknown emails without logging what was typed — people type
 // passwords into email fields. No token, password, hash or key is ever
 // part of an event.
+//
+//gosec:disable G101 -- event names, not credentials
 const (
 	EventLoginSucceeded = "auth.login.succeeded"
 	EventLoginFailed    = "auth.login.failed"
 	EventThrottled      = "auth.throttled"
-	EventTokenRejected  = "auth.token.rejected" // #nosec G101 -- an event name
+	EventTokenRejected  = "auth.token.rejected"
 	EventLogout         = "auth.logout"
-	EventTokensRevoked  = "auth.tokens.revoked" // #nosec G101 -- an event name
+	EventTokensRevoked  = "auth.tokens.revoked"
 	EventPasswordSet    = "auth.password.set"
 	// EventSessionRejected: a session or remember-me cookie ("cookie"
 	// attribute) that does not authenticate; it is then deleted.

@@ -19,7 +19,7 @@ func TestAuditEventsCarryNoSecrets(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	key := []byte("audit-test-signing-key-KEYMATERIAL")
 	store := NewMemoryStore()
-	m, err := New(store, key, Config{BcryptCost: 4, Logger: logger, Throttle: ThrottleConfig{FreeAttempts: 3}})
+	m, err := New(store, key, Config{Logger: logger, Throttle: ThrottleConfig{FreeAttempts: 3}, Password: PasswordConfig{BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,45 +31,45 @@ func TestNew(t *testing.T) {
 		wantErr string // substring of the error; "" for success
 	}{
 		{name: "defaults", store: store, key: seededKey},
-		{name: "key of MinKeyBytes", store: store, key: make([]byte, MinKeyBytes)},
+		{name: "key of minKeyBytes", store: store, key: make([]byte, minKeyBytes)},
 		{name: "nil store", store: nil, key: seededKey, wantErr: "nil UserStore"},
-		{name: "short key", store: store, key: make([]byte, MinKeyBytes-1), wantErr: "shorter than 16"},
+		{name: "short key", store: store, key: make([]byte, minKeyBytes-1), wantErr: "shorter than 16"},
 		{name: "nil key", store: store, key: nil, wantErr: "signing key of 0 bytes"},
-		{name: "header disabled", store: store, key: seededKey, cfg: Config{DisableHeaderToken: true}},
-		{name: "bearer disabled", store: store, key: seededKey, cfg: Config{DisableBearerToken: true}},
-		{name: "query disabled", store: store, key: seededKey, cfg: Config{DisableQueryToken: true}},
-		{name: "only query left", store: store, key: seededKey, cfg: Config{DisableHeaderToken: true, DisableBearerToken: true}},
+		{name: "header disabled", store: store, key: seededKey, cfg: Config{Token: TokenConfig{DisableHeader: true}}},
+		{name: "bearer disabled", store: store, key: seededKey, cfg: Config{Token: TokenConfig{DisableBearer: true}}},
+		{name: "query disabled", store: store, key: seededKey, cfg: Config{Token: TokenConfig{DisableQuery: true}}},
+		{name: "only query left", store: store, key: seededKey, cfg: Config{Token: TokenConfig{DisableHeader: true, DisableBearer: true}}},
 		{
 			name: "every token source disabled", store: store, key: seededKey,
-			cfg:     Config{DisableHeaderToken: true, DisableBearerToken: true, DisableQueryToken: true},
+			cfg:     Config{Token: TokenConfig{DisableHeader: true, DisableBearer: true, DisableQuery: true}},
 			wantErr: "every token source is disabled",
 		},
-		{name: "unknown password scheme", store: store, key: seededKey, cfg: Config{PasswordScheme: "md5"}, wantErr: `unknown password scheme "md5"`},
-		{name: "bcrypt cost below minimum", store: store, key: seededKey, cfg: Config{BcryptCost: bcrypt.MinCost - 1}, wantErr: "bcrypt cost 3"},
-		{name: "bcrypt cost above maximum", store: store, key: seededKey, cfg: Config{BcryptCost: bcrypt.MaxCost + 1}, wantErr: "bcrypt cost 32"},
-		{name: "unknown digest", store: store, key: seededKey, cfg: Config{TokenDigest: "md5"}, wantErr: `unknown digest "md5"`},
-		{name: "unknown key derivation", store: store, key: seededKey, cfg: Config{TokenKeyDerivation: "pbkdf2"}, wantErr: `unknown key derivation "pbkdf2"`},
-		{name: "sha1 and hmac derivation", store: store, key: seededKey, cfg: Config{TokenDigest: itsdangerous.SHA1, TokenKeyDerivation: itsdangerous.HMAC}},
-		{name: "argon2id", store: store, key: seededKey, cfg: Config{PasswordScheme: passhash.Argon2id}},
+		{name: "unknown password scheme", store: store, key: seededKey, cfg: Config{Password: PasswordConfig{Scheme: "md5"}}, wantErr: `unknown password scheme "md5"`},
+		{name: "bcrypt cost below minimum", store: store, key: seededKey, cfg: Config{Password: PasswordConfig{BcryptCost: bcrypt.MinCost - 1}}, wantErr: "bcrypt cost 3"},
+		{name: "bcrypt cost above maximum", store: store, key: seededKey, cfg: Config{Password: PasswordConfig{BcryptCost: bcrypt.MaxCost + 1}}, wantErr: "bcrypt cost 32"},
+		{name: "unknown digest", store: store, key: seededKey, cfg: Config{Token: TokenConfig{Digest: "md5"}}, wantErr: `unknown digest "md5"`},
+		{name: "unknown key derivation", store: store, key: seededKey, cfg: Config{Token: TokenConfig{KeyDerivation: "pbkdf2"}}, wantErr: `unknown key derivation "pbkdf2"`},
+		{name: "sha1 and hmac derivation", store: store, key: seededKey, cfg: Config{Token: TokenConfig{Digest: itsdangerous.SHA1, KeyDerivation: itsdangerous.HMAC}}},
+		{name: "argon2id", store: store, key: seededKey, cfg: Config{Password: PasswordConfig{Scheme: passhash.Argon2id}}},
 		{
 			name: "argon2id salt too short", store: store, key: seededKey,
-			cfg:     Config{PasswordScheme: passhash.Argon2id, Argon2: passhash.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 4}},
+			cfg:     Config{Password: PasswordConfig{Scheme: passhash.Argon2id, Argon2: passhash.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 4}}},
 			wantErr: "argon2id salt must be at least 8 bytes",
 		},
 		{
 			name: "argon2id key too short", store: store, key: seededKey,
-			cfg:     Config{PasswordScheme: passhash.Argon2id, Argon2: passhash.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 8}},
+			cfg:     Config{Password: PasswordConfig{Scheme: passhash.Argon2id, Argon2: passhash.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 8}}},
 			wantErr: "key at least 16",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := tt.cfg
-			if cfg.BcryptCost == 0 {
-				cfg.BcryptCost = bcrypt.MinCost
+			if cfg.Password.BcryptCost == 0 {
+				cfg.Password.BcryptCost = bcrypt.MinCost
 			}
-			if cfg.Argon2 == (passhash.Argon2Params{}) {
-				cfg.Argon2 = smallArgon2
+			if cfg.Password.Argon2 == (passhash.Argon2Params{}) {
+				cfg.Password.Argon2 = smallArgon2
 			}
 			m, err := New(tt.store, tt.key, cfg)
 			if tt.wantErr == "" {
@@ -92,7 +92,7 @@ func TestNewCopiesKeys(t *testing.T) {
 	store := newSeededStore(t)
 	key := bytes.Clone(seededKey)
 	old := bytes.Clone(retiredKey)
-	m := newManagerWithKey(t, store, key, Config{OldKeys: [][]byte{old}})
+	m := newManagerWithKey(t, store, key, Config{Token: TokenConfig{OldKeys: [][]byte{old}}})
 	oldM := newManagerWithKey(t, store, retiredKey, Config{})
 	tok := tokenOf(t, m, store, idUser)
 	oldTok := tokenOf(t, oldM, store, idUser)
@@ -120,13 +120,13 @@ func TestTokenMaxAge(t *testing.T) {
 		cfg  time.Duration
 		want time.Duration
 	}{
-		{name: "default", cfg: 0, want: DefaultTokenMaxAge},
+		{name: "default", cfg: 0, want: defaultTokenMaxAge},
 		{name: "explicit", cfg: time.Hour, want: time.Hour},
 		{name: "never expires", cfg: -1, want: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, _ := newSeeded(t, Config{TokenMaxAge: tt.cfg})
+			m, _ := newSeeded(t, Config{Token: TokenConfig{MaxAge: tt.cfg}})
 			if got := m.TokenMaxAge(); got != tt.want {
 				t.Errorf("TokenMaxAge() = %v, want %v", got, tt.want)
 			}
@@ -169,7 +169,7 @@ func TestIssueTokenStructure(t *testing.T) {
 		t.Errorf("timestamp bytes %x = %d, want 1700000000 without leading zeros", ts, got)
 	}
 	h := sha256.New()
-	h.Write([]byte(DefaultTokenSalt + "signer"))
+	h.Write([]byte("authkit-token" + "signer"))
 	h.Write(seededKey)
 	mac := hmac.New(sha256.New, h.Sum(nil))
 	mac.Write([]byte(parts[0] + "." + parts[1]))
@@ -338,7 +338,7 @@ func TestVerifyToken(t *testing.T) {
 		{
 			name: "signed with another salt",
 			token: func(t *testing.T, e env) string {
-				return tokenOf(t, signer(t, e, seededKey, Config{TokenSalt: "other"}), e.store, idUser)
+				return tokenOf(t, signer(t, e, seededKey, Config{Token: TokenConfig{Salt: "other"}}), e.store, idUser)
 			},
 			wantErr: ErrInvalidToken,
 		},
@@ -419,7 +419,7 @@ func TestVerifyToken(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := newSeededStore(t)
-			m := newManagerWithKey(t, store, seededKey, Config{TokenMaxAge: maxAge, OldKeys: [][]byte{retiredKey}})
+			m := newManagerWithKey(t, store, seededKey, Config{Token: TokenConfig{MaxAge: maxAge, OldKeys: [][]byte{retiredKey}}})
 			e := env{m: m, store: store, clock: setClock(m, seedClock)}
 			tok := tt.token(t, e)
 			u, err := m.VerifyToken(context.Background(), tok)
@@ -446,7 +446,7 @@ func TestVerifyToken(t *testing.T) {
 }
 
 func TestVerifyTokenNeverExpires(t *testing.T) {
-	m, store := newSeeded(t, Config{TokenMaxAge: -1})
+	m, store := newSeeded(t, Config{Token: TokenConfig{MaxAge: -1}})
 	clock := setClock(m, seedClock)
 	tok := tokenOf(t, m, store, idUser)
 	clock.t = clock.t.AddDate(10, 0, 0)
@@ -488,7 +488,7 @@ func TestAuthenticate(t *testing.T) {
 		{name: "inactive user", email: "inactive@example.com", password: "inactive-password"},
 		{name: "empty email", email: "", password: "user-password"},
 		{name: "empty password", email: "user@example.com", password: ""},
-		{name: "over MaxPasswordBytes", email: "user@example.com", password: strings.Repeat("p", DefaultMaxPasswordBytes+1)},
+		{name: "over MaxPasswordBytes", email: "user@example.com", password: strings.Repeat("p", 1024+1)},
 		{
 			name: "72-byte password", email: "long@example.com", password: long72, wantID: "long",
 			setup: func(t *testing.T, store *MemoryStore) { addUser(t, store, "long", "long@example.com", long72) },
@@ -627,11 +627,7 @@ func TestLoginRehashes(t *testing.T) {
 	}
 	argonHash := func(p passhash.Argon2Params) func(t *testing.T) string {
 		return func(t *testing.T) string {
-			h, err := newHasher(passhash.Argon2id, 0, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := h.hash(password)
+			s, err := passhash.Hasher{Scheme: passhash.Argon2id, Argon2: p}.Hash(password)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -646,21 +642,21 @@ func TestLoginRehashes(t *testing.T) {
 		wantRehash bool
 		wantPrefix string // of the stored hash afterwards
 	}{
-		{name: "bcrypt below configured cost", cfg: Config{BcryptCost: 5}, stored: bcryptHash(4), password: password, wantRehash: true, wantPrefix: "$2a$05$"},
-		{name: "bcrypt at configured cost", cfg: Config{BcryptCost: 4}, stored: bcryptHash(4), password: password, wantPrefix: "$2a$04$"},
-		{name: "bcrypt above configured cost", cfg: Config{BcryptCost: 4}, stored: bcryptHash(5), password: password, wantPrefix: "$2a$05$"},
-		{name: "wrong password never rehashes", cfg: Config{BcryptCost: 5}, stored: bcryptHash(4), password: "wrong", wantPrefix: "$2a$04$"},
-		{name: "argon2id to bcrypt", cfg: Config{BcryptCost: 4}, stored: argonHash(smallArgon2), password: password, wantRehash: true, wantPrefix: "$2a$04$"},
+		{name: "bcrypt below configured cost", cfg: Config{Password: PasswordConfig{BcryptCost: 5}}, stored: bcryptHash(4), password: password, wantRehash: true, wantPrefix: "$2a$05$"},
+		{name: "bcrypt at configured cost", cfg: Config{Password: PasswordConfig{BcryptCost: 4}}, stored: bcryptHash(4), password: password, wantPrefix: "$2a$04$"},
+		{name: "bcrypt above configured cost", cfg: Config{Password: PasswordConfig{BcryptCost: 4}}, stored: bcryptHash(5), password: password, wantPrefix: "$2a$05$"},
+		{name: "wrong password never rehashes", cfg: Config{Password: PasswordConfig{BcryptCost: 5}}, stored: bcryptHash(4), password: "wrong", wantPrefix: "$2a$04$"},
+		{name: "argon2id to bcrypt", cfg: Config{Password: PasswordConfig{BcryptCost: 4}}, stored: argonHash(smallArgon2), password: password, wantRehash: true, wantPrefix: "$2a$04$"},
 		{
-			name: "bcrypt to argon2id", cfg: Config{PasswordScheme: passhash.Argon2id, Argon2: smallArgon2},
+			name: "bcrypt to argon2id", cfg: Config{Password: PasswordConfig{Scheme: passhash.Argon2id, Argon2: smallArgon2}},
 			stored: bcryptHash(4), password: password, wantRehash: true, wantPrefix: "$argon2id$v=19$m=64,t=1,p=1$",
 		},
 		{
-			name: "weaker argon2id", cfg: Config{PasswordScheme: passhash.Argon2id, Argon2: passhash.Argon2Params{Time: 2, MemoryKiB: 64, Threads: 1}},
+			name: "weaker argon2id", cfg: Config{Password: PasswordConfig{Scheme: passhash.Argon2id, Argon2: passhash.Argon2Params{Time: 2, MemoryKiB: 64, Threads: 1}}},
 			stored: argonHash(smallArgon2), password: password, wantRehash: true, wantPrefix: "$argon2id$v=19$m=64,t=2,p=1$",
 		},
 		{
-			name: "current argon2id", cfg: Config{PasswordScheme: passhash.Argon2id, Argon2: smallArgon2},
+			name: "current argon2id", cfg: Config{Password: PasswordConfig{Scheme: passhash.Argon2id, Argon2: smallArgon2}},
 			stored: argonHash(smallArgon2), password: password, wantPrefix: "$argon2id$v=19$m=64,t=1,p=1$",
 		},
 	}
@@ -695,7 +691,7 @@ func TestLoginRehashes(t *testing.T) {
 
 func TestLoginWithoutUpdater(t *testing.T) {
 	store := newSeededStore(t)
-	m := newManagerWithKey(t, readOnlyStore{store}, seededKey, Config{BcryptCost: bcrypt.MinCost + 1})
+	m := newManagerWithKey(t, readOnlyStore{store}, seededKey, Config{Password: PasswordConfig{BcryptCost: bcrypt.MinCost + 1}})
 	u, err := m.Login(context.Background(), "user@example.com", "user-password", "192.0.2.1")
 	if err != nil || u.ID != idUser {
 		t.Fatalf("Login = %v, %v", u, err)
@@ -802,13 +798,13 @@ func TestRevokeTokensAndSetPasswordErrors(t *testing.T) {
 		{
 			name:  "SetPassword under MinPasswordLength",
 			store: func(t *testing.T) UserStore { return newSeededStore(t) },
-			cfg:   Config{MinPasswordLength: 12},
+			cfg:   Config{Password: PasswordConfig{MinLength: 12}},
 			op:    func(m *Manager) error { return m.SetPassword(ctx, idUser, "12345678901") }, wantErr: ErrPasswordTooShort,
 		},
 		{
 			name:  "SetPassword over MaxPasswordBytes",
 			store: func(t *testing.T) UserStore { return newSeededStore(t) },
-			cfg:   Config{MaxPasswordBytes: 8},
+			cfg:   Config{Password: PasswordConfig{MaxBytes: 8}},
 			op:    func(m *Manager) error { return m.SetPassword(ctx, idUser, "123456789") }, wantErr: ErrPasswordTooLong,
 		},
 	}
@@ -838,10 +834,10 @@ func TestHashPassword(t *testing.T) {
 		{name: "bcrypt", password: "secret"},
 		{name: "bcrypt 72 bytes", password: strings.Repeat("x", 72)},
 		{name: "bcrypt 73 bytes", password: strings.Repeat("x", 73), wantErr: ErrPasswordTooLong},
-		{name: "argon2id 500 bytes", cfg: Config{PasswordScheme: passhash.Argon2id}, password: strings.Repeat("x", 500)},
-		{name: "argon2id over the default limit", cfg: Config{PasswordScheme: passhash.Argon2id}, password: strings.Repeat("x", DefaultMaxPasswordBytes+1), wantErr: ErrPasswordTooLong},
-		{name: "at MaxPasswordBytes", cfg: Config{MaxPasswordBytes: 10}, password: "0123456789"},
-		{name: "over MaxPasswordBytes", cfg: Config{MaxPasswordBytes: 10}, password: "0123456789a", wantErr: ErrPasswordTooLong},
+		{name: "argon2id 500 bytes", cfg: Config{Password: PasswordConfig{Scheme: passhash.Argon2id}}, password: strings.Repeat("x", 500)},
+		{name: "argon2id over the default limit", cfg: Config{Password: PasswordConfig{Scheme: passhash.Argon2id}}, password: strings.Repeat("x", 1024+1), wantErr: ErrPasswordTooLong},
+		{name: "at MaxPasswordBytes", cfg: Config{Password: PasswordConfig{MaxBytes: 10}}, password: "0123456789"},
+		{name: "over MaxPasswordBytes", cfg: Config{Password: PasswordConfig{MaxBytes: 10}}, password: "0123456789a", wantErr: ErrPasswordTooLong},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -867,8 +863,8 @@ func TestHashPassword(t *testing.T) {
 }
 
 func TestCheckPasswordOverLimit(t *testing.T) {
-	m, _ := newSeeded(t, Config{PasswordScheme: passhash.Argon2id, MaxPasswordBytes: 10})
-	h, err := m.hasher.hash("01234567890") // 11 bytes, made past the limit
+	m, _ := newSeeded(t, Config{Password: PasswordConfig{Scheme: passhash.Argon2id, MaxBytes: 10}})
+	h, err := m.passwords.hasher.Hash("01234567890") // 11 bytes, made past the limit
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 func benchManager(b *testing.B) (*Manager, string) {
 	b.Helper()
 	store := NewMemoryStore()
-	m, err := New(store, []byte("benchmark-secret-key-0123456789"), Config{BcryptCost: 4})
+	m, err := New(store, []byte("benchmark-secret-key-0123456789"), Config{Password: PasswordConfig{BcryptCost: 4}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func BenchmarkRequireToken(b *testing.B) {
 
 func benchmarkHandler(b *testing.B, h http.Handler, tok string) {
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
-	r.Header.Set(DefaultTokenHeader, tok)
+	r.Header.Set("Authentication-Token", tok)
 	w := httptest.NewRecorder()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -22,7 +22,7 @@ func TestUserCache(t *testing.T) {
 	ctx := context.Background()
 	store := &countingStore{MemoryStore: NewMemoryStore()}
 	m, err := New(store, []byte("cache test signing key.........."), Config{
-		BcryptCost: 4, Logger: discardLogger, UserCache: UserCacheConfig{Size: 2, TTL: time.Minute},
+		Logger: discardLogger, UserCache: UserCacheConfig{Size: 2, TTL: time.Minute}, Password: PasswordConfig{BcryptCost: 4},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +102,7 @@ func TestUserCacheBounded(t *testing.T) {
 // verified-user cache on.
 func BenchmarkRequireTokenCached(b *testing.B) {
 	store := NewMemoryStore()
-	m, err := New(store, []byte("benchmark-secret-key-0123456789"), Config{BcryptCost: 4, UserCache: UserCacheConfig{Size: 1000}})
+	m, err := New(store, []byte("benchmark-secret-key-0123456789"), Config{UserCache: UserCacheConfig{Size: 1000}, Password: PasswordConfig{BcryptCost: 4}})
 	if err != nil {
 		b.Fatal(err)
 	}

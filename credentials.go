@@ -64,25 +64,3 @@ func basicCredentials(r *http.Request) (user, password string, ok bool, err erro
 	user, password, err = parseBasic(v)
 	return user, password, true, err
 }
-
-// requestToken returns the token a request carries, looking in the
-// configured header, then "Authorization: Bearer", then the query
-// parameter; the first place that has one wins.
-func (m *Manager) requestToken(r *http.Request) (string, bool) {
-	if !m.noHeader {
-		if t := r.Header.Get(m.tokenHeader); t != "" {
-			return t, true
-		}
-	}
-	if !m.noBearer {
-		if t, ok := authorization(r, "Bearer"); ok && t != "" {
-			return t, true
-		}
-	}
-	if !m.noQuery && r.URL.RawQuery != "" {
-		if t := r.URL.Query().Get(m.tokenQuery); t != "" {
-			return t, true
-		}
-	}
-	return "", false
-}

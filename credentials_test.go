@@ -119,15 +119,15 @@ func TestRequestToken(t *testing.T) {
 		{name: "escaped query", query: "auth_token=a%2Eb%2Ec", want: "a.b.c", wantOK: true},
 		{name: "Basic is not a token", header: map[string]string{"Authorization": "Basic dTpw"}},
 		{name: "other query parameter", query: "token=q"},
-		{name: "header disabled", cfg: Config{DisableHeaderToken: true}, header: map[string]string{"Authentication-Token": "h"}, query: "auth_token=q", want: "q", wantOK: true},
-		{name: "header disabled alone", cfg: Config{DisableHeaderToken: true}, header: map[string]string{"Authentication-Token": "h"}},
-		{name: "bearer disabled", cfg: Config{DisableBearerToken: true}, header: map[string]string{"Authorization": "Bearer b"}, query: "auth_token=q", want: "q", wantOK: true},
-		{name: "bearer disabled alone", cfg: Config{DisableBearerToken: true}, header: map[string]string{"Authorization": "Bearer b"}},
-		{name: "query disabled", cfg: Config{DisableQueryToken: true}, query: "auth_token=q"},
-		{name: "custom header", cfg: Config{TokenHeader: "X-Api-Key"}, header: map[string]string{"X-Api-Key": "c"}, want: "c", wantOK: true},
-		{name: "default header ignored when custom", cfg: Config{TokenHeader: "X-Api-Key"}, header: map[string]string{"Authentication-Token": "h"}},
-		{name: "custom query parameter", cfg: Config{TokenQueryParam: "token"}, query: "token=c", want: "c", wantOK: true},
-		{name: "default parameter ignored when custom", cfg: Config{TokenQueryParam: "token"}, query: "auth_token=q"},
+		{name: "header disabled", cfg: Config{Token: TokenConfig{DisableHeader: true}}, header: map[string]string{"Authentication-Token": "h"}, query: "auth_token=q", want: "q", wantOK: true},
+		{name: "header disabled alone", cfg: Config{Token: TokenConfig{DisableHeader: true}}, header: map[string]string{"Authentication-Token": "h"}},
+		{name: "bearer disabled", cfg: Config{Token: TokenConfig{DisableBearer: true}}, header: map[string]string{"Authorization": "Bearer b"}, query: "auth_token=q", want: "q", wantOK: true},
+		{name: "bearer disabled alone", cfg: Config{Token: TokenConfig{DisableBearer: true}}, header: map[string]string{"Authorization": "Bearer b"}},
+		{name: "query disabled", cfg: Config{Token: TokenConfig{DisableQuery: true}}, query: "auth_token=q"},
+		{name: "custom header", cfg: Config{Token: TokenConfig{Header: "X-Api-Key"}}, header: map[string]string{"X-Api-Key": "c"}, want: "c", wantOK: true},
+		{name: "default header ignored when custom", cfg: Config{Token: TokenConfig{Header: "X-Api-Key"}}, header: map[string]string{"Authentication-Token": "h"}},
+		{name: "custom query parameter", cfg: Config{Token: TokenConfig{QueryParam: "token"}}, query: "token=c", want: "c", wantOK: true},
+		{name: "default parameter ignored when custom", cfg: Config{Token: TokenConfig{QueryParam: "token"}}, query: "auth_token=q"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,7 +136,7 @@ func TestRequestToken(t *testing.T) {
 			for k, v := range tt.header {
 				r.Header.Set(k, v)
 			}
-			got, ok := m.requestToken(r)
+			got, ok := m.sources.find(r)
 			if got != tt.want || ok != tt.wantOK {
 				t.Errorf("requestToken = %q, %v; want %q, %v", got, ok, tt.want, tt.wantOK)
 			}
@@ -163,12 +163,12 @@ func TestTokenSourceOrder(t *testing.T) {
 		{name: "garbage header, valid bearer", header: garbage, bearer: "valid", wantStatus: http.StatusUnauthorized, wantChall: challengeInvalid},
 		{name: "valid bearer, garbage query", bearer: "valid", query: garbage, wantStatus: http.StatusOK},
 		{name: "garbage bearer, valid query", bearer: garbage, query: "valid", wantStatus: http.StatusUnauthorized, wantChall: challengeInvalid},
-		{name: "header disabled: garbage header, valid query", cfg: Config{DisableHeaderToken: true}, header: garbage, query: "valid", wantStatus: http.StatusOK},
-		{name: "bearer disabled: garbage bearer, valid query", cfg: Config{DisableBearerToken: true}, bearer: garbage, query: "valid", wantStatus: http.StatusOK},
-		{name: "header disabled: valid header only", cfg: Config{DisableHeaderToken: true}, header: "valid", wantStatus: http.StatusUnauthorized, wantChall: challengeBearer},
-		{name: "bearer disabled: valid bearer only", cfg: Config{DisableBearerToken: true}, bearer: "valid", wantStatus: http.StatusUnauthorized, wantChall: challengeBearer},
-		{name: "query disabled: valid query only", cfg: Config{DisableQueryToken: true}, query: "valid", wantStatus: http.StatusUnauthorized, wantChall: challengeBearer},
-		{name: "query disabled: garbage query, valid header", cfg: Config{DisableQueryToken: true}, header: "valid", query: garbage, wantStatus: http.StatusOK},
+		{name: "header disabled: garbage header, valid query", cfg: Config{Token: TokenConfig{DisableHeader: true}}, header: garbage, query: "valid", wantStatus: http.StatusOK},
+		{name: "bearer disabled: garbage bearer, valid query", cfg: Config{Token: TokenConfig{DisableBearer: true}}, bearer: garbage, query: "valid", wantStatus: http.StatusOK},
+		{name: "header disabled: valid header only", cfg: Config{Token: TokenConfig{DisableHeader: true}}, header: "valid", wantStatus: http.StatusUnauthorized, wantChall: challengeBearer},
+		{name: "bearer disabled: valid bearer only", cfg: Config{Token: TokenConfig{DisableBearer: true}}, bearer: "valid", wantStatus: http.StatusUnauthorized, wantChall: challengeBearer},
+		{name: "query disabled: valid query only", cfg: Config{Token: TokenConfig{DisableQuery: true}}, query: "valid", wantStatus: http.StatusUnauthorized, wantChall: challengeBearer},
+		{name: "query disabled: garbage query, valid header", cfg: Config{Token: TokenConfig{DisableQuery: true}}, header: "valid", query: garbage, wantStatus: http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
+
 	"mime"
 	"net"
 	"net/http"
@@ -30,11 +30,6 @@ const (
 	// forms (application/x-www-form-urlencoded or multipart/form-data).
 	CSRFField = "csrf_token"
 )
-
-// ErrCSRF: a request authenticated by the session cookie, with an unsafe
-// method, lacks a valid CSRF token or comes from another origin. The
-// middlewares answer 403.
-var ErrCSRF = errors.New("auth: CSRF check failed")
 
 // csrfSecretBytes is the length of a session's CSRF secret.
 const csrfSecretBytes = 32

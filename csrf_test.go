@@ -166,13 +166,13 @@ func TestCSRFExemptions(t *testing.T) {
 		wantStatus int
 		wantText   string
 	}{
-		{name: "token", schemes: []Scheme{Token, Session}, header: http.Header{DefaultTokenHeader: {tok}}, cookies: true, wantStatus: 200},
+		{name: "token", schemes: []Scheme{Token, Session}, header: http.Header{"Authentication-Token": {tok}}, cookies: true, wantStatus: 200},
 		{name: "bearer token", schemes: []Scheme{Session, Token}, header: http.Header{"Authorization": {"Bearer " + tok}}, wantStatus: 200},
 		{name: "basic token", schemes: []Scheme{Session, BasicToken}, header: http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(tok+":"))}}, wantStatus: 200},
 		{name: "basic", schemes: []Scheme{Basic, Session}, header: http.Header{"Authorization": {basic}}, wantStatus: 200},
 		{name: "session wins over basic, so needs the token", schemes: []Scheme{Basic, Session}, header: http.Header{"Authorization": {basic}}, cookies: true,
 			wantStatus: 403, wantText: msgCSRF},
-		{name: "bad token falls back to the session", schemes: []Scheme{Token, Session}, header: http.Header{DefaultTokenHeader: {"forged"}}, cookies: true,
+		{name: "bad token falls back to the session", schemes: []Scheme{Token, Session}, header: http.Header{"Authentication-Token": {"forged"}}, cookies: true,
 			wantStatus: 403, wantText: msgCSRF},
 		{name: "session alone", schemes: []Scheme{Token, Session}, cookies: true, wantStatus: 403, wantText: msgCSRF},
 		{name: "session not accepted", schemes: []Scheme{Token}, cookies: true, wantStatus: 401, wantText: msgUnauthenticated},

@@ -65,7 +65,11 @@
 // # Moving from Flask-Security
 //
 // A Manager can share users with a Flask-Security application: accept its
-// tokens and password hashes, and write hashes it accepts. The adapter is
-// package github.com/authkit/auth/flask; MIGRATING_FROM_FLASK.md in the
-// repository walks through the move.
+// tokens and password hashes, and write hashes (and tokens) it accepts. The
+// adapter is package github.com/authkit/auth/flask, which plugs into the
+// Manager's extension points — a [TokenVerifier] in TokenConfig.Verifiers,
+// a [TokenIssuer] as TokenConfig.Issuer, a [PasswordHasher] as
+// PasswordConfig.Hasher — as any other format can; the root package has no
+// Flask code. MIGRATING_FROM_FLASK.md in the repository walks through the
+// move.
 package auth

@@ -36,6 +36,23 @@ var (
 	// route accepts.
 	ErrNoCredentials = errors.New("auth: no credentials")
 
+	// ErrThrottled: too many failed credential checks came from the
+	// client's address or for the account; the client must wait. The
+	// error is a *[ThrottledError] that says how long. Handlers answer 429
+	// with Retry-After.
+	ErrThrottled = errors.New("auth: too many failed attempts")
+
+	// ErrCSRF: a request authenticated by the session cookie, with an
+	// unsafe method, lacks a valid CSRF token or comes from another
+	// origin. The middlewares answer 403.
+	ErrCSRF = errors.New("auth: CSRF check failed")
+
+	// ErrBadRequest: the request is malformed (not JSON, wrong content
+	// type, missing fields). The error's text says what is wrong and is
+	// safe to show. Handlers answer 400 (413 for a body over
+	// Config.MaxBodyBytes, 415 for another content type).
+	ErrBadRequest = errors.New("auth: bad request")
+
 	// ErrForbidden: the user is authenticated but lacks a required role.
 	ErrForbidden = errors.New("auth: forbidden")
 
@@ -62,11 +79,11 @@ var (
 	ErrIDChanged = errors.New("auth: user ID cannot change")
 
 	// ErrPasswordTooLong: the password is longer than the hash scheme
-	// accepts (72 bytes for bcrypt) or than Config.MaxPasswordBytes. It is
+	// accepts (72 bytes for bcrypt) or than Config.Password.MaxBytes. It is
 	// [passhash.ErrTooLong].
 	ErrPasswordTooLong = passhash.ErrTooLong
 
-	// ErrPasswordTooShort: the password is shorter than Config.MinPasswordBytes.
+	// ErrPasswordTooShort: the password is shorter than Config.Password.MinLength.
 	ErrPasswordTooShort = errors.New("auth: password too short")
 
 	// ErrPasswordMismatch: the password does not match the hash. It is

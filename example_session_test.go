@@ -19,7 +19,7 @@ import (
 // RequireSession read the user, and their forms carry a CSRF token.
 func ExampleManager_RequireSession() {
 	store := auth.NewMemoryStore()
-	m, err := auth.New(store, []byte("a secret of at least 16 bytes"), auth.Config{BcryptCost: 4})
+	m, err := auth.New(store, []byte("a secret of at least 16 bytes"), auth.Config{Password: auth.PasswordConfig{BcryptCost: 4}})
 	if err != nil {
 		panic(err)
 	}

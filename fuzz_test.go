@@ -79,7 +79,7 @@ func FuzzLoginBody(f *testing.F) {
 // a signed payload is accepted exactly when encoding/json reads it as two
 // strings, with the same ID; every refusal matches the package's sentinels.
 func FuzzParseClaims(f *testing.F) {
-	m, err := New(NewMemoryStore(), seededKey, Config{BcryptCost: 4})
+	m, err := New(NewMemoryStore(), seededKey, Config{Password: PasswordConfig{BcryptCost: 4}})
 	if err != nil {
 		f.Fatal(err)
 	}

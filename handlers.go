@@ -26,8 +26,8 @@ type loginUser struct {
 // session instead: the answer sets the session cookie (and the remember-me
 // cookie if the form's "remember" field is "on", "true" or "1") and
 // redirects 303 to the form's or the URL's "next" if it is a same-origin
-// path, else to Config.LoginRedirect. Rejected credentials or a malformed
-// form redirect 303 back to Config.LoginPage with error=1 and the next
+// path, else to Config.Session.LoginRedirect. Rejected credentials or a malformed
+// form redirect 303 back to Config.Session.LoginPage with error=1 and the next
 // field, so the page can show the error and the browser does not repost
 // on reload. A form post whose Origin (or Referer) names another host gets
 // 403, which stops cross-site "login CSRF".
@@ -65,7 +65,7 @@ func (m *Manager) LoginHandler() http.Handler {
 		}
 		tok, err := m.IssueToken(u)
 		if err != nil {
-			m.fail(w, r, http.StatusServiceUnavailable, errors.Join(ErrStoreUnavailable, err))
+			m.fail(w, r, http.StatusServiceUnavailable, storeError(err))
 			return
 		}
 		if m.startSession(w, r, u, c) {
@@ -83,7 +83,7 @@ func (m *Manager) LoginHandler() http.Handler {
 //
 //	200 {"token":"…","expiration":<seconds>}
 //
-// where expiration is Config.TokenMaxAge in seconds (0 if tokens never
+// where expiration is Config.Token.MaxAge in seconds (0 if tokens never
 // expire). A token is not accepted as credentials here: minting needs the
 // password. Bad credentials get 401 with a Basic challenge.
 func (m *Manager) TokenHandler() http.Handler {
@@ -104,7 +104,7 @@ func (m *Manager) TokenHandler() http.Handler {
 		}
 		tok, err := m.IssueToken(u)
 		if err != nil {
-			m.fail(w, r, http.StatusServiceUnavailable, errors.Join(ErrStoreUnavailable, err))
+			m.fail(w, r, http.StatusServiceUnavailable, storeError(err))
 			return
 		}
 		noStore(w)
@@ -123,7 +123,7 @@ func (m *Manager) TokenHandler() http.Handler {
 // answers 401; if the store cannot be written, 501. A session logout must
 // pass the CSRF check (403 otherwise). The answer deletes the session and
 // remember-me cookies the request carries, and a browser (Accept
-// preferring text/html) is redirected 303 to Config.LoginPage instead,
+// preferring text/html) is redirected 303 to Config.Session.LoginPage instead,
 // also when it had no session.
 func (m *Manager) LogoutHandler() http.Handler {
 	logoutAuth := m.pipeline(Token, Session)
@@ -148,7 +148,7 @@ func (m *Manager) LogoutHandler() http.Handler {
 			case errors.Is(err, ErrUserNotFound):
 				m.fail(w, r, http.StatusUnauthorized, ErrInvalidToken)
 			default:
-				m.fail(w, r, http.StatusServiceUnavailable, errors.Join(ErrStoreUnavailable, err))
+				m.fail(w, r, http.StatusServiceUnavailable, storeError(err))
 			}
 			return
 		}

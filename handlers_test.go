@@ -215,7 +215,7 @@ func TestLoginHandlerFailuresIndistinguishable(t *testing.T) {
 		{name: "unknown email", contentType: "application/json", body: loginJSON("nobody@example.com", "wrong-password")},
 		{name: "inactive user, right password", contentType: "application/json", body: loginJSON("inactive@example.com", "inactive-password")},
 		{name: "inactive user, wrong password", contentType: "application/json", body: loginJSON("inactive@example.com", "wrong-password")},
-		{name: "password over MaxPasswordBytes", contentType: "application/json", body: loginJSON("user@example.com", strings.Repeat("p", DefaultMaxPasswordBytes+1))},
+		{name: "password over MaxPasswordBytes", contentType: "application/json", body: loginJSON("user@example.com", strings.Repeat("p", 1024+1))},
 		{name: "bcrypt prefix of a long password", contentType: "application/json", body: loginJSON("user@example.com", "user-password"+strings.Repeat("x", 80))},
 		{name: "form, wrong password", contentType: "application/x-www-form-urlencoded", body: "email=user%40example.com&password=wrong-password"},
 		{name: "form, unknown email", contentType: "application/x-www-form-urlencoded", body: "email=nobody%40example.com&password=wrong-password"},
@@ -319,7 +319,7 @@ func TestTokenHandler(t *testing.T) {
 	}{
 		{
 			name: "Basic email and password",
-			cfg:  Config{TokenMaxAge: time.Hour},
+			cfg:  Config{Token: TokenConfig{MaxAge: time.Hour}},
 			request: func(r *http.Request, _ string) {
 				r.Header.Set("Authorization", basicAuth("user@example.com", "user-password"))
 			},
@@ -334,7 +334,7 @@ func TestTokenHandler(t *testing.T) {
 		},
 		{
 			name: "tokens that never expire",
-			cfg:  Config{TokenMaxAge: -1},
+			cfg:  Config{Token: TokenConfig{MaxAge: -1}},
 			request: func(r *http.Request, _ string) {
 				r.Header.Set("Authorization", basicAuth("user@example.com", "user-password"))
 			},

@@ -105,11 +105,11 @@ func newManagerWithKey(t testing.TB, store UserStore, key []byte, cfg Config) *M
 	if cfg.Throttle == (ThrottleConfig{}) {
 		cfg.Throttle.Disabled = true
 	}
-	if cfg.BcryptCost == 0 {
-		cfg.BcryptCost = bcrypt.MinCost
+	if cfg.Password.BcryptCost == 0 {
+		cfg.Password.BcryptCost = bcrypt.MinCost
 	}
-	if cfg.Argon2 == (passhash.Argon2Params{}) {
-		cfg.Argon2 = smallArgon2
+	if cfg.Password.Argon2 == (passhash.Argon2Params{}) {
+		cfg.Password.Argon2 = smallArgon2
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = discardLogger

@@ -17,8 +17,8 @@ type Scheme uint8
 // the CSRF check of a session.
 const (
 	// Token reads a token from the Authentication-Token header (or
-	// Config.TokenHeader), then "Authorization: Bearer", then the
-	// auth_token query parameter (or Config.TokenQueryParam), each unless
+	// Config.Token.Header), then "Authorization: Bearer", then the
+	// auth_token query parameter (or Config.Token.QueryParam), each unless
 	// disabled in Config.
 	Token Scheme = 1 << iota
 	// BasicToken reads a token from HTTP Basic credentials whose username
@@ -28,12 +28,12 @@ const (
 	// 7617). Every request then costs one password hash.
 	Basic
 	// Session reads the browser session cookie that [Manager.LoginHandler]
-	// sets (Config.SessionCookieName), or, when it has expired, starts a
+	// sets (Config.Session.CookieName), or, when it has expired, starts a
 	// new session from the remember-me cookie. A request it authenticates
 	// with an unsafe method (POST, PUT, PATCH, DELETE, …) must pass the
 	// CSRF check, or gets 403; see [Manager.CSRFToken]. When a browser
 	// (Accept preferring text/html) fails a Require that includes Session,
-	// it is redirected 303 to Config.LoginPage instead of getting a 401.
+	// it is redirected 303 to Config.Session.LoginPage instead of getting a 401.
 	Session
 )
 

@@ -25,9 +25,9 @@ type middlewareEnv struct {
 
 func newMiddlewareEnv(t *testing.T, cfg Config) middlewareEnv {
 	t.Helper()
-	cfg.OldKeys = [][]byte{retiredKey}
-	if cfg.TokenMaxAge == 0 {
-		cfg.TokenMaxAge = time.Hour
+	cfg.Token.OldKeys = [][]byte{retiredKey}
+	if cfg.Token.MaxAge == 0 {
+		cfg.Token.MaxAge = time.Hour
 	}
 	m, store := newSeeded(t, cfg)
 	return middlewareEnv{m: m, store: store, clock: setClock(m, seedClock)}
@@ -653,7 +653,7 @@ func TestErrorHandler(t *testing.T) {
 				r := httptest.NewRequest(http.MethodGet, "/", nil)
 				clock := setClock(m, seedClock)
 				r.Header.Set("Authentication-Token", tokenOf(t, m, store, idUser))
-				clock.t = clock.t.Add(DefaultTokenMaxAge + time.Second)
+				clock.t = clock.t.Add(defaultTokenMaxAge + time.Second)
 				return r
 			},
 			wantStatus: http.StatusUnauthorized, wantErr: ErrExpiredToken, wantChall: []string{challengeInvalid},

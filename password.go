@@ -1,60 +1,160 @@
 package auth
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"unicode/utf8"
 
 	"github.com/authkit/auth/passhash"
 )
 
+// PasswordHasher makes and checks a Manager's self-describing password
+// hashes. passhash.Hasher is one; package github.com/authkit/auth/flask
+// provides one with a Flask-Security application's rules. See
+// [PasswordConfig].Hasher.
+type PasswordHasher interface {
+	// Hash returns a new hash of password, or an error matching
+	// ErrPasswordTooLong for a password its scheme cannot hash whole.
+	Hash(password string) (string, error)
+	// Verify reports whether password matches encoded: a nil error if it
+	// does, one matching ErrPasswordMismatch if not, ErrUnsupportedHash
+	// for a hash it cannot read; and, with a match, whether the hash
+	// should be replaced by a new one (another scheme, weaker parameters).
+	Verify(encoded, password string) (needsRehash bool, err error)
+}
+
 // bcryptMaxBytes is the number of password bytes bcrypt reads.
 const bcryptMaxBytes = 72
 
-// hasher makes and checks password hashes: passhash's formats, with
-// Flask-Security's rules on top when configured.
-type hasher struct {
-	ph    passhash.Hasher // the Manager's own scheme and parameters
-	flask *flaskPasswords // Flask-Security's pre-hash and write scheme; nil if not configured
+// passwords is a Manager's password hashing and length policy.
+type passwords struct {
+	hasher    PasswordHasher
+	maxBytes  int
+	minLength int
+	dummy     string // a hash of the configured scheme, checked for unknown users
 }
 
-// newHasher checks the Config's password settings. The Manager writes only
-// bcrypt or argon2id hashes of its own; passhash reads every scheme.
-func newHasher(scheme passhash.Scheme, bcryptCost int, argon passhash.Argon2Params) (hasher, error) {
-	if scheme == "" {
-		scheme = passhash.Bcrypt
+// newPasswords validates the password settings. The Manager's own hasher
+// writes only bcrypt or argon2id hashes; it reads every scheme passhash
+// reads.
+func newPasswords(c PasswordConfig) (passwords, error) {
+	p := passwords{hasher: c.Hasher, maxBytes: orDefault(c.MaxBytes, 1024), minLength: orDefault(c.MinLength, 8)}
+	switch {
+	case p.hasher != nil && (c.Scheme != "" || c.BcryptCost != 0 || c.Argon2 != passhash.Argon2Params{}):
+		return p, errors.New("auth: PasswordConfig.Hasher replaces Scheme, BcryptCost and Argon2: configure the Hasher instead")
+	case p.hasher == nil:
+		h := passhash.Hasher{Scheme: c.Scheme, BcryptCost: c.BcryptCost, Argon2: c.Argon2}
+		if h.Scheme == "" {
+			h.Scheme = passhash.Bcrypt
+		}
+		if h.Scheme != passhash.Bcrypt && h.Scheme != passhash.Argon2id {
+			return p, fmt.Errorf("auth: unknown password scheme %q (want bcrypt or argon2id)", string(h.Scheme))
+		}
+		if err := h.Validate(); err != nil {
+			return p, fmt.Errorf("auth: %w", err)
+		}
+		p.hasher = h
 	}
-	if scheme != passhash.Bcrypt && scheme != passhash.Argon2id {
-		return hasher{}, fmt.Errorf("auth: unknown password scheme %q (want bcrypt or argon2id)", string(scheme))
+	var err error
+	if p.dummy, err = p.hasher.Hash("not a password: equalizes the work for unknown users"); err != nil {
+		return p, fmt.Errorf("auth: password hasher: %w", err)
 	}
-	h := hasher{ph: passhash.Hasher{Scheme: scheme, BcryptCost: bcryptCost, Argon2: argon}}
-	if err := h.ph.Validate(); err != nil {
-		return h, fmt.Errorf("auth: %w", err)
-	}
-	return h, nil
+	return p, nil
 }
 
-// hash returns a new self-describing hash of password.
-func (h hasher) hash(password string) (string, error) {
-	if h.flask != nil {
-		return h.flaskHash(password)
+// hash returns a new hash of password, refusing one over the limit.
+func (p *passwords) hash(password string) (string, error) {
+	if len(password) > p.maxBytes {
+		return "", fmt.Errorf("%w: over %d bytes", ErrPasswordTooLong, p.maxBytes)
 	}
-	return h.ph.Hash(password)
+	return p.hasher.Hash(password)
 }
 
-// check reports whether password matches encoded: nil if it does,
-// ErrPasswordMismatch if not, ErrUnsupportedHash (naming the scheme) if
-// the hash is in a form this package does not read.
-func (h hasher) check(encoded, password string) error {
-	if h.flask != nil {
-		password = h.flask.prepare(encoded, password)
+// verify checks password against encoded; a password over the limit never
+// matches.
+func (p *passwords) verify(encoded, password string) (needsRehash bool, err error) {
+	if len(password) > p.maxBytes {
+		return false, ErrPasswordMismatch
 	}
-	return passhash.Verify(encoded, password)
+	return p.hasher.Verify(encoded, password)
 }
 
-// needsRehash reports whether encoded is in another scheme than the
-// configured one, or weaker than the configured parameters.
-func (h hasher) needsRehash(encoded string) bool {
-	if h.flask != nil && h.flask.write != "" {
-		return h.flaskWriter().NeedsRehash(encoded)
+// spend does the work of a password check whose answer is already known
+// (an unknown user, say), so that it costs as much as a real one.
+func (p *passwords) spend(password string) { _, _ = p.hasher.Verify(p.dummy, password) }
+
+// checkNew applies the length policy to a password being set.
+func (p *passwords) checkNew(password string) error {
+	if n := utf8.RuneCountInString(password); n < p.minLength {
+		return fmt.Errorf("%w: %d characters, at least %d needed", ErrPasswordTooShort, n, p.minLength)
 	}
-	return h.ph.NeedsRehash(encoded)
+	if len(password) > p.maxBytes {
+		return fmt.Errorf("%w: over %d bytes", ErrPasswordTooLong, p.maxBytes)
+	}
+	return nil
+}
+
+// HashPassword returns a self-describing hash of password in the configured
+// scheme. It returns [ErrPasswordTooLong] for passwords over the limit.
+func (m *Manager) HashPassword(password string) (string, error) {
+	return m.passwords.hash(password)
+}
+
+// CheckPassword reports whether password matches the stored hash: nil if it
+// does, [ErrPasswordMismatch] if not, [ErrUnsupportedHash] for a hash in an
+// unknown scheme.
+func (m *Manager) CheckPassword(hash, password string) error {
+	_, err := m.passwords.verify(hash, password)
+	return err
+}
+
+// NewUser returns an active user with the given email, password (hashed)
+// and roles and a fresh uniquifier, ready to be stored with
+// [UserAdmin.CreateUser]. It does not store it.
+func (m *Manager) NewUser(email, password string, roles ...string) (*User, error) {
+	if email == "" {
+		return nil, errors.New("auth: empty email")
+	}
+	if err := m.passwords.checkNew(password); err != nil {
+		return nil, err
+	}
+	hash, err := m.passwords.hash(password)
+	if err != nil {
+		return nil, err
+	}
+	return &User{
+		Email:        email,
+		PasswordHash: hash,
+		Active:       true,
+		Roles:        append([]string(nil), roles...),
+		Uniquifier:   NewUniquifier(),
+	}, nil
+}
+
+// SetPassword stores a new hash of password for the user and rotates the
+// uniquifier, so tokens issued before the change stop verifying.
+func (m *Manager) SetPassword(ctx context.Context, id, password string) error {
+	if m.updater == nil {
+		return ErrReadOnlyStore
+	}
+	if err := m.passwords.checkNew(password); err != nil {
+		return err
+	}
+	hash, err := m.passwords.hash(password)
+	if err != nil {
+		return err
+	}
+	err = m.updater.UpdateUser(ctx, id, func(u *User) error {
+		u.PasswordHash = hash
+		u.Uniquifier = NewUniquifier()
+		return nil
+	})
+	m.ForgetUser(id)
+	if err != nil {
+		return storeError(err)
+	}
+	m.audit(ctx, EventPasswordSet, slog.String("user_id", id))
+	return nil
 }

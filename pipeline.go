@@ -72,7 +72,7 @@ func (p pipeline) authenticate(w http.ResponseWriter, r *http.Request) (*User, e
 
 // tokenStep authenticates the token the request carries (see Token).
 func (m *Manager) tokenStep(_ http.ResponseWriter, r *http.Request) (*User, error) {
-	tok, ok := m.requestToken(r)
+	tok, ok := m.sources.find(r)
 	if !ok {
 		return nil, ErrNoCredentials
 	}
@@ -107,7 +107,8 @@ func (m *Manager) basicStep(set Scheme) authenticator {
 		case set&BasicToken != 0 && password == "":
 			return m.verifyRequestToken(r, user)
 		case set&Basic != 0:
-			return m.authenticate(r.Context(), user, password, m.clientAddr(r))
+			u, _, err := m.authenticate(r.Context(), user, password, m.clientAddr(r))
+			return u, err
 		}
 		return nil, ErrNoCredentials
 	}

@@ -35,7 +35,7 @@ func TestPythonVerifiesManagerToken(t *testing.T) {
 	py := pythonWithItsdangerous(t)
 	store := NewMemoryStore()
 	secret := "python-interop-secret-0123456789"
-	m, err := New(store, []byte(secret), Config{BcryptCost: 4})
+	m, err := New(store, []byte(secret), Config{Password: PasswordConfig{BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ s = URLSafeTimedSerializer(sys.argv[1], salt=sys.argv[2], signer_kwargs={"digest
 print(json.dumps(s.loads(sys.argv[3], max_age=86400)))
 print(s.dumps([sys.argv[4], sys.argv[5]]))
 `
-	out, err := exec.Command(py, "-c", script, secret, DefaultTokenSalt, tok, u.ID, u.Uniquifier).CombinedOutput()
+	out, err := exec.Command(py, "-c", script, secret, "authkit-token", tok, u.ID, u.Uniquifier).CombinedOutput()
 	if err != nil {
 		t.Fatalf("python: %v\n%s", err, out)
 	}

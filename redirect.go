@@ -137,7 +137,7 @@ func (m *Manager) loginPageURL(next string, failed bool) string {
 
 // afterLogin is where a browser goes after logging in: the form's next
 // field, or else the login URL's next parameter, if safe; otherwise
-// Config.LoginRedirect.
+// Config.Session.LoginRedirect.
 func (m *Manager) afterLogin(r *http.Request, formNext string) string {
 	next := formNext
 	if next == "" {

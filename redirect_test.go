@@ -147,7 +147,7 @@ func TestLoginPageURL(t *testing.T) {
 // browser makes it and a JSON 401 when a script does, and only when the
 // route accepts sessions.
 func TestRequireByClient(t *testing.T) {
-	f := newSessFixture(t, sessKey, Config{LoginPage: "/signin"})
+	f := newSessFixture(t, sessKey, Config{Session: SessionConfig{LoginPage: "/signin"}})
 	tests := []struct {
 		name       string
 		schemes    []Scheme

@@ -20,10 +20,6 @@ const (
 	msgThrottled       = "Too many failed attempts. Retry later."
 )
 
-// ErrBadRequest: the request is malformed (not JSON, wrong content type,
-// missing fields). The error's text says what is wrong and is safe to show.
-var ErrBadRequest = errors.New("auth: bad request")
-
 // requestError is a client mistake with a message safe to send back.
 type requestError struct {
 	status int

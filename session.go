@@ -19,31 +19,6 @@ import (
 // [Manager.SetPassword], logout) ends every session of the user as it
 // revokes every token. Nothing is kept on the server.
 
-// Defaults of the session settings of [Config].
-const (
-	// DefaultSessionCookieName is the session cookie's name when
-	// Config.SessionCookieName is empty.
-	DefaultSessionCookieName = "auth_session"
-	// DefaultRememberCookieName is the remember-me cookie's name when
-	// Config.RememberCookieName is empty.
-	DefaultRememberCookieName = "auth_remember"
-	// DefaultSessionIdleTimeout ends a session unused for this long when
-	// Config.SessionIdleTimeout is zero.
-	DefaultSessionIdleTimeout = 2 * time.Hour
-	// DefaultSessionMaxAge ends a session this long after login, however
-	// busy, when Config.SessionMaxAge is zero.
-	DefaultSessionMaxAge = 24 * time.Hour
-	// DefaultRememberMaxAge is how long a remember-me cookie can start new
-	// sessions when Config.RememberMaxAge is zero.
-	DefaultRememberMaxAge = 30 * 24 * time.Hour
-	// DefaultLoginPage is where browsers are sent to log in when
-	// Config.LoginPage is empty.
-	DefaultLoginPage = "/login"
-	// DefaultLoginRedirect is where a browser goes after logging in, when
-	// the login form names no safe "next" and Config.LoginRedirect is empty.
-	DefaultLoginRedirect = "/"
-)
-
 // clockSkew is how far in the future a cookie's timestamps may lie, for
 // servers whose clocks disagree a little.
 const clockSkew = time.Minute
@@ -77,22 +52,31 @@ type sessions struct {
 	loginRedirect string
 }
 
-// newSessions validates and copies the session settings of cfg. Without
-// Config.SessionKeys the cookie keys are derived from key and then from
-// each of cfg.OldKeys, so rotating the signing key rotates them too.
-func newSessions(key []byte, cfg Config) (sessions, error) {
+// The defaults of [SessionConfig].
+const (
+	defaultSessionCookieName  = "auth_session"
+	defaultRememberCookieName = "auth_remember"
+	defaultSessionIdleTimeout = 2 * time.Hour
+	defaultSessionMaxAge      = 24 * time.Hour
+	defaultRememberMaxAge     = 30 * 24 * time.Hour
+)
+
+// newSessions validates and copies the session settings. Without
+// SessionConfig.Keys the cookie keys are derived from key and then from
+// each of oldKeys, so rotating the signing key rotates them too.
+func newSessions(key []byte, oldKeys [][]byte, c SessionConfig) (sessions, error) {
 	s := sessions{
-		name:          stringOr(cfg.SessionCookieName, DefaultSessionCookieName),
-		rememberName:  stringOr(cfg.RememberCookieName, DefaultRememberCookieName),
-		path:          stringOr(cfg.SessionCookiePath, "/"),
-		domain:        cfg.SessionCookieDomain,
-		insecure:      cfg.SessionInsecure,
-		sameSite:      cfg.SessionSameSite,
-		idle:          sessionDurationOr(cfg.SessionIdleTimeout, DefaultSessionIdleTimeout),
-		maxAge:        sessionDurationOr(cfg.SessionMaxAge, DefaultSessionMaxAge),
-		rememberAge:   sessionDurationOr(cfg.RememberMaxAge, DefaultRememberMaxAge),
-		loginPage:     stringOr(cfg.LoginPage, DefaultLoginPage),
-		loginRedirect: stringOr(cfg.LoginRedirect, DefaultLoginRedirect),
+		name:          stringOr(c.CookieName, defaultSessionCookieName),
+		rememberName:  stringOr(c.RememberCookieName, defaultRememberCookieName),
+		path:          stringOr(c.CookiePath, "/"),
+		domain:        c.CookieDomain,
+		insecure:      c.Insecure,
+		sameSite:      c.SameSite,
+		idle:          sessionDurationOr(c.IdleTimeout, defaultSessionIdleTimeout),
+		maxAge:        sessionDurationOr(c.MaxAge, defaultSessionMaxAge),
+		rememberAge:   sessionDurationOr(c.RememberMaxAge, defaultRememberMaxAge),
+		loginPage:     stringOr(c.LoginPage, "/login"),
+		loginRedirect: stringOr(c.LoginRedirect, "/"),
 	}
 	for _, name := range []string{s.name, s.rememberName} {
 		if !validCookieName(name) {
@@ -107,17 +91,17 @@ func newSessions(key []byte, cfg Config) (sessions, error) {
 		s.sameSite = http.SameSiteLaxMode
 	case http.SameSiteNoneMode:
 		if s.insecure {
-			return sessions{}, errors.New("auth: browsers refuse SameSite=None cookies without Secure; unset SessionInsecure")
+			return sessions{}, errors.New("auth: browsers refuse SameSite=None cookies without Secure; unset SessionConfig.Insecure")
 		}
 	}
-	pairs := cloneKeys(cfg.SessionKeys)
+	pairs := cloneKeys(c.Keys)
 	if len(pairs) == 0 {
-		for _, k := range append([][]byte{key}, cfg.OldKeys...) {
+		for _, k := range append([][]byte{key}, oldKeys...) {
 			pairs = append(pairs, deriveSessionKey(k, "authkit session cookie hash key v1"), deriveSessionKey(k, "authkit session cookie block key v1"))
 		}
 	}
 	if len(pairs)%2 != 0 {
-		return sessions{}, errors.New("auth: SessionKeys must hold pairs of hash and block keys")
+		return sessions{}, errors.New("auth: SessionConfig.Keys must hold pairs of hash and block keys")
 	}
 	for i := 0; i < len(pairs); i += 2 {
 		if len(pairs[i]) < 32 {
@@ -296,7 +280,7 @@ func (s *sessions) clearCookie(w http.ResponseWriter, name string) {
 }
 
 func (s *sessions) cookie(name, value string, maxAge int) *http.Cookie {
-	// #nosec G124 -- always HttpOnly and SameSite; Secure unless Config.SessionInsecure.
+	// #nosec G124 -- always HttpOnly and SameSite; Secure unless Config.Session.Insecure.
 	return &http.Cookie{
 		Name:     name,
 		Value:    value,
@@ -325,7 +309,7 @@ func hasCookie(r *http.Request, name string) bool {
 
 // RequireSession is middleware that lets a request through only with a
 // valid browser session (see [Session]); it is Require(Session). A browser
-// without one is redirected to Config.LoginPage, another client gets 401;
+// without one is redirected to Config.Session.LoginPage, another client gets 401;
 // an unsafe request that fails the CSRF check gets 403.
 func (m *Manager) RequireSession(next http.Handler) http.Handler { return m.Require(Session)(next) }
 

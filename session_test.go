@@ -53,7 +53,7 @@ type sessFixture struct {
 
 func newSessFixture(t testing.TB, key []byte, cfg Config) *sessFixture {
 	t.Helper()
-	cfg.BcryptCost = 4
+	cfg.Password.BcryptCost = 4
 	if cfg.Logger == nil {
 		cfg.Logger = sessSilence
 	}
@@ -196,7 +196,7 @@ func TestBrowserFormLogin(t *testing.T) {
 		wantRemember bool
 	}{
 		{name: "default redirect", wantLocation: "/"},
-		{name: "configured redirect", cfg: Config{LoginRedirect: "/home"}, wantLocation: "/home"},
+		{name: "configured redirect", cfg: Config{Session: SessionConfig{LoginRedirect: "/home"}}, wantLocation: "/home"},
 		{name: "next field", form: url.Values{"next": {"/account?tab=1"}}, wantLocation: "/account?tab=1"},
 		{name: "next in the URL", query: "?next=%2Faccount", wantLocation: "/account"},
 		{name: "field before URL", form: url.Values{"next": {"/a"}}, query: "?next=%2Fb", wantLocation: "/a"},
@@ -206,7 +206,7 @@ func TestBrowserFormLogin(t *testing.T) {
 		{name: "remember true", form: url.Values{"remember": {"true"}}, wantLocation: "/", wantRemember: true},
 		{name: "remember 1", form: url.Values{"remember": {"1"}}, wantLocation: "/", wantRemember: true},
 		{name: "remember off", form: url.Values{"remember": {"off"}}, wantLocation: "/"},
-		{name: "remember disabled", cfg: Config{RememberMaxAge: -1}, form: url.Values{"remember": {"on"}}, wantLocation: "/"},
+		{name: "remember disabled", cfg: Config{Session: SessionConfig{RememberMaxAge: -1}}, form: url.Values{"remember": {"on"}}, wantLocation: "/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -226,18 +226,18 @@ func TestBrowserFormLogin(t *testing.T) {
 			if got := resp.Header.Get("Cache-Control"); got != "no-store" {
 				t.Errorf("Cache-Control %q", got)
 			}
-			sc := findCookie(resp.Cookies(), DefaultSessionCookieName)
+			sc := findCookie(resp.Cookies(), defaultSessionCookieName)
 			if sc == nil {
 				t.Fatal("no session cookie")
 			}
 			if !sc.HttpOnly || !sc.Secure || sc.SameSite != http.SameSiteLaxMode || sc.Path != "/" || sc.MaxAge != 0 || sc.Domain != "" {
 				t.Errorf("session cookie attributes: %+v", sc)
 			}
-			rc := findCookie(resp.Cookies(), DefaultRememberCookieName)
+			rc := findCookie(resp.Cookies(), defaultRememberCookieName)
 			if tt.wantRemember != (rc != nil) {
 				t.Fatalf("remember cookie %+v, want one: %v", rc, tt.wantRemember)
 			}
-			if rc != nil && (rc.MaxAge != int(DefaultRememberMaxAge/time.Second) || !rc.HttpOnly || !rc.Secure) {
+			if rc != nil && (rc.MaxAge != int(defaultRememberMaxAge/time.Second) || !rc.HttpOnly || !rc.Secure) {
 				t.Errorf("remember cookie attributes: %+v", rc)
 			}
 			got := sessDo(f.m.RequireSession(whoamiSession), httptest.NewRequest(http.MethodGet, "/", nil), sc)
@@ -249,15 +249,7 @@ func TestBrowserFormLogin(t *testing.T) {
 }
 
 func TestCookieAttributesFromConfig(t *testing.T) {
-	f := newSessFixture(t, sessKey, Config{
-		SessionCookieName:   "sid",
-		RememberCookieName:  "rid",
-		SessionCookiePath:   "/app",
-		SessionCookieDomain: "example.com",
-		SessionInsecure:     true,
-		SessionSameSite:     http.SameSiteStrictMode,
-		RememberMaxAge:      time.Hour,
-	})
+	f := newSessFixture(t, sessKey, Config{Session: SessionConfig{CookieName: "sid", RememberCookieName: "rid", CookiePath: "/app", CookieDomain: "example.com", Insecure: true, SameSite: http.SameSiteStrictMode, RememberMaxAge: time.Hour}})
 	cookies := f.sessionCookies(t, true)
 	for _, name := range []string{"sid", "rid"} {
 		c := findCookie(cookies, name)
@@ -402,8 +394,8 @@ func TestJSONLoginRemember(t *testing.T) {
 			if body != want {
 				t.Errorf("body %s, want the usual token answer %s", body, want)
 			}
-			sc := findCookie(resp.Cookies(), DefaultSessionCookieName)
-			rc := findCookie(resp.Cookies(), DefaultRememberCookieName)
+			sc := findCookie(resp.Cookies(), defaultSessionCookieName)
+			rc := findCookie(resp.Cookies(), defaultRememberCookieName)
 			csrf := resp.Header.Get(CSRFHeader)
 			if !tt.wantCookies {
 				if len(resp.Cookies()) != 0 || csrf != "" {
@@ -437,75 +429,75 @@ func TestRequireSession(t *testing.T) {
 		wantLoc    string
 		wantClear  bool // the answer deletes the session cookie
 	}{
-		{name: "valid", cookie: func(t *testing.T, f *sessFixture) *http.Cookie { return f.cookie(t, DefaultSessionCookieName) },
+		{name: "valid", cookie: func(t *testing.T, f *sessFixture) *http.Cookie { return f.cookie(t, defaultSessionCookieName) },
 			wantStatus: 200, wantBody: sessEmail},
 		{name: "none, API", wantStatus: 401, wantBody: msgUnauthenticated},
 		{name: "none, browser", accept: htmlAccept, target: "/account?tab=2", wantStatus: 303, wantLoc: "/login?next=%2Faccount%3Ftab%3D2"},
 		{name: "none, browser, unsafe path", accept: htmlAccept, target: "//evil.example/x", wantStatus: 303, wantLoc: "/login"},
 		{name: "tampered", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
-			c := f.cookie(t, DefaultSessionCookieName)
+			c := f.cookie(t, defaultSessionCookieName)
 			b := []byte(c.Value)
 			b[len(b)/2] ^= 1
 			c.Value = string(b)
 			return c
 		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
 		{name: "garbage", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
-			return &http.Cookie{Name: DefaultSessionCookieName, Value: "not-a-cookie"}
+			return &http.Cookie{Name: defaultSessionCookieName, Value: "not-a-cookie"}
 		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
 		{name: "tampered, browser", accept: htmlAccept, target: "/account", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
-			return &http.Cookie{Name: DefaultSessionCookieName, Value: strings.Repeat("A", 200)}
+			return &http.Cookie{Name: defaultSessionCookieName, Value: strings.Repeat("A", 200)}
 		}, wantStatus: 303, wantLoc: "/login?next=%2Faccount", wantClear: true},
 		{name: "foreign key", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
-			return other.encode(t, DefaultSessionCookieName, sessionState{UserID: f.user.ID, Uniq: f.stored(t).Uniquifier,
+			return other.encode(t, defaultSessionCookieName, sessionState{UserID: f.user.ID, Uniq: f.stored(t).Uniquifier,
 				Issued: f.clock.unix(), Seen: f.clock.unix(), CSRF: newCSRFSecret()})
 		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
 		{name: "remember cookie value as session", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
-			c := f.cookie(t, DefaultRememberCookieName)
-			c.Name = DefaultSessionCookieName
+			c := f.cookie(t, defaultRememberCookieName)
+			c.Name = defaultSessionCookieName
 			return c
 		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
 		{name: "idle too long", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
-			c := f.cookie(t, DefaultSessionCookieName)
-			f.clock.add(DefaultSessionIdleTimeout + time.Second)
+			c := f.cookie(t, defaultSessionCookieName)
+			f.clock.add(defaultSessionIdleTimeout + time.Second)
 			return c
 		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
 		{name: "idle just long enough", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
-			c := f.cookie(t, DefaultSessionCookieName)
-			f.clock.add(DefaultSessionIdleTimeout)
+			c := f.cookie(t, defaultSessionCookieName)
+			f.clock.add(defaultSessionIdleTimeout)
 			return c
 		}, wantStatus: 200, wantBody: sessEmail},
 		{name: "past the absolute limit", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
-			return f.encode(t, DefaultSessionCookieName, sessionState{UserID: f.user.ID, Uniq: f.stored(t).Uniquifier,
-				Issued: f.clock.t.Add(-DefaultSessionMaxAge - time.Second).Unix(), Seen: f.clock.unix(), CSRF: newCSRFSecret()})
+			return f.encode(t, defaultSessionCookieName, sessionState{UserID: f.user.ID, Uniq: f.stored(t).Uniquifier,
+				Issued: f.clock.t.Add(-defaultSessionMaxAge - time.Second).Unix(), Seen: f.clock.unix(), CSRF: newCSRFSecret()})
 		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
 		{name: "issued in the future", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
-			return f.encode(t, DefaultSessionCookieName, sessionState{UserID: f.user.ID, Uniq: f.stored(t).Uniquifier,
+			return f.encode(t, defaultSessionCookieName, sessionState{UserID: f.user.ID, Uniq: f.stored(t).Uniquifier,
 				Issued: f.clock.t.Add(time.Hour).Unix(), Seen: f.clock.t.Add(time.Hour).Unix(), CSRF: newCSRFSecret()})
 		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
 		{name: "no CSRF secret", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
-			return f.encode(t, DefaultSessionCookieName, sessionState{UserID: f.user.ID, Uniq: f.stored(t).Uniquifier,
+			return f.encode(t, defaultSessionCookieName, sessionState{UserID: f.user.ID, Uniq: f.stored(t).Uniquifier,
 				Issued: f.clock.unix(), Seen: f.clock.unix()})
 		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
 		{name: "unknown user", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
-			return f.encode(t, DefaultSessionCookieName, sessionState{UserID: "999", Uniq: f.stored(t).Uniquifier,
+			return f.encode(t, defaultSessionCookieName, sessionState{UserID: "999", Uniq: f.stored(t).Uniquifier,
 				Issued: f.clock.unix(), Seen: f.clock.unix(), CSRF: newCSRFSecret()})
 		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
 		{name: "revoked", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
-			c := f.cookie(t, DefaultSessionCookieName)
+			c := f.cookie(t, defaultSessionCookieName)
 			if err := f.m.RevokeTokens(context.Background(), f.user.ID); err != nil {
 				t.Fatal(err)
 			}
 			return c
 		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
 		{name: "password changed", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
-			c := f.cookie(t, DefaultSessionCookieName)
+			c := f.cookie(t, defaultSessionCookieName)
 			if err := f.m.SetPassword(context.Background(), f.user.ID, "a new password, long enough"); err != nil {
 				t.Fatal(err)
 			}
 			return c
 		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
 		{name: "deactivated", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
-			c := f.cookie(t, DefaultSessionCookieName)
+			c := f.cookie(t, defaultSessionCookieName)
 			err := f.store.UpdateUser(context.Background(), f.user.ID, func(u *User) error { u.Active = false; return nil })
 			if err != nil {
 				t.Fatal(err)
@@ -554,7 +546,7 @@ func TestRequireSession(t *testing.T) {
 					t.Errorf("body %q, want %q", body, tt.wantBody)
 				}
 			}
-			c := findCookie(resp.Cookies(), DefaultSessionCookieName)
+			c := findCookie(resp.Cookies(), defaultSessionCookieName)
 			cleared := c != nil && c.MaxAge < 0
 			if cleared != tt.wantClear {
 				t.Errorf("session cookie in the answer: %+v, want it cleared: %v", c, tt.wantClear)
@@ -565,8 +557,8 @@ func TestRequireSession(t *testing.T) {
 
 func TestRequireSessionStoreFailure(t *testing.T) {
 	f := newSessFixture(t, sessKey, Config{})
-	c := f.cookie(t, DefaultSessionCookieName)
-	m, err := New(failingStore{}, sessKey, Config{BcryptCost: 4, Logger: sessSilence})
+	c := f.cookie(t, defaultSessionCookieName)
+	m, err := New(failingStore{}, sessKey, Config{Logger: sessSilence, Password: PasswordConfig{BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -593,7 +585,7 @@ func (failingStore) UserByEmail(context.Context, string) (*User, error) {
 }
 
 func TestSessionIdleRefreshAndAbsoluteLimit(t *testing.T) {
-	f := newSessFixture(t, sessKey, Config{SessionIdleTimeout: 80 * time.Minute, SessionMaxAge: 5 * time.Hour})
+	f := newSessFixture(t, sessKey, Config{Session: SessionConfig{IdleTimeout: 80 * time.Minute, MaxAge: 5 * time.Hour}})
 	cookie := f.sessionCookies(t, false)[0]
 	h := f.m.RequireSession(whoamiSession)
 	steps := []struct {
@@ -614,7 +606,7 @@ func TestSessionIdleRefreshAndAbsoluteLimit(t *testing.T) {
 		if ok := resp.StatusCode == http.StatusOK; ok != s.wantOK {
 			t.Fatalf("step %d (%s after login): %s, want OK %v", i, f.clock.since(), resp.Status, s.wantOK)
 		}
-		c := findCookie(resp.Cookies(), DefaultSessionCookieName)
+		c := findCookie(resp.Cookies(), defaultSessionCookieName)
 		if refreshed := c != nil && c.MaxAge == 0 && c.Value != ""; refreshed != s.wantRefresh {
 			t.Fatalf("step %d: cookie %+v, want a refresh: %v", i, c, s.wantRefresh)
 		}
@@ -632,7 +624,7 @@ func TestSessionIdleRefreshAndAbsoluteLimit(t *testing.T) {
 }
 
 func TestNoTimeouts(t *testing.T) {
-	f := newSessFixture(t, sessKey, Config{SessionIdleTimeout: -1, SessionMaxAge: -1})
+	f := newSessFixture(t, sessKey, Config{Session: SessionConfig{IdleTimeout: -1, MaxAge: -1}})
 	cookie := f.sessionCookies(t, false)[0]
 	f.clock.add(400 * 24 * time.Hour)
 	resp := sessDo(f.m.RequireSession(whoamiSession), httptest.NewRequest(http.MethodGet, "/", nil), cookie)
@@ -651,15 +643,15 @@ func TestRememberMe(t *testing.T) {
 	}{
 		{name: "session expired, remembered", advance: 3 * time.Hour, wantOK: true},
 		{name: "past the absolute limit, remembered", advance: 29 * 24 * time.Hour, wantOK: true},
-		{name: "remember expired", advance: DefaultRememberMaxAge + time.Second},
+		{name: "remember expired", advance: defaultRememberMaxAge + time.Second},
 		{name: "revoked", advance: 3 * time.Hour, revoke: true},
-		{name: "short remember", advance: 3 * time.Hour, cfg: Config{RememberMaxAge: 2 * time.Hour}},
+		{name: "short remember", advance: 3 * time.Hour, cfg: Config{Session: SessionConfig{RememberMaxAge: 2 * time.Hour}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newSessFixture(t, sessKey, tt.cfg)
 			cookies := f.sessionCookies(t, true)
-			remember := findCookie(cookies, DefaultRememberCookieName)
+			remember := findCookie(cookies, defaultRememberCookieName)
 			if remember == nil {
 				t.Fatal("no remember cookie")
 			}
@@ -679,8 +671,8 @@ func TestRememberMe(t *testing.T) {
 			if ok := resp.StatusCode == http.StatusOK; ok != tt.wantOK {
 				t.Fatalf("got %s %s, want OK %v", resp.Status, sessBody(t, resp), tt.wantOK)
 			}
-			sc := findCookie(resp.Cookies(), DefaultSessionCookieName)
-			rc := findCookie(resp.Cookies(), DefaultRememberCookieName)
+			sc := findCookie(resp.Cookies(), defaultSessionCookieName)
+			rc := findCookie(resp.Cookies(), defaultRememberCookieName)
 			if !tt.wantOK {
 				if rc == nil || rc.MaxAge >= 0 {
 					t.Errorf("unusable remember cookie not cleared: %+v", rc)
@@ -692,7 +684,7 @@ func TestRememberMe(t *testing.T) {
 			}
 			// The new session cookie works alone, and its idle timeout
 			// counts from now.
-			f.clock.add(DefaultSessionIdleTimeout - time.Minute)
+			f.clock.add(defaultSessionIdleTimeout - time.Minute)
 			resp = sessDo(h, httptest.NewRequest(http.MethodGet, "/", nil), sc)
 			if resp.StatusCode != http.StatusOK {
 				t.Errorf("restored session: %s", resp.Status)
@@ -734,12 +726,12 @@ func TestSessionKeyRotation(t *testing.T) {
 		verifierKey      []byte
 		wantOK           bool
 	}{
-		{name: "same pair", issuer: Config{SessionKeys: pair(0)}, verifier: Config{SessionKeys: pair(0)}, wantOK: true},
-		{name: "old pair still read", issuer: Config{SessionKeys: pair(0)}, verifier: Config{SessionKeys: keys(pair(1), pair(0))}, wantOK: true},
-		{name: "old pair dropped", issuer: Config{SessionKeys: pair(0)}, verifier: Config{SessionKeys: pair(1)}},
-		{name: "new pair not yet known", issuer: Config{SessionKeys: keys(pair(1), pair(0))}, verifier: Config{SessionKeys: pair(0)}},
+		{name: "same pair", issuer: Config{Session: SessionConfig{Keys: pair(0)}}, verifier: Config{Session: SessionConfig{Keys: pair(0)}}, wantOK: true},
+		{name: "old pair still read", issuer: Config{Session: SessionConfig{Keys: pair(0)}}, verifier: Config{Session: SessionConfig{Keys: keys(pair(1), pair(0))}}, wantOK: true},
+		{name: "old pair dropped", issuer: Config{Session: SessionConfig{Keys: pair(0)}}, verifier: Config{Session: SessionConfig{Keys: pair(1)}}},
+		{name: "new pair not yet known", issuer: Config{Session: SessionConfig{Keys: keys(pair(1), pair(0))}}, verifier: Config{Session: SessionConfig{Keys: pair(0)}}},
 		{name: "derived, same key", issuerKey: oldKey, verifierKey: oldKey, wantOK: true},
-		{name: "derived, key rotated with OldKeys", issuerKey: oldKey, verifierKey: newKey, verifier: Config{OldKeys: [][]byte{oldKey}}, wantOK: true},
+		{name: "derived, key rotated with OldKeys", issuerKey: oldKey, verifierKey: newKey, verifier: Config{Token: TokenConfig{OldKeys: [][]byte{oldKey}}}, wantOK: true},
 		{name: "derived, key replaced", issuerKey: oldKey, verifierKey: newKey},
 	}
 	for _, tt := range tests {
@@ -749,8 +741,8 @@ func TestSessionKeyRotation(t *testing.T) {
 				ik, vk = sessKey, sessKey
 			}
 			issuer := newSessFixture(t, ik, tt.issuer)
-			c := findCookie(issuer.sessionCookies(t, false), DefaultSessionCookieName)
-			verifier, err := New(issuer.store, vk, Config{BcryptCost: 4, Logger: sessSilence, SessionKeys: tt.verifier.SessionKeys, OldKeys: tt.verifier.OldKeys})
+			c := findCookie(issuer.sessionCookies(t, false), defaultSessionCookieName)
+			verifier, err := New(issuer.store, vk, Config{Logger: sessSilence, Password: PasswordConfig{BcryptCost: 4}, Session: SessionConfig{Keys: tt.verifier.Session.Keys}, Token: TokenConfig{OldKeys: tt.verifier.Token.OldKeys}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -771,19 +763,19 @@ func TestNewSessionConfig(t *testing.T) {
 		wantErr string
 	}{
 		{name: "defaults"},
-		{name: "one pair", cfg: Config{SessionKeys: [][]byte{k32, k16}}},
-		{name: "odd keys", cfg: Config{SessionKeys: [][]byte{k32, k16, k32}}, wantErr: "pairs"},
-		{name: "short hash key", cfg: Config{SessionKeys: [][]byte{k16, k16}}, wantErr: "shorter than 32"},
-		{name: "bad block key", cfg: Config{SessionKeys: [][]byte{k32, []byte("short")}}, wantErr: "16, 24 or 32"},
-		{name: "no block key", cfg: Config{SessionKeys: [][]byte{k32, nil}}, wantErr: "16, 24 or 32"},
-		{name: "same cookie names", cfg: Config{SessionCookieName: "x", RememberCookieName: "x"}, wantErr: "different names"},
-		{name: "invalid cookie name", cfg: Config{SessionCookieName: "a b"}, wantErr: "invalid cookie name"},
-		{name: "SameSite=None without Secure", cfg: Config{SessionSameSite: http.SameSiteNoneMode, SessionInsecure: true}, wantErr: "SameSite=None"},
-		{name: "SameSite=None", cfg: Config{SessionSameSite: http.SameSiteNoneMode}},
+		{name: "one pair", cfg: Config{Session: SessionConfig{Keys: [][]byte{k32, k16}}}},
+		{name: "odd keys", cfg: Config{Session: SessionConfig{Keys: [][]byte{k32, k16, k32}}}, wantErr: "pairs"},
+		{name: "short hash key", cfg: Config{Session: SessionConfig{Keys: [][]byte{k16, k16}}}, wantErr: "shorter than 32"},
+		{name: "bad block key", cfg: Config{Session: SessionConfig{Keys: [][]byte{k32, []byte("short")}}}, wantErr: "16, 24 or 32"},
+		{name: "no block key", cfg: Config{Session: SessionConfig{Keys: [][]byte{k32, nil}}}, wantErr: "16, 24 or 32"},
+		{name: "same cookie names", cfg: Config{Session: SessionConfig{CookieName: "x", RememberCookieName: "x"}}, wantErr: "different names"},
+		{name: "invalid cookie name", cfg: Config{Session: SessionConfig{CookieName: "a b"}}, wantErr: "invalid cookie name"},
+		{name: "SameSite=None without Secure", cfg: Config{Session: SessionConfig{SameSite: http.SameSiteNoneMode, Insecure: true}}, wantErr: "SameSite=None"},
+		{name: "SameSite=None", cfg: Config{Session: SessionConfig{SameSite: http.SameSiteNoneMode}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.cfg.BcryptCost = 4
+			tt.cfg.Password.BcryptCost = 4
 			_, err := New(NewMemoryStore(), sessKey, tt.cfg)
 			if tt.wantErr == "" {
 				if err != nil {
@@ -800,8 +792,8 @@ func TestNewSessionConfig(t *testing.T) {
 
 func TestNewCopiesSessionKeys(t *testing.T) {
 	keys := [][]byte{[]byte(strings.Repeat("h", 32)), []byte(strings.Repeat("b", 32))}
-	f := newSessFixture(t, sessKey, Config{SessionKeys: keys})
-	c := f.cookie(t, DefaultSessionCookieName)
+	f := newSessFixture(t, sessKey, Config{Session: SessionConfig{Keys: keys}})
+	c := f.cookie(t, defaultSessionCookieName)
 	keys[0][0], keys[1][0] = 'x', 'x'
 	resp := sessDo(f.m.RequireSession(whoamiSession), httptest.NewRequest(http.MethodGet, "/", nil), c)
 	if resp.StatusCode != http.StatusOK {
@@ -847,7 +839,7 @@ func TestSessionLogout(t *testing.T) {
 					t.Errorf("error %q, want %q", got, msgCSRF)
 				}
 			}
-			for _, name := range []string{DefaultSessionCookieName, DefaultRememberCookieName} {
+			for _, name := range []string{defaultSessionCookieName, defaultRememberCookieName} {
 				c := findCookie(resp.Cookies(), name)
 				if cleared := c != nil && c.MaxAge < 0 && c.Value == ""; cleared != tt.wantEnded {
 					t.Errorf("%s in the answer: %+v, want it cleared: %v", name, c, tt.wantEnded)
@@ -884,7 +876,7 @@ func TestLogoutWithoutSession(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, "/logout", nil)
 			if tt.token != "" {
-				r.Header.Set(DefaultTokenHeader, tt.token)
+				r.Header.Set("Authentication-Token", tt.token)
 			}
 			if tt.accept != "" {
 				r.Header.Set("Accept", tt.accept)
@@ -904,7 +896,7 @@ func TestLogoutWithoutSession(t *testing.T) {
 // it never panics, and what it accepts is a state the test signed (the
 // committed seeds include cookies made with this test's fixed keys).
 func FuzzSessionCookie(f *testing.F) {
-	m, err := New(NewMemoryStore(), []byte("fuzz session key, fixed forever."), Config{BcryptCost: 4, Logger: sessSilence})
+	m, err := New(NewMemoryStore(), []byte("fuzz session key, fixed forever."), Config{Logger: sessSilence, Password: PasswordConfig{BcryptCost: 4}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -917,7 +909,7 @@ func FuzzSessionCookie(f *testing.F) {
 	} {
 		b, _ := json.Marshal(st)
 		signed[string(b)] = true
-		v, err := securecookie.EncodeMulti(DefaultSessionCookieName, st, m.sessions.codecs[0])
+		v, err := securecookie.EncodeMulti(defaultSessionCookieName, st, m.sessions.codecs[0])
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -951,7 +943,7 @@ func FuzzSessionCookie(f *testing.F) {
 // TestSessionCookieSeeds checks that the committed fuzz seeds still mean
 // what their names say, so the fuzz target starts from an accepted cookie.
 func TestSessionCookieSeeds(t *testing.T) {
-	m, err := New(NewMemoryStore(), []byte("fuzz session key, fixed forever."), Config{BcryptCost: 4, Logger: sessSilence})
+	m, err := New(NewMemoryStore(), []byte("fuzz session key, fixed forever."), Config{Logger: sessSilence, Password: PasswordConfig{BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -166,7 +166,7 @@ func (s *MemoryStore) ListUsers(ctx context.Context) ([]*User, error) {
 
 // UniquifierLookup is implemented by stores that can find a user by
 // uniquifier, which a [Manager] needs to accept Flask-Security tokens
-// (see [FlaskConfig]): they name the user by uniquifier alone.
+// (package github.com/authkit/auth/flask): they name the user by uniquifier alone.
 type UniquifierLookup interface {
 	// UserByUniquifier returns the user whose Uniquifier equals uniq,
 	// compared exactly. If there is none, or uniq is empty, it returns an

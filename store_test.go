@@ -362,3 +362,63 @@ func TestConcurrentLogins(t *testing.T) {
 		t.Errorf("LoginCount %d, want %d", u.LoginCount, n)
 	}
 }
+
+// TestMemoryStoreUserByUniquifier checks the lookup Tokens relies on, in
+// the store the tests use.
+func TestMemoryStoreUserByUniquifier(t *testing.T) {
+	ctx := context.Background()
+	s := NewMemoryStore()
+	for _, u := range []*User{
+		{ID: "1", Email: "a@example.com", Uniquifier: "u1"},
+		{ID: "2", Email: "b@example.com", Uniquifier: "u2"},
+		{ID: "3", Email: "c@example.com"},
+	} {
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(uniq, id string) {
+		t.Helper()
+		u, err := s.UserByUniquifier(ctx, uniq)
+		if id == "" {
+			if !errors.Is(err, ErrUserNotFound) {
+				t.Errorf("UserByUniquifier(%q) = %v, %v; want ErrUserNotFound", uniq, u, err)
+			}
+			return
+		}
+		if err != nil || u.ID != id {
+			t.Errorf("UserByUniquifier(%q) = %v, %v; want user %s", uniq, u, err, id)
+		}
+	}
+	want("u1", "1")
+	want("u2", "2")
+	want("", "")
+	want("U1", "")
+	want("nope", "")
+
+	// Rotation moves the index; a failed update leaves it alone.
+	s.UpdateUser(ctx, "1", func(u *User) error { u.Uniquifier = "u1b"; return nil })
+	want("u1", "")
+	want("u1b", "1")
+	s.UpdateUser(ctx, "1", func(u *User) error { u.Uniquifier = "u1c"; return errors.New("no") })
+	want("u1b", "1")
+	want("u1c", "")
+	s.UpdateUser(ctx, "2", func(u *User) error { u.Email = "a@example.com"; u.Uniquifier = "u2b"; return nil }) // duplicate email: refused
+	want("u2", "2")
+	want("u2b", "")
+
+	// A uniquifier two users hold names neither of them.
+	s.UpdateUser(ctx, "3", func(u *User) error { u.Uniquifier = "u2"; return nil })
+	if u, err := s.UserByUniquifier(ctx, "u2"); err == nil || errors.Is(err, ErrUserNotFound) {
+		t.Errorf("UserByUniquifier(shared) = %v, %v; want an error other than ErrUserNotFound", u, err)
+	}
+	s.UpdateUser(ctx, "3", func(u *User) error { u.Uniquifier = ""; return nil })
+	want("u2", "2")
+
+	// Copies.
+	u, _ := s.UserByUniquifier(ctx, "u2")
+	u.Email = "scribbled"
+	if v, _ := s.UserByID(ctx, "2"); v.Email != "b@example.com" {
+		t.Error("UserByUniquifier returned the stored user, not a copy")
+	}
+}

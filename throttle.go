@@ -2,17 +2,12 @@ package auth
 
 import (
 	"context"
-	"errors"
+
 	"fmt"
 	"strconv"
 	"sync"
 	"time"
 )
-
-// ErrThrottled: too many failed credential checks came from the client's
-// address or for the account; the client must wait. The error is a
-// *[ThrottledError] that says how long.
-var ErrThrottled = errors.New("auth: too many failed attempts")
 
 // ThrottledError is the error of a throttled credential check.
 type ThrottledError struct {
@@ -138,6 +133,54 @@ func (t *throttle) wait(ctx context.Context, key string, now time.Time, limit ti
 		return 0, err
 	}
 	return max(last.Add(t.delay(n, limit)).Sub(now), 0), nil
+}
+
+// admit refuses, with a *ThrottledError, an attempt whose client address
+// must still wait, and otherwise returns how long the account must (which
+// the caller applies once it knows whether the client is at one of the
+// owner's addresses). A nil throttle admits every attempt.
+func (t *throttle) admit(ctx context.Context, email, ip string, now time.Time) (accountWait time.Duration, err error) {
+	if t == nil {
+		return 0, nil
+	}
+	if ip != "" {
+		wait, err := t.wait(ctx, ipKey(ip), now, t.maxIP)
+		if err != nil {
+			return 0, fmt.Errorf("%w: throttle: %w", ErrStoreUnavailable, err)
+		}
+		if wait > 0 {
+			return 0, &ThrottledError{RetryAfter: wait}
+		}
+	}
+	wait, err := t.wait(ctx, accountKey(email), now, t.maxAccount)
+	if err != nil {
+		return 0, fmt.Errorf("%w: throttle: %w", ErrStoreUnavailable, err)
+	}
+	return wait, nil
+}
+
+// failed counts a failed check against the client address, when known,
+// and the account.
+func (t *throttle) failed(ctx context.Context, email, ip string, now time.Time) error {
+	if t == nil {
+		return nil
+	}
+	var err error
+	if ip != "" {
+		_, err = t.store.AddFailure(ctx, ipKey(ip), now, t.forget)
+	}
+	if _, aerr := t.store.AddFailure(ctx, accountKey(email), now, t.forget); aerr != nil {
+		err = aerr
+	}
+	return err
+}
+
+// succeeded forgets the failures of the account after a successful check.
+func (t *throttle) succeeded(ctx context.Context, email string) error {
+	if t == nil {
+		return nil
+	}
+	return t.store.Reset(ctx, accountKey(email))
 }
 
 func ipKey(ip string) string         { return "ip:" + ip }

@@ -29,7 +29,7 @@ const (
 func newThrottleFixture(t *testing.T, cfg ThrottleConfig) *throttleFixture {
 	t.Helper()
 	f := &throttleFixture{store: NewMemoryStore(), now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-	m, err := New(f.store, []byte("throttle test signing key......"), Config{BcryptCost: 4, Throttle: cfg, Logger: discardLogger})
+	m, err := New(f.store, []byte("throttle test signing key......"), Config{Throttle: cfg, Logger: discardLogger, Password: PasswordConfig{BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,9 +215,9 @@ func TestMemoryThrottleBounded(t *testing.T) {
 
 func TestClientAddrTrustedProxies(t *testing.T) {
 	m, err := New(NewMemoryStore(), []byte("client addr test signing key..."), Config{
-		BcryptCost:     4,
+
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
-		Logger:         discardLogger,
+		Logger:         discardLogger, Password: PasswordConfig{BcryptCost: 4},
 	})
 	if err != nil {
 		t.Fatal(err)

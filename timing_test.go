@@ -18,9 +18,9 @@ import (
 func BenchmarkCredentialTiming(b *testing.B) {
 	store := NewMemoryStore()
 	m, err := New(store, []byte("timing benchmark signing key...."), Config{
-		BcryptCost: 10,
-		Throttle:   ThrottleConfig{Disabled: true},
-		Logger:     discardLogger,
+
+		Throttle: ThrottleConfig{Disabled: true},
+		Logger:   discardLogger, Password: PasswordConfig{BcryptCost: 10},
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -28,7 +28,9 @@ const (
 	// bcryptCost is the cost of both Basic benchmarks' hashes.
 	bcryptCost = 10
 	// tokenTTL is the lifetime of every token, long enough for any run.
-	tokenTTL = auth.DefaultTokenMaxAge
+	tokenTTL = 24 * time.Hour // the Manager's default token max age
+	// tokenSalt is the salt of the Manager's tokens by default.
+	tokenSalt = "authkit-token"
 	// cookieName is the name securecookie binds its values to.
 	cookieName = "auth"
 )
@@ -87,7 +89,7 @@ func newFixture() (*fixture, error) {
 	ctx := context.Background()
 	f := &fixture{store: auth.NewMemoryStore()}
 	var err error
-	if f.m, err = auth.New(f.store, secret, auth.Config{BcryptCost: bcryptCost}); err != nil {
+	if f.m, err = auth.New(f.store, secret, auth.Config{Password: auth.PasswordConfig{BcryptCost: bcryptCost}}); err != nil {
 		return nil, err
 	}
 	if f.user, err = f.m.NewUser(email, password); err != nil {
@@ -103,16 +105,16 @@ func newFixture() (*fixture, error) {
 
 	// A Serializer with the Manager's defaults verifies the Manager's tokens.
 	if f.ser256, err = itsdangerous.New(secret, itsdangerous.Config{
-		Salt:   auth.DefaultTokenSalt,
+		Salt:   tokenSalt,
 		Digest: itsdangerous.SHA256,
-		MaxAge: auth.DefaultTokenMaxAge,
+		MaxAge: tokenTTL,
 	}); err != nil {
 		return nil, err
 	}
 	if f.ser1, err = itsdangerous.New(secret, itsdangerous.Config{
-		Salt:   auth.DefaultTokenSalt,
+		Salt:   tokenSalt,
 		Digest: itsdangerous.SHA1,
-		MaxAge: auth.DefaultTokenMaxAge,
+		MaxAge: tokenTTL,
 	}); err != nil {
 		return nil, err
 	}

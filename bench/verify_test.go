@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authkit/auth"
 	"github.com/shaj13/go-guardian/v2/auth/strategies/jwt"
 	"github.com/shaj13/libcache"
 	_ "github.com/shaj13/libcache/lru" // registers libcache.LRU
@@ -163,7 +162,7 @@ func benchmarkFloor(b *testing.B, newHash func() hash.Hash, token string) {
 // HMAC key: digest(salt + "signer" + secret).
 func deriveKey(newHash func() hash.Hash) []byte {
 	h := newHash()
-	h.Write([]byte(auth.DefaultTokenSalt + "signer"))
+	h.Write([]byte(tokenSalt + "signer"))
 	h.Write(secret)
 	return h.Sum(nil)
 }

@@ -22,14 +22,14 @@ const (
 	Argon2id Scheme = "argon2id"
 	// PBKDF2SHA512 is passlib's pbkdf2_sha512,
 	// "$pbkdf2-sha512$<rounds>$<salt>$<checksum>".
-	PBKDF2SHA512 Scheme = "pbkdf2_sha512" // #nosec G101 -- a hash scheme name, not a credential
+	PBKDF2SHA512 Scheme = "pbkdf2_sha512"
 	// PBKDF2SHA256 is passlib's pbkdf2_sha256,
 	// "$pbkdf2-sha256$<rounds>$<salt>$<checksum>".
-	PBKDF2SHA256 Scheme = "pbkdf2_sha256" // #nosec G101 -- a hash scheme name, not a credential
+	PBKDF2SHA256 Scheme = "pbkdf2_sha256"
 	// PBKDF2SHA1 is passlib's pbkdf2_sha1, "$pbkdf2$<rounds>$<salt>$<checksum>".
 	// It is read so that old hashes can be upgraded; prefer another
 	// scheme for new ones.
-	PBKDF2SHA1 Scheme = "pbkdf2_sha1" // #nosec G101 -- a hash scheme name, not a credential
+	PBKDF2SHA1 Scheme = "pbkdf2_sha1"
 	// SHA512Crypt is SHA-crypt with SHA-512, "$6$[rounds=<n>$]<salt>$<checksum>",
 	// as glibc's crypt(3) and passlib's sha512_crypt write it.
 	SHA512Crypt Scheme = "sha512_crypt"

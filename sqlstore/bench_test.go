@@ -92,7 +92,7 @@ func BenchmarkRequireToken(b *testing.B) {
 			}
 			b.Run(name, func(b *testing.B) {
 				s := bs.open(b)
-				cfg := auth.Config{BcryptCost: 4, Logger: slog.New(slog.DiscardHandler)}
+				cfg := auth.Config{Logger: slog.New(slog.DiscardHandler), Password: auth.PasswordConfig{BcryptCost: 4}}
 				if cached {
 					cfg.UserCache = auth.UserCacheConfig{Size: 1000, TTL: time.Minute}
 				}
@@ -116,7 +116,7 @@ func BenchmarkLogin(b *testing.B) {
 		b.Run(bs.name, func(b *testing.B) {
 			s := bs.open(b)
 			m, err := auth.New(s, []byte("login benchmark signing key....."), auth.Config{
-				BcryptCost: 10, Logger: slog.New(slog.DiscardHandler), Throttle: auth.ThrottleConfig{Disabled: true},
+				Logger: slog.New(slog.DiscardHandler), Throttle: auth.ThrottleConfig{Disabled: true}, Password: auth.PasswordConfig{BcryptCost: 10},
 			})
 			if err != nil {
 				b.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/flask"
 	"github.com/authkit/auth/sqlstore"
 )
 
@@ -44,12 +45,22 @@ func ExampleOpenFlaskSecurity() {
 		log.Fatal(err)
 	}
 	defer store.Close()
+	fc := flask.Config{
+		SecretKey:    []byte("the Flask app's SECRET_KEY"),
+		PasswordSalt: "the Flask app's SECURITY_PASSWORD_SALT",
+		PasswordHash: "pbkdf2_sha512", // its SECURITY_PASSWORD_HASH
+	}
+	tokens, err := flask.NewTokens(fc, store) // store is an auth.UniquifierLookup
+	if err != nil {
+		log.Fatal(err)
+	}
+	hasher, err := flask.NewHasher(fc)
+	if err != nil {
+		log.Fatal(err)
+	}
 	m, err := auth.New(store, []byte("the Go service's own signing key"), auth.Config{
-		Flask: &auth.FlaskConfig{
-			SecretKey:           []byte("the Flask app's SECRET_KEY"),
-			PasswordSalt:        "the Flask app's SECURITY_PASSWORD_SALT",
-			WritePasswordScheme: "pbkdf2_sha512", // its SECURITY_PASSWORD_HASH
-		},
+		Token:    auth.TokenConfig{Verifiers: []auth.TokenVerifier{tokens}},
+		Password: auth.PasswordConfig{Hasher: hasher},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -77,8 +77,9 @@ func (s FlaskSchema) withDefaults() FlaskSchema {
 // FlaskStore keeps the users of package auth in the tables of a
 // Flask-Security(-Too) application, as they are: it adds no table, column
 // or index. It implements [auth.UserStore], [auth.UserUpdater],
-// [auth.UserAdmin] and [auth.UniquifierLookup], so a [auth.Manager]
-// configured with [auth.FlaskConfig] accepts the application's tokens. It
+// [auth.UserAdmin] and [auth.UniquifierLookup], so the
+// [github.com/authkit/auth/flask.Tokens] made over it let an [auth.Manager]
+// accept the application's tokens. It
 // is safe for concurrent use, also alongside the Flask application. Make
 // one with [OpenFlaskSecurity]; the package documentation tells how
 // Flask-Security's fields become a [auth.User].

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/flask"
 	"github.com/authkit/auth/sqlstore"
 	"github.com/authkit/auth/storetest"
 )
@@ -466,14 +467,24 @@ func TestFlaskRealApp(t *testing.T) {
 					t.Fatal(err)
 				}
 				s := openFlask(t, b, dsn, sqlstore.FlaskSchema{})
+				fc := flask.Config{
+					SecretKey:    []byte("flask app secret key"),
+					PasswordSalt: "flask app password salt",
+					PasswordHash: "pbkdf2_sha512",
+					BcryptCost:   4,
+				}
+				tokens, err := flask.NewTokens(fc, s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				hasher, err := flask.NewHasher(fc)
+				if err != nil {
+					t.Fatal(err)
+				}
 				m, err := auth.New(s, []byte("the Go service's own signing key"), auth.Config{
-					BcryptCost: 4,
-					Logger:     slog.New(slog.DiscardHandler),
-					Flask: &auth.FlaskConfig{
-						SecretKey:           []byte("flask app secret key"),
-						PasswordSalt:        "flask app password salt",
-						WritePasswordScheme: "pbkdf2_sha512",
-					},
+					Logger:   slog.New(slog.DiscardHandler),
+					Token:    auth.TokenConfig{Verifiers: []auth.TokenVerifier{tokens}},
+					Password: auth.PasswordConfig{Hasher: hasher},
 				})
 				if err != nil {
 					t.Fatal(err)

@@ -24,7 +24,7 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	key := []byte("shared signing key of both instances")
 	newInstance := func() (*auth.Manager, *sqlstore.Store) {
 		s := openStore(t, "pgx", dsn, sqlstore.Postgres)
-		m, err := auth.New(s, key, auth.Config{BcryptCost: 4, Logger: slog.New(slog.DiscardHandler)})
+		m, err := auth.New(s, key, auth.Config{Logger: slog.New(slog.DiscardHandler), Password: auth.PasswordConfig{BcryptCost: 4}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -71,9 +71,9 @@ func TestThrottleSharedByInstances(t *testing.T) {
 			newInstance := func() *auth.Manager {
 				s := open(t)
 				m, err := auth.New(s, []byte("throttle shared signing key....."), auth.Config{
-					BcryptCost: 4,
-					Logger:     slog.New(slog.DiscardHandler),
-					Throttle:   auth.ThrottleConfig{Store: s, FreeAttempts: 3, BaseDelay: time.Minute},
+
+					Logger:   slog.New(slog.DiscardHandler),
+					Throttle: auth.ThrottleConfig{Store: s, FreeAttempts: 3, BaseDelay: time.Minute}, Password: auth.PasswordConfig{BcryptCost: 4},
 				})
 				if err != nil {
 					t.Fatal(err)

@@ -31,7 +31,7 @@
 //
 // "tokens verify" checks a token as the service would, with the signing key
 // in $AUTH_SECRET and the salt in $AUTH_TOKEN_SALT (default
-// auth.DefaultTokenSalt). "tokens inspect" only decodes a token, without
+// "authkit-token"). "tokens inspect" only decodes a token, without
 // checking anything, and says so.
 //
 // Every command answers -h with its usage. Errors go to the standard

@@ -119,7 +119,7 @@ func TestUsers(t *testing.T) {
 
 	// The changes must be in the database, as the service would see them.
 	s := openTestStore(t, db)
-	m, err := auth.New(s, []byte(testSecret), auth.Config{BcryptCost: 4, Logger: slog.New(slog.DiscardHandler)})
+	m, err := auth.New(s, []byte(testSecret), auth.Config{Logger: slog.New(slog.DiscardHandler), Password: auth.PasswordConfig{BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestTokens(t *testing.T) {
 	runSteps(t, db, []step{{name: "create", args: []string{"users", "create", "dave@example.com", "--no-password"}, stdout: []string{"created user 1"}}})
 	s := openTestStore(t, db)
 	const salt = "test-salt"
-	m, err := auth.New(s, []byte(testSecret), auth.Config{TokenSalt: salt, BcryptCost: 4, Logger: slog.New(slog.DiscardHandler)})
+	m, err := auth.New(s, []byte(testSecret), auth.Config{Logger: slog.New(slog.DiscardHandler), Token: auth.TokenConfig{Salt: salt}, Password: auth.PasswordConfig{BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}

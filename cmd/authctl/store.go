@@ -46,8 +46,8 @@ func (a *app) manager(s auth.UserStore, cfg auth.Config, signing bool) (*auth.Ma
 		key = make([]byte, 32)
 		rand.Read(key)
 	}
-	cfg.TokenSalt = os.Getenv("AUTH_TOKEN_SALT")
-	cfg.BcryptCost = a.bcryptCost
+	cfg.Token.Salt = os.Getenv("AUTH_TOKEN_SALT")
+	cfg.Password.BcryptCost = a.bcryptCost
 	// Warnings and errors only: the command reports its own success, and
 	// the Manager's audit events (at level INFO) would repeat it.
 	cfg.Logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

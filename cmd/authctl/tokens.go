@@ -48,7 +48,7 @@ func tokensVerify(ctx context.Context, a *app, o *options, args []string) error 
 		return err
 	}
 	defer done()
-	m, err := a.manager(s, auth.Config{TokenMaxAge: o.maxAge, TokenDigest: itsdangerous.Digest(o.digest)}, true)
+	m, err := a.manager(s, auth.Config{Token: auth.TokenConfig{MaxAge: o.maxAge, Digest: itsdangerous.Digest(o.digest)}}, true)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/flask"
 	"github.com/authkit/auth/internal/dbopen"
 	"github.com/authkit/auth/sqlstore"
 )
@@ -35,37 +36,53 @@ import (
 // The Manager's own keys (session cookies, native tokens) are AUTH_SECRET
 // if set, else derived from SECRET_KEY (and each fallback), so that every
 // instance given the app's settings agrees. tokens is "flask" (or empty)
-// to issue tokens the app accepts too, or "native" for the Manager's own,
-// once the app no longer needs to read them. The demo users are not seeded.
+// to issue tokens the app accepts too (flask.Tokens as the Manager's
+// Issuer as well as a verifier), or "native" for the Manager's own, once the
+// app no longer needs to read them; the app's tokens are accepted either
+// way. The demo users are not seeded.
 func flaskManager(ctx context.Context, dsn, tokens string, getenv func(string) string, logger *slog.Logger) (*auth.Manager, func(), error) {
 	fc, err := flaskConfig(getenv)
 	if err != nil {
 		return nil, nil, err
 	}
+	var issue bool
 	switch tokens {
 	case "", "flask":
-		fc.MintTokens = true
+		issue = true
 	case "native":
 	default:
 		return nil, nil, fmt.Errorf("unknown -tokens %q: want flask or native", tokens)
+	}
+	hasher, err := flask.NewHasher(fc)
+	if err != nil {
+		return nil, nil, err
 	}
 	cfg, err := serverConfig(getenv, logger)
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg.Flask = fc
-	cfg.TokenHeader = getenv("SECURITY_TOKEN_AUTHENTICATION_HEADER")
-	cfg.TokenQueryParam = getenv("SECURITY_TOKEN_AUTHENTICATION_KEY")
+	cfg.Password.Hasher = hasher
+	cfg.Token.Header = getenv("SECURITY_TOKEN_AUTHENTICATION_HEADER")
+	cfg.Token.QueryParam = getenv("SECURITY_TOKEN_AUTHENTICATION_KEY")
 	key := []byte(getenv("AUTH_SECRET"))
 	if len(key) == 0 {
 		key = deriveKey(fc.SecretKey)
 		for _, k := range fc.SecretKeyFallbacks {
-			cfg.OldKeys = append(cfg.OldKeys, deriveKey(k))
+			cfg.Token.OldKeys = append(cfg.Token.OldKeys, deriveKey(k))
 		}
 	}
 	store, closeStore, err := dbopen.OpenFlask(ctx, dsn, sqlstore.FlaskSchema{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the Flask-Security database: %w", err)
+	}
+	ft, err := flask.NewTokens(fc, store)
+	if err != nil {
+		closeStore()
+		return nil, nil, err
+	}
+	cfg.Token.Verifiers = append(cfg.Token.Verifiers, ft)
+	if issue {
+		cfg.Token.Issuer = ft
 	}
 	m, err := auth.New(store, key, cfg)
 	if err != nil {
@@ -78,15 +95,15 @@ func flaskManager(ctx context.Context, dsn, tokens string, getenv func(string) s
 
 // flaskConfig reads the Flask app's settings from the environment; see
 // flaskManager.
-func flaskConfig(getenv func(string) string) (*auth.FlaskConfig, error) {
-	fc := &auth.FlaskConfig{
-		SecretKey:           []byte(getenv("SECRET_KEY")),
-		PasswordSalt:        getenv("SECURITY_PASSWORD_SALT"),
-		RememberSalt:        getenv("SECURITY_REMEMBER_SALT"),
-		WritePasswordScheme: stringOr(getenv("SECURITY_PASSWORD_HASH"), "bcrypt"),
+func flaskConfig(getenv func(string) string) (flask.Config, error) {
+	fc := flask.Config{
+		SecretKey:    []byte(getenv("SECRET_KEY")),
+		PasswordSalt: getenv("SECURITY_PASSWORD_SALT"),
+		RememberSalt: getenv("SECURITY_REMEMBER_SALT"),
+		PasswordHash: getenv("SECURITY_PASSWORD_HASH"), // empty: bcrypt, the app's default
 	}
 	if len(fc.SecretKey) == 0 {
-		return nil, errors.New("-schema flask-security needs SECRET_KEY: the Flask app's secret key")
+		return fc, errors.New("-schema flask-security needs SECRET_KEY: the Flask app's secret key")
 	}
 	for k := range strings.SplitSeq(getenv("SECRET_KEY_FALLBACKS"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
@@ -103,12 +120,12 @@ func flaskConfig(getenv func(string) string) (*auth.FlaskConfig, error) {
 		}
 	}
 	if fc.PasswordSalt == "" && !fc.PasswordSingleHash {
-		return nil, errors.New("-schema flask-security needs SECURITY_PASSWORD_SALT (or SECURITY_PASSWORD_SINGLE_HASH=True), as the Flask app has it")
+		return fc, errors.New("-schema flask-security needs SECURITY_PASSWORD_SALT (or SECURITY_PASSWORD_SINGLE_HASH=True), as the Flask app has it")
 	}
 	if v := getenv("SECURITY_TOKEN_MAX_AGE"); v != "" {
 		secs, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || secs <= 0 || secs > int64(1<<62/time.Second) {
-			return nil, fmt.Errorf("SECURITY_TOKEN_MAX_AGE=%q is not a positive whole number of seconds", v)
+			return fc, fmt.Errorf("SECURITY_TOKEN_MAX_AGE=%q is not a positive whole number of seconds", v)
 		}
 		fc.TokenMaxAge = time.Duration(secs) * time.Second
 	}

@@ -317,7 +317,7 @@ func TestRunFlaskConfigErrors(t *testing.T) {
 		{name: "no password salt", args: []string{"-schema", "flask-security"}, getenv: without("SECURITY_PASSWORD_SALT"), want: "needs SECURITY_PASSWORD_SALT"},
 		{name: "bad max age", args: []string{"-schema", "flask-security"}, getenv: with("SECURITY_TOKEN_MAX_AGE", "1h"), want: `SECURITY_TOKEN_MAX_AGE="1h" is not a positive whole number of seconds`},
 		{name: "negative max age", args: []string{"-schema", "flask-security"}, getenv: with("SECURITY_TOKEN_MAX_AGE", "-5"), want: "not a positive whole number"},
-		{name: "unknown hash", args: []string{"-schema", "flask-security", "-db", empty}, getenv: with("SECURITY_PASSWORD_HASH", "md5_crypt"), want: `WritePasswordScheme "md5_crypt" is not one of`},
+		{name: "unknown hash", args: []string{"-schema", "flask-security", "-db", empty}, getenv: with("SECURITY_PASSWORD_HASH", "md5_crypt"), want: `PasswordHash "md5_crypt" is not one of`},
 		{name: "not a Flask database", args: []string{"-schema", "flask-security", "-db", nativeDB(t)}, getenv: good, want: `has no table "user"`},
 		{name: "unknown tokens", args: []string{"-schema", "flask-security", "-tokens", "jwt"}, getenv: good, want: `unknown -tokens "jwt"`},
 		{name: "tokens in native mode", args: []string{"-tokens", "flask"}, getenv: good, want: "-tokens applies to -schema flask-security only"},

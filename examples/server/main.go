@@ -30,7 +30,7 @@
 // login form (GET /login) and, once logged in, shows the account with a
 // logout button. The session cookie is Secure, which browsers accept on
 // http://127.0.0.1 and http://localhost; on any other plain-HTTP host set
-// Config.SessionInsecure.
+// Config.Session.Insecure.
 package main
 
 import (
@@ -143,10 +143,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 // by another process (authctl) is seen only after the TTL.
 func serverConfig(getenv func(string) string, logger *slog.Logger) (auth.Config, error) {
 	cfg := auth.Config{
-		TokenSalt:     getenv("AUTH_TOKEN_SALT"),
-		TokenMaxAge:   time.Hour,
-		LoginRedirect: "/account",
-		Logger:        logger,
+
+		Logger: logger, Token: auth.TokenConfig{Salt: getenv("AUTH_TOKEN_SALT"), MaxAge: time.Hour}, Session: auth.SessionConfig{LoginRedirect: "/account"},
 	}
 	if v := getenv("AUTH_USER_CACHE_TTL"); v != "" {
 		ttl, err := time.ParseDuration(v)
@@ -189,6 +187,9 @@ func nativeManager(ctx context.Context, dsn string, getenv func(string) string, 
 	}
 	return m, closeStore, nil
 }
+
+// minSecretBytes is the shortest signing secret auth.New accepts.
+const minSecretBytes = 16
 
 // signingSecret returns the token signing secret: fromEnv if set; else,
 // for an SQLite database, the secret kept in the file beside it, made on
@@ -235,8 +236,8 @@ func signingSecret(fromEnv, dsn string, logger *slog.Logger) ([]byte, error) {
 		return nil, fmt.Errorf("reading the secret file: %w", err)
 	}
 	secret, err := hex.DecodeString(strings.TrimSpace(string(raw)))
-	if err != nil || len(secret) < auth.MinKeyBytes {
-		return nil, fmt.Errorf("the secret file %s does not hold a hex secret of at least %d bytes", path, auth.MinKeyBytes)
+	if err != nil || len(secret) < minSecretBytes {
+		return nil, fmt.Errorf("the secret file %s does not hold a hex secret of at least %d bytes", path, minSecretBytes)
 	}
 	logger.Info("using the signing secret kept beside the database", "file", path)
 	return secret, nil

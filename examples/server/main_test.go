@@ -26,9 +26,8 @@ func newTestApp(t *testing.T) (*httptest.Server, *auth.MemoryStore) {
 	t.Helper()
 	store := auth.NewMemoryStore()
 	m, err := auth.New(store, []byte("example server test secret, 32 b"), auth.Config{
-		TokenMaxAge: time.Hour,
-		BcryptCost:  4,
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Token: auth.TokenConfig{MaxAge: time.Hour}, Password: auth.PasswordConfig{BcryptCost: 4},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +43,7 @@ func newTestApp(t *testing.T) (*httptest.Server, *auth.MemoryStore) {
 func TestSeed(t *testing.T) {
 	ctx := context.Background()
 	store := auth.NewMemoryStore()
-	m, err := auth.New(store, []byte("example server test secret, 32 b"), auth.Config{BcryptCost: 4})
+	m, err := auth.New(store, []byte("example server test secret, 32 b"), auth.Config{Password: auth.PasswordConfig{BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +313,7 @@ func TestRunShutsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := auth.New(store, []byte(env["AUTH_SECRET"]), auth.Config{BcryptCost: 4})
+	m, err := auth.New(store, []byte(env["AUTH_SECRET"]), auth.Config{Password: auth.PasswordConfig{BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,9 +66,9 @@ func instance(t *testing.T, dsn string) (*auth.Manager, *sqlstore.Store) {
 		t.Fatal(err)
 	}
 	m, err := auth.New(s, []byte("pglisten shared signing key....."), auth.Config{
-		BcryptCost: 4,
-		UserCache:  auth.UserCacheConfig{Size: 100, TTL: time.Hour},
-		Logger:     slog.New(slog.DiscardHandler),
+
+		UserCache: auth.UserCacheConfig{Size: 100, TTL: time.Hour},
+		Logger:    slog.New(slog.DiscardHandler), Password: auth.PasswordConfig{BcryptCost: 4},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +134,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 	if err := pglisten.Run(context.Background(), "postgres://x", nil, pglisten.Config{}); err == nil {
 		t.Error("Run accepted a nil target")
 	}
-	m, _ := auth.New(auth.NewMemoryStore(), []byte("0123456789abcdef"), auth.Config{BcryptCost: 4})
+	m, _ := auth.New(auth.NewMemoryStore(), []byte("0123456789abcdef"), auth.Config{Password: auth.PasswordConfig{BcryptCost: 4}})
 	if err := pglisten.Run(context.Background(), "::not a dsn::", m, pglisten.Config{}); err == nil {
 		t.Error("Run accepted a malformed DSN")
 	}

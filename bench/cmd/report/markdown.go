@@ -47,7 +47,7 @@ var groupOrder = []string{"Verify", "Issue", "Middleware", "Basic"}
 var rowNotes = map[string]string{
 	"Verify/floor-hmac-sha256":      "a pre-keyed, reused HMAC-SHA256 over the signed bytes (everything before the last '.'), its comparison with the signature, and base64url decoding of the three parts: the least a verifier of this format does",
 	"Verify/floor-hmac-sha1":        "the same with HMAC-SHA1, over a SHA-1 token of the same payload",
-	"Verify/auth-signature":         "`itsdangerous.Serializer.Verify` with the Manager's defaults (SHA-256, `DefaultTokenSalt`, 24 h max age): signature and age, payload not decoded",
+	"Verify/auth-signature":         "`itsdangerous.Serializer.Verify` with the Manager's defaults (SHA-256, salt `authkit-token`, 24 h max age): signature and age, payload not decoded",
 	"Verify/auth-signature-sha1":    "`itsdangerous.Serializer.Verify` of the SHA-1 token (itsdangerous' and Flask-Security's default digest)",
 	"Verify/auth-payload":           "`Manager.ParseToken`: signature, age, and the payload decoded to the user ID; no store. The ID is \"1\", and Go makes one-byte strings without allocating: a longer ID costs one allocation here",
 	"Verify/auth-store":             "`Manager.VerifyToken` over a `MemoryStore`: the above plus the user lookup and the uniquifier comparison",
@@ -63,7 +63,7 @@ var rowNotes = map[string]string{
 	"Issue/go-guardian-jwt":         "go-guardian v2.11.5 `jwt.IssueAccessToken` (go-jose signer built per token)",
 	"Middleware/bare-handler":       "the handler alone (it answers 204)",
 	"Middleware/auth-require-token": "`Manager.RequireToken` over a `MemoryStore`, in front of the same handler",
-	"Basic/auth-require-basic":      "`Manager.RequireBasic` (Config.BcryptCost 10) over a `MemoryStore`",
+	"Basic/auth-require-basic":      "`Manager.RequireBasic` (Config.Password.BcryptCost 10) over a `MemoryStore`",
 	"Basic/go-http-auth":            "abbot/go-http-auth v0.4.0 `BasicAuth.Wrap` over a one-user secret provider holding a cost-10 bcrypt hash",
 }
 

@@ -1,4 +1,4 @@
-package auth
+package flask
 
 import (
 	"context"
@@ -13,11 +13,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authkit/auth"
 	"github.com/authkit/auth/passhash"
 )
 
-// passlibFixture is an entry of testdata/password_hashes.json or
-// testdata/flask/password_hashes.json.
+// passlibFixture is an entry of ../testdata/password_hashes.json or
+// ../testdata/flask/password_hashes.json.
 type passlibFixture struct {
 	Name           string   `json:"name"`
 	Scheme         string   `json:"scheme"`
@@ -55,12 +56,13 @@ func loadPasslibFixtures(t testing.TB, path string) []passlibFixture {
 	return f.Entries
 }
 
-// flaskConfig returns the FlaskConfig the entry was made with, or nil.
-func (e passlibFixture) flaskConfig(t testing.TB) *FlaskConfig {
+// flaskConfig returns the Config the entry was made with, or nil for an
+// entry made without Flask-Security.
+func (e passlibFixture) flaskConfig(t testing.TB) *Config {
 	t.Helper()
 	switch {
 	case e.Flask != nil:
-		fc := &FlaskConfig{PasswordSalt: e.Flask.PasswordSalt}
+		fc := &Config{PasswordSalt: e.Flask.PasswordSalt}
 		var all bool
 		if err := json.Unmarshal(e.Flask.SingleHash, &all); err == nil {
 			fc.PasswordSingleHash = all
@@ -69,7 +71,7 @@ func (e passlibFixture) flaskConfig(t testing.TB) *FlaskConfig {
 		}
 		return fc
 	case e.PasswordSalt != "":
-		return &FlaskConfig{PasswordSalt: e.PasswordSalt, PasswordSingleHash: e.SingleHash != nil && *e.SingleHash}
+		return &Config{PasswordSalt: e.PasswordSalt, PasswordSingleHash: e.SingleHash != nil && *e.SingleHash}
 	}
 	return nil
 }
@@ -110,13 +112,52 @@ func costlyFixtures(entries []passlibFixture) map[string]bool {
 	return picked
 }
 
-func newPasslibManager(t testing.TB, fc *FlaskConfig) *Manager {
+// cheapArgon2 are argon2 parameters fast enough for tests.
+var cheapArgon2 = passhash.Argon2Params{Time: 1, MemoryKiB: 8192, Threads: 1, KeyLen: 16}
+
+// newTestHasher returns the Hasher of fc, at bcrypt cost 4 unless fc sets
+// one, and with rounds, if not 0, instead of passlib's defaults for pbkdf2
+// and SHA-crypt, which are slow.
+func newTestHasher(t testing.TB, fc Config, rounds int) *Hasher {
 	t.Helper()
-	m, err := New(NewMemoryStore(), []byte("passlib test key, 32 bytes long."), Config{BcryptCost: 4, Flask: fc})
+	if fc.BcryptCost == 0 {
+		fc.BcryptCost = 4
+	}
+	h, err := NewHasher(fc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.writer.Rounds = rounds
+	return h
+}
+
+// newHasherManager returns a Manager over store (a new MemoryStore if nil)
+// whose passwords h makes and checks, or, with h nil, the Manager's own
+// hasher at bcrypt cost 4.
+func newHasherManager(t testing.TB, store auth.UserStore, h *Hasher) *auth.Manager {
+	t.Helper()
+	if store == nil {
+		store = auth.NewMemoryStore()
+	}
+	pc := auth.PasswordConfig{BcryptCost: 4}
+	if h != nil {
+		pc = auth.PasswordConfig{Hasher: h}
+	}
+	m, err := auth.New(store, []byte("passlib test key, 32 bytes long."), auth.Config{Password: pc, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// newPasslibManager returns a Manager with the Flask-Security rules of fc,
+// or none for nil.
+func newPasslibManager(t testing.TB, fc *Config) *auth.Manager {
+	t.Helper()
+	if fc == nil {
+		return newHasherManager(t, nil, nil)
+	}
+	return newHasherManager(t, nil, newTestHasher(t, *fc, 0))
 }
 
 // TestPasslibHashes checks every hash made through Flask-Security in both
@@ -127,8 +168,9 @@ func newPasslibManager(t testing.TB, fc *FlaskConfig) *Manager {
 // Of the costly entries only one per scheme is checked, and not in -short
 // mode.
 func TestPasslibHashes(t *testing.T) {
-	entries := append(loadPasslibFixtures(t, "testdata/password_hashes.json"),
-		loadPasslibFixtures(t, "testdata/flask/password_hashes.json")...)
+	t.Parallel()
+	entries := append(loadPasslibFixtures(t, "../testdata/password_hashes.json"),
+		loadPasslibFixtures(t, "../testdata/flask/password_hashes.json")...)
 	costly := costlyFixtures(entries)
 	n := 0
 	for _, e := range entries {
@@ -148,8 +190,9 @@ func TestPasslibHashes(t *testing.T) {
 			switch {
 			case len(e.Password) > bcryptMaxBytes && e.Scheme == "bcrypt":
 				// passlib truncates silently; this package refuses a
-				// password it could compare only in part (see Bcrypt).
-				if err := m.CheckPassword(e.Hash, e.Password); err != ErrPasswordMismatch {
+				// password it could compare only in part (see
+				// passhash.Bcrypt).
+				if err := m.CheckPassword(e.Hash, e.Password); err != auth.ErrPasswordMismatch {
 					t.Errorf("CheckPassword(%d-byte password) = %v, want ErrPasswordMismatch", len(e.Password), err)
 				}
 			default:
@@ -167,17 +210,17 @@ func TestPasslibHashes(t *testing.T) {
 				wrong = wrong[:min(len(wrong), 1)]
 			}
 			for _, p := range wrong {
-				if err := m.CheckPassword(e.Hash, p); err != ErrPasswordMismatch {
+				if err := m.CheckPassword(e.Hash, p); err != auth.ErrPasswordMismatch {
 					t.Errorf("CheckPassword(%q) = %v, want ErrPasswordMismatch", p, err)
 				}
 			}
-			if fc != nil && fc.PasswordSalt != "" && !fc.PasswordSingleHash && (e.Flask == nil || e.Flask.Prehashed) {
+			if fc.PasswordSalt != "" && !fc.PasswordSingleHash && (e.Flask == nil || e.Flask.Prehashed) {
 				plain := newPasslibManager(t, nil)
-				if err := plain.CheckPassword(e.Hash, e.Password); err != ErrPasswordMismatch {
+				if err := plain.CheckPassword(e.Hash, e.Password); err != auth.ErrPasswordMismatch {
 					t.Errorf("without the pre-hash: CheckPassword = %v, want ErrPasswordMismatch", err)
 				}
-				other := newPasslibManager(t, &FlaskConfig{PasswordSalt: fc.PasswordSalt + "x"})
-				if err := other.CheckPassword(e.Hash, e.Password); err != ErrPasswordMismatch {
+				other := newPasslibManager(t, &Config{PasswordSalt: fc.PasswordSalt + "x"})
+				if err := other.CheckPassword(e.Hash, e.Password); err != auth.ErrPasswordMismatch {
 					t.Errorf("with another PasswordSalt: CheckPassword = %v, want ErrPasswordMismatch", err)
 				}
 			}
@@ -192,12 +235,12 @@ func TestPasslibHashes(t *testing.T) {
 // fixture file records.
 func TestFlaskPrehash(t *testing.T) {
 	n := 0
-	for _, e := range loadPasslibFixtures(t, "testdata/password_hashes.json") {
+	for _, e := range loadPasslibFixtures(t, "../testdata/password_hashes.json") {
 		if e.PasswordSalt == "" {
 			continue
 		}
-		fp := &flaskPasswords{salt: []byte(e.PasswordSalt)}
-		if got := fp.prehash(e.Password); got != e.HMACPrehash {
+		h := newTestHasher(t, Config{PasswordSalt: e.PasswordSalt}, 0)
+		if got := h.prehash(e.Password); got != e.HMACPrehash {
 			t.Errorf("%s: prehash = %q, want %q", e.Name, got, e.HMACPrehash)
 		}
 		n++
@@ -208,7 +251,8 @@ func TestFlaskPrehash(t *testing.T) {
 }
 
 // TestFlaskSingleHashRules checks which schemes are pre-hashed, as
-// Flask-Security 5.1.2's use_double_hash decides.
+// Flask-Security 5.1.2's use_double_hash decides, and that bcrypt's
+// pre-hash is cut to the 72 bytes bcrypt reads.
 func TestFlaskSingleHashRules(t *testing.T) {
 	hashes := map[string]string{
 		"bcrypt":        "$2b$04$iL/dfw7LN8UBrZWfE68F2uwxyq.z0T7gJTgZkNe7BD05/5w9YyaYO",
@@ -232,15 +276,26 @@ func TestFlaskSingleHashRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newPasslibManager(t, &FlaskConfig{PasswordSalt: "salt", PasswordSingleHash: tt.all, PasswordSingleHashSchemes: tt.schemes})
-			for scheme, h := range hashes {
-				if got := passlibScheme(h); got != scheme {
-					t.Errorf("passlibScheme(%q) = %q, want %q", h, got, scheme)
+			h := newTestHasher(t, Config{PasswordSalt: "salt", PasswordSingleHash: tt.all, PasswordSingleHashSchemes: tt.schemes}, 0)
+			for scheme, hash := range hashes {
+				if got := passlibScheme(hash); got != scheme {
+					t.Errorf("passlibScheme(%q) = %q, want %q", hash, got, scheme)
 				}
-				pre := m.hasher.flask.prepare(h, "pw") != "pw"
+				p := h.prepare(passlibScheme(hash), "pw")
+				pre := p != "pw"
 				want := !slices.Contains(tt.unprefixed, scheme)
 				if pre != want {
 					t.Errorf("%s: pre-hashed = %v, want %v", scheme, pre, want)
+				}
+				if scheme != "" && h.prehashes(scheme) != want {
+					t.Errorf("%s: prehashes = %v, want %v", scheme, !want, want)
+				}
+				switch {
+				case !pre:
+				case scheme == "bcrypt" && p != h.prehash("pw")[:bcryptMaxBytes]:
+					t.Errorf("bcrypt: prepared %q, want the pre-hash cut to %d bytes", p, bcryptMaxBytes)
+				case scheme != "bcrypt" && p != h.prehash("pw"):
+					t.Errorf("%s: prepared %q, want the whole pre-hash", scheme, p)
 				}
 			}
 		})
@@ -249,9 +304,10 @@ func TestFlaskSingleHashRules(t *testing.T) {
 
 // TestFlaskCheckMalformed checks that with the Flask-Security pre-hash
 // configured, damaged and unknown hashes still give ErrUnsupportedHash
-// naming the scheme, and need a rehash. passhash's TestVerifyMalformed
+// naming the scheme, and would need a rehash. passhash's TestVerifyMalformed
 // checks the formats themselves.
 func TestFlaskCheckMalformed(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, hash, want string // want: in the error text
 	}{
@@ -264,20 +320,36 @@ func TestFlaskCheckMalformed(t *testing.T) {
 		{name: "plaintext", hash: "test123", want: `"unknown (no $ prefix)"`},
 		{name: "empty", hash: "", want: `"empty"`},
 	}
-	fcs := []*FlaskConfig{nil, {PasswordSalt: "salt"}, {PasswordSalt: "salt", WritePasswordScheme: "pbkdf2_sha512"}}
+	fcs := []*Config{nil, {PasswordSalt: "salt"}, {PasswordSalt: "salt", PasswordHash: "pbkdf2_sha512"}}
+	var managers []*auth.Manager
+	var hashers []*Hasher
+	for _, fc := range fcs {
+		var h *Hasher
+		if fc != nil {
+			h = newTestHasher(t, *fc, 0)
+		}
+		managers = append(managers, newHasherManager(t, nil, h))
+		hashers = append(hashers, h)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, fc := range fcs {
-				m := newPasslibManager(t, fc)
+			for i, m := range managers {
 				err := m.CheckPassword(tt.hash, "test123")
-				if !errors.Is(err, ErrUnsupportedHash) {
+				if !errors.Is(err, auth.ErrUnsupportedHash) {
 					t.Fatalf("CheckPassword = %v, want ErrUnsupportedHash", err)
 				}
 				if !strings.Contains(err.Error(), tt.want) {
 					t.Errorf("error %q does not name the scheme: want %s", err, tt.want)
 				}
-				if !m.hasher.needsRehash(tt.hash) {
-					t.Error("needsRehash = false for a hash that cannot be checked")
+				h := hashers[i]
+				if h == nil {
+					continue
+				}
+				if rehash, err := h.Verify(tt.hash, "test123"); rehash || !errors.Is(err, auth.ErrUnsupportedHash) {
+					t.Errorf("Hasher.Verify = %v, %v; want false, ErrUnsupportedHash", rehash, err)
+				}
+				if !h.writer.NeedsRehash(tt.hash) {
+					t.Error("NeedsRehash = false for a hash that cannot be checked")
 				}
 			}
 		})
@@ -285,9 +357,10 @@ func TestFlaskCheckMalformed(t *testing.T) {
 }
 
 // TestFlaskWritePasswordScheme checks the hashes written for each
-// FlaskConfig.WritePasswordScheme: their form, that they verify and
-// refuse wrong passwords, and what needsRehash says of them and of others.
+// Config.PasswordHash: their form, that they verify and refuse wrong
+// passwords, and which hashes need a rehash.
 func TestFlaskWritePasswordScheme(t *testing.T) {
+	t.Parallel()
 	const salt = "something_super_secret_change_in_production"
 	other := map[string]string{ // a hash in each scheme, of another password
 		"bcrypt":        "$2b$04$iL/dfw7LN8UBrZWfE68F2uwxyq.z0T7gJTgZkNe7BD05/5w9YyaYO",
@@ -314,60 +387,62 @@ func TestFlaskWritePasswordScheme(t *testing.T) {
 		{write: "argon2", prefix: "$argon2id$v=19$m=8192,t=1,p=1$", scheme: passhash.Argon2id, bcryptCost: 4},
 		{write: "sha512_crypt", prefix: "$6$rounds=5001$", scheme: passhash.SHA512Crypt, bcryptCost: 4, rounds: 5001},
 		{write: "sha256_crypt", prefix: "$5$rounds=5001$", scheme: passhash.SHA256Crypt, bcryptCost: 4, rounds: 5001},
-		{write: "", prefix: "$2a$04$", scheme: passhash.Bcrypt, bcryptCost: 4},
+		{write: "", prefix: "$2b$04$", scheme: passhash.Bcrypt, bcryptCost: 4}, // Flask-Security's default, bcrypt
 	}
 	for _, tt := range tests {
 		t.Run("write="+tt.write, func(t *testing.T) {
-			m, err := New(NewMemoryStore(), []byte("passlib test key, 32 bytes long."), Config{
-				BcryptCost: tt.bcryptCost,
-				Argon2:     passhash.Argon2Params{Time: 1, MemoryKiB: 8192, Threads: 1, KeyLen: 16},
-				Flask:      &FlaskConfig{PasswordSalt: salt, WritePasswordScheme: tt.write},
-			})
+			h, err := NewHasher(Config{PasswordSalt: salt, PasswordHash: tt.write, BcryptCost: tt.bcryptCost, Argon2: cheapArgon2})
 			if err != nil {
 				t.Fatal(err)
 			}
 			// passlib's default rounds (Rounds 0), which passhash's
 			// TestDefaultRounds checks; then cheaper ones for speed.
-			if w := m.hasher.flaskWriter(); w.Scheme != tt.scheme || w.Rounds != 0 || w.BcryptCost != tt.bcryptCost {
+			if w := h.writer; w.Scheme != tt.scheme || w.Rounds != 0 || w.BcryptCost != tt.bcryptCost {
 				t.Fatalf("writer %+v, want scheme %s with passlib's default rounds and cost %d", w, tt.scheme, tt.bcryptCost)
 			}
-			m.hasher.flask.rounds = tt.rounds
+			h.writer.Rounds = tt.rounds
+			m := newHasherManager(t, nil, h)
 			passwords := []string{"test123", "pässwörd-🔑", strings.Repeat("long password ", 20)} // the last over bcrypt's 72 bytes: fine once pre-hashed
 			for _, pw := range passwords {
-				h, err := m.HashPassword(pw)
+				enc, err := m.HashPassword(pw)
 				if err != nil {
 					t.Fatalf("HashPassword(%q): %v", pw, err)
 				}
-				if !strings.HasPrefix(h, tt.prefix) {
-					t.Fatalf("hash %q lacks prefix %q", h, tt.prefix)
+				if !strings.HasPrefix(enc, tt.prefix) {
+					t.Fatalf("hash %q lacks prefix %q", enc, tt.prefix)
 				}
-				if err := m.CheckPassword(h, pw); err != nil {
+				if err := m.CheckPassword(enc, pw); err != nil {
 					t.Errorf("CheckPassword(own hash) = %v", err)
 				}
-				if err := m.CheckPassword(h, pw+"x"); err != ErrPasswordMismatch {
+				if err := m.CheckPassword(enc, pw+"x"); err != auth.ErrPasswordMismatch {
 					t.Errorf("CheckPassword(wrong) = %v", err)
 				}
-				if m.hasher.needsRehash(h) {
-					t.Errorf("needsRehash(own hash %q) = true", h)
+				if rehash, err := h.Verify(enc, pw); err != nil || rehash {
+					t.Errorf("Verify(own hash %q) = %v, %v; want no rehash", enc, rehash, err)
 				}
 			}
-			if tt.write == "" {
-				return
-			}
-			for scheme, h := range other {
-				if scheme != tt.write && !m.hasher.needsRehash(h) {
-					t.Errorf("needsRehash(%s hash) = false", scheme)
+			write := stringOr(tt.write, "bcrypt")
+			for scheme, enc := range other {
+				if scheme != write && !h.writer.NeedsRehash(enc) {
+					t.Errorf("NeedsRehash(%s hash) = false", scheme)
 				}
 			}
-			if h, ok := weaker[tt.write]; ok && !m.hasher.needsRehash(h) {
-				t.Errorf("needsRehash(weaker %s hash) = false", tt.write)
+			if enc, ok := weaker[write]; ok && !h.writer.NeedsRehash(enc) && (write != "bcrypt" || tt.bcryptCost > 4) {
+				t.Errorf("NeedsRehash(weaker %s hash) = false", write)
 			}
 		})
 	}
 }
 
+func stringOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
 func TestFlaskPbkdf2Form(t *testing.T) {
-	m := newPasslibManager(t, &FlaskConfig{PasswordSalt: "s", WritePasswordScheme: "pbkdf2_sha512"})
+	m := newPasslibManager(t, &Config{PasswordSalt: "s", PasswordHash: "pbkdf2_sha512"})
 	h, err := m.HashPassword("test123")
 	if err != nil {
 		t.Fatal(err)
@@ -383,39 +458,35 @@ func TestFlaskPbkdf2Form(t *testing.T) {
 
 // TestLoginRehashesToFlaskScheme logs in users whose hashes are in other
 // schemes and checks that the stored hash becomes one in the write scheme
-// that still verifies; without a write scheme, Flask hashes become the
-// Manager's own scheme, pre-hashed.
+// that still verifies; without a write scheme, hashes become bcrypt (Flask-
+// Security's default), pre-hashed.
 func TestLoginRehashesToFlaskScheme(t *testing.T) {
+	t.Parallel()
 	const salt = "something_super_secret_change_in_production"
 	for _, tt := range []struct {
 		name, write, stored, wantPrefix string
 	}{
 		{name: "bcrypt to pbkdf2_sha512", write: "pbkdf2_sha512", stored: "$2b$04$gFD4KzhQ9BDCF5gnljiqg.SMpsGU216qsHDlOwmDKc6MLyc1mMjAu", wantPrefix: "$pbkdf2-sha512$25000$"},
 		{name: "weak pbkdf2 to default rounds", write: "pbkdf2_sha512", stored: "", wantPrefix: "$pbkdf2-sha512$25000$"},
-		{name: "pbkdf2 to Go default", write: "", stored: "$pbkdf2-sha512$25000$OYdQak1J6R3j/N87J0QI4Q$opP619.EW5C6GnIiBCKt.d5gLvuQ25WEXxQGa9zvwSFK9jUaTfDvz0CzQ20qPl8f4RRAaBqmwiy1qUkPIALjuQ", wantPrefix: "$2a$04$"},
+		{name: "pbkdf2 to the default, bcrypt", write: "", stored: "$pbkdf2-sha512$25000$OYdQak1J6R3j/N87J0QI4Q$opP619.EW5C6GnIiBCKt.d5gLvuQ25WEXxQGa9zvwSFK9jUaTfDvz0CzQ20qPl8f4RRAaBqmwiy1qUkPIALjuQ", wantPrefix: "$2b$04$"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			store := NewMemoryStore()
-			m, err := New(store, []byte("passlib test key, 32 bytes long."), Config{
-				BcryptCost: 4,
-				Logger:     slog.New(slog.DiscardHandler),
-				Flask:      &FlaskConfig{PasswordSalt: salt, WritePasswordScheme: tt.write},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			store := auth.NewMemoryStore()
+			h := newTestHasher(t, Config{PasswordSalt: salt, PasswordHash: tt.write}, 0)
+			m := newHasherManager(t, store, h)
 			stored := tt.stored
 			if stored == "" {
 				// A Flask-style pre-hashed pbkdf2 hash at 1000 rounds.
 				w := passhash.Hasher{Scheme: passhash.PBKDF2SHA512, Rounds: 1000}
-				if stored, err = w.Hash(m.hasher.flask.prehash("test123")); err != nil {
+				var err error
+				if stored, err = w.Hash(h.prehash("test123")); err != nil {
 					t.Fatal(err)
 				}
 			}
 			if err := m.CheckPassword(stored, "test123"); err != nil {
 				t.Fatalf("the stored hash does not verify before login: %v", err)
 			}
-			u := &User{ID: "1", Email: "flask@example.com", PasswordHash: stored, Active: true, Uniquifier: NewUniquifier()}
+			u := &auth.User{ID: "1", Email: "flask@example.com", PasswordHash: stored, Active: true, Uniquifier: auth.NewUniquifier()}
 			if err := store.CreateUser(context.Background(), u); err != nil {
 				t.Fatal(err)
 			}
@@ -431,6 +502,10 @@ func TestLoginRehashesToFlaskScheme(t *testing.T) {
 			}
 			if _, err := m.Login(context.Background(), "flask@example.com", "test123", "192.0.2.1"); err != nil {
 				t.Errorf("second Login: %v", err)
+			}
+			again, _ := store.UserByID(context.Background(), "1")
+			if again.PasswordHash != got.PasswordHash {
+				t.Errorf("second Login rehashed %q again, to %q", got.PasswordHash, again.PasswordHash)
 			}
 		})
 	}
@@ -454,12 +529,12 @@ func pythonWithFlaskSecurity(t *testing.T) string {
 	return py
 }
 
-// runFlaskScript runs one of the scripts in testdata/flask with stdin and
-// decodes its JSON output into out.
+// runFlaskScript runs one of the scripts in ../testdata/flask with stdin
+// and decodes its JSON output into out.
 func runFlaskScript(t *testing.T, py string, stdin any, out any, script string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(py, append([]string{"-B", script}, args...)...)
-	cmd.Dir = filepath.Join("testdata", "flask")
+	cmd.Dir = filepath.Join("..", "testdata", "flask")
 	if stdin != nil {
 		in, err := json.Marshal(stdin)
 		if err != nil {
@@ -499,17 +574,18 @@ type flaskHashGroup struct {
 // passlib verify hashes the Manager wrote in every write scheme, with and
 // without the pre-hash, and hashes it wrote when rehashing on login.
 func TestFlaskSecurityVerifiesWrittenHashes(t *testing.T) {
+	t.Parallel()
 	py := pythonWithFlaskSecurity(t)
 	const salt = "something_super_secret_change_in_production"
 	settings := []struct {
 		name string
-		fc   FlaskConfig
+		fc   Config
 		py   any // SECURITY_PASSWORD_SINGLE_HASH as Flask-Security takes it
 	}{
-		{name: "default", fc: FlaskConfig{PasswordSalt: salt}, py: nil},
-		{name: "single hash false", fc: FlaskConfig{PasswordSalt: salt}, py: false},
-		{name: "single hash true", fc: FlaskConfig{PasswordSalt: salt, PasswordSingleHash: true}, py: true},
-		{name: "single hash list", fc: FlaskConfig{PasswordSalt: salt, PasswordSingleHashSchemes: []string{"sha512_crypt", "bcrypt"}}, py: []string{"sha512_crypt", "bcrypt"}},
+		{name: "default", fc: Config{PasswordSalt: salt}, py: nil},
+		{name: "single hash false", fc: Config{PasswordSalt: salt}, py: false},
+		{name: "single hash true", fc: Config{PasswordSalt: salt, PasswordSingleHash: true}, py: true},
+		{name: "single hash list", fc: Config{PasswordSalt: salt, PasswordSingleHashSchemes: []string{"sha512_crypt", "bcrypt"}}, py: []string{"sha512_crypt", "bcrypt"}},
 	}
 	writes := []string{"pbkdf2_sha512", "pbkdf2_sha256", "bcrypt", "argon2", "sha512_crypt", "sha256_crypt", ""}
 	passwords := []string{"test123", "pässwörd-🔑", strings.Repeat("long password ", 20)}
@@ -518,31 +594,26 @@ func TestFlaskSecurityVerifiesWrittenHashes(t *testing.T) {
 		g := flaskHashGroup{Salt: salt, SingleHash: s.py, name: s.name}
 		for _, w := range writes {
 			fc := s.fc
-			fc.WritePasswordScheme = w
-			m, err := New(NewMemoryStore(), []byte("passlib test key, 32 bytes long."), Config{
-				BcryptCost: 4,
-				Argon2:     passhash.Argon2Params{Time: 1, MemoryKiB: 8192, Threads: 1},
-				Flask:      &fc,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			m.hasher.flask.rounds = 5000 // passlib's defaults are checked in TestFlaskWritePasswordScheme
+			fc.PasswordHash = w
+			fc.Argon2 = cheapArgon2
+			// passlib's default rounds are checked in TestFlaskWritePasswordScheme.
+			h := newTestHasher(t, fc, 5000)
+			m := newHasherManager(t, nil, h)
 			for _, pw := range passwords {
-				if len(pw) > bcryptMaxBytes && m.hasher.writeScheme() != passlibBcrypt {
+				if len(pw) > bcryptMaxBytes && h.write != passlibBcrypt {
 					continue // long passwords matter to bcrypt only; they slow SHA-crypt down
 				}
-				h, err := m.HashPassword(pw)
-				if errors.Is(err, ErrPasswordTooLong) && !m.hasher.flask.prehashes(passlibBcrypt) {
+				enc, err := m.HashPassword(pw)
+				if errors.Is(err, auth.ErrPasswordTooLong) && !h.prehashes(passlibBcrypt) {
 					continue // an unhashed bcrypt password over 72 bytes is refused
 				}
 				if err != nil {
 					t.Fatalf("%s, write %q: HashPassword: %v", s.name, w, err)
 				}
-				pre := m.hasher.flask.prehashes(passlibScheme(h))
+				pre := h.prehashes(passlibScheme(enc))
 				g.Cases = append(g.Cases,
-					flaskHashCase{Hash: h, Password: pw, want: true, wantPre: pre},
-					flaskHashCase{Hash: h, Password: pw + "x", want: false, wantPre: pre})
+					flaskHashCase{Hash: enc, Password: pw, want: true, wantPre: pre},
+					flaskHashCase{Hash: enc, Password: pw + "x", want: false, wantPre: pre})
 			}
 		}
 		groups = append(groups, g)
@@ -550,16 +621,9 @@ func TestFlaskSecurityVerifiesWrittenHashes(t *testing.T) {
 	// Hashes the Manager wrote on login, replacing a Flask hash.
 	rehash := flaskHashGroup{Salt: salt, name: "rehash on login"}
 	for _, w := range []string{"pbkdf2_sha512", ""} {
-		store := NewMemoryStore()
-		m, err := New(store, []byte("passlib test key, 32 bytes long."), Config{
-			BcryptCost: 4,
-			Logger:     slog.New(slog.DiscardHandler),
-			Flask:      &FlaskConfig{PasswordSalt: salt, WritePasswordScheme: w},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		u := &User{ID: "1", Email: "f@example.com", Active: true, Uniquifier: NewUniquifier(),
+		store := auth.NewMemoryStore()
+		m := newHasherManager(t, store, newTestHasher(t, Config{PasswordSalt: salt, PasswordHash: w}, 0))
+		u := &auth.User{ID: "1", Email: "f@example.com", Active: true, Uniquifier: auth.NewUniquifier(),
 			PasswordHash: "$2b$04$gFD4KzhQ9BDCF5gnljiqg.SMpsGU216qsHDlOwmDKc6MLyc1mMjAu"} // Flask-Security's, of test123
 		if w == "" {
 			u.PasswordHash = "$pbkdf2-sha512$25000$OYdQak1J6R3j/N87J0QI4Q$opP619.EW5C6GnIiBCKt.d5gLvuQ25WEXxQGa9zvwSFK9jUaTfDvz0CzQ20qPl8f4RRAaBqmwiy1qUkPIALjuQ"
@@ -614,12 +678,7 @@ func TestFlaskSecurityVerifiesWrittenHashes(t *testing.T) {
 // Flask-Security pre-hash against a pbkdf2_sha512 hash at passlib's
 // default rounds; passhash's BenchmarkCheckPassword measures the formats.
 func BenchmarkFlaskCheckPassword(b *testing.B) {
-	m, err := New(NewMemoryStore(), []byte("passlib test key, 32 bytes long."), Config{
-		Flask: &FlaskConfig{PasswordSalt: "something_super_secret_change_in_production", WritePasswordScheme: "pbkdf2_sha512"},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := newPasslibManager(b, &Config{PasswordSalt: "something_super_secret_change_in_production", PasswordHash: "pbkdf2_sha512"})
 	h, err := m.HashPassword("test123")
 	if err != nil {
 		b.Fatal(err)
@@ -641,25 +700,32 @@ func FuzzFlaskCheckPassword(f *testing.F) {
 	f.Add("$pbkdf2-sha512$25000$OYdQak1J6R3j/N87J0QI4Q$opP619.EW5C6GnIiBCKt.d5gLvuQ25WEXxQGa9zvwSFK9jUaTfDvz0CzQ20qPl8f4RRAaBqmwiy1qUkPIALjuQ", "test123")
 	f.Add("$2b$04$gFD4KzhQ9BDCF5gnljiqg.SMpsGU216qsHDlOwmDKc6MLyc1mMjAu", "test123")
 	f.Add("$6$rounds=1000$LtF0oZdsZeIyfDbY$ESFnMJbcf7fjqaHDNLJqbNiw7kOGZHrJhgzZGEyn8iFFS8NMLKE52e8GBTh2Q.gJGscvrignN0WFUNCNM.eQJ0", "test123")
-	managers := []*Manager{
-		newPasslibManager(f, &FlaskConfig{PasswordSalt: "something_super_secret_change_in_production"}),
-		newPasslibManager(f, &FlaskConfig{PasswordSalt: "something_super_secret_change_in_production", PasswordSingleHashSchemes: []string{"sha512_crypt"}, WritePasswordScheme: "pbkdf2_sha512"}),
+	hashers := []*Hasher{
+		newTestHasher(f, Config{PasswordSalt: "something_super_secret_change_in_production"}, 0),
+		newTestHasher(f, Config{PasswordSalt: "something_super_secret_change_in_production", PasswordSingleHashSchemes: []string{"sha512_crypt"}, PasswordHash: "pbkdf2_sha512"}, 0),
+	}
+	var managers []*auth.Manager
+	for _, h := range hashers {
+		managers = append(managers, newHasherManager(f, nil, h))
 	}
 	f.Fuzz(func(t *testing.T, hash, password string) {
 		if len(hash) > 1024 || len(password) > 256 || costlyHash(hash) {
 			t.Skip()
 		}
-		for _, m := range managers {
+		for i, m := range managers {
 			err := m.CheckPassword(hash, password)
-			if err != nil && err != ErrPasswordMismatch && !errors.Is(err, ErrUnsupportedHash) {
+			if err != nil && err != auth.ErrPasswordMismatch && !errors.Is(err, auth.ErrUnsupportedHash) {
 				t.Fatalf("CheckPassword = %v", err)
 			}
 			if err == nil {
-				if err := m.CheckPassword(hash, password+"\x01"); err != ErrPasswordMismatch {
+				if err := m.CheckPassword(hash, password+"\x01"); err != auth.ErrPasswordMismatch {
 					t.Fatalf("hash accepts the password and the password changed: %v", err)
 				}
 			}
-			_ = m.hasher.needsRehash(hash)
+			if _, herr := hashers[i].Verify(hash, password); (herr == nil) != (err == nil) {
+				t.Fatalf("Hasher.Verify = %v, CheckPassword = %v", herr, err)
+			}
+			_ = hashers[i].writer.NeedsRehash(hash)
 		}
 	})
 }

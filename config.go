@@ -1,0 +1,173 @@
+package auth
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/authkit/auth/itsdangerous"
+	"github.com/authkit/auth/passhash"
+)
+
+// Config holds a [Manager]'s optional settings, grouped by the part of the
+// Manager they configure. One rule holds for every field, here and in the
+// groups: its zero value means the default given in its comment. For the
+// durations that can be switched off, a negative value means none (no
+// expiry, no limit).
+type Config struct {
+	// Token configures the Manager's tokens and where requests carry them.
+	Token TokenConfig
+	// Password configures how passwords are hashed and which are accepted.
+	Password PasswordConfig
+	// Session configures browser sessions: the session and remember-me
+	// cookies and the login page.
+	Session SessionConfig
+	// Throttle configures the throttling of failed password checks; it is
+	// on by default.
+	Throttle ThrottleConfig
+	// UserCache configures the verified-user cache; it is off by default.
+	UserCache UserCacheConfig
+
+	// TrustedProxies are the addresses of reverse proxies whose
+	// X-Forwarded-For header is believed when finding the client address
+	// (for throttling, the audit log and the trackable fields). Default
+	// none: the client is RemoteAddr.
+	TrustedProxies []netip.Prefix
+	// MaxBodyBytes bounds request bodies read by the handlers; larger ones
+	// get 413. Default 16 KiB.
+	MaxBodyBytes int64
+	// Realm is the realm of WWW-Authenticate challenges. Default "auth".
+	Realm string
+	// ErrorHandler, if set, writes every error response instead of the
+	// built-in JSON. It is called after the WWW-Authenticate header (if
+	// any) is set, with the status and an error that matches one of the
+	// package's sentinels; it must not send err's text to the client.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
+	// Logger receives store failures and other server-side errors. It
+	// never receives tokens, passwords or keys. Default slog.Default().
+	Logger *slog.Logger
+	// AuditLogger receives the audit events (see [EventLoginSucceeded] and
+	// the others). Default Logger. To drop them, give a logger whose
+	// handler discards.
+	AuditLogger *slog.Logger
+}
+
+// TokenConfig configures a Manager's tokens: itsdangerous
+// URLSafeTimedSerializer tokens (package
+// github.com/authkit/auth/itsdangerous) whose payload is the user's ID and
+// uniquifier.
+type TokenConfig struct {
+	// Salt namespaces token signatures. Default "authkit-token".
+	Salt string
+	// Digest is the HMAC hash. Default itsdangerous.SHA256.
+	Digest itsdangerous.Digest
+	// KeyDerivation turns key and salt into the HMAC key. Default
+	// itsdangerous.DjangoConcat.
+	KeyDerivation itsdangerous.KeyDerivation
+	// OldKeys are retired signing keys that still verify tokens, newest
+	// first. New tokens are always signed with the key given to New.
+	OldKeys [][]byte
+	// MaxAge is how long a token stays valid. Default 24 h; negative means
+	// tokens never expire.
+	MaxAge time.Duration
+
+	// Header is the request header read first. Default
+	// "Authentication-Token".
+	Header string
+	// QueryParam is the query parameter read last. Default "auth_token".
+	QueryParam string
+	// DisableHeader, DisableBearer and DisableQuery switch off one of the
+	// places a request's token is read: Header, "Authorization: Bearer",
+	// QueryParam. At least one must stay on.
+	DisableHeader, DisableBearer, DisableQuery bool
+
+	// Verifiers verify tokens of other formats, such as a Flask-Security
+	// application's (package github.com/authkit/auth/flask). A token whose
+	// signature the Manager's own keys do not verify, or whose payload is
+	// not the Manager's, is offered to each in turn. Default none.
+	Verifiers []TokenVerifier
+	// Issuer, if set, makes the tokens [Manager.IssueToken] returns
+	// instead of the Manager's own, so that another application accepts
+	// them too. It must also be among Verifiers for the Manager to accept
+	// them. Default nil: the Manager's own tokens.
+	Issuer TokenIssuer
+}
+
+// PasswordConfig configures password hashing (package
+// github.com/authkit/auth/passhash) and the length policy.
+type PasswordConfig struct {
+	// Scheme is the hash written for new passwords: passhash.Bcrypt or
+	// passhash.Argon2id. Every scheme passhash reads is verified, whatever
+	// this is. Default passhash.Bcrypt.
+	Scheme passhash.Scheme
+	// BcryptCost is the bcrypt work factor. Default 12.
+	BcryptCost int
+	// Argon2 holds the argon2id parameters; zero fields take passhash's
+	// defaults (t=3, 64 MiB, p=2, 16-byte salt, 32-byte key).
+	Argon2 passhash.Argon2Params
+	// Hasher, if set, makes and checks every hash instead of Scheme,
+	// BcryptCost and Argon2, as a Flask-Security application's rules do
+	// (package github.com/authkit/auth/flask). Default nil.
+	Hasher PasswordHasher
+
+	// MaxBytes bounds the length of a password, which bounds the cost of
+	// hashing it. Default 1024. Bcrypt reads at most 72 bytes regardless,
+	// so longer passwords are refused when set and never match a bcrypt
+	// hash.
+	MaxBytes int
+	// MinLength is the fewest characters (Unicode code points) a new
+	// password may have, checked by [Manager.NewUser] and
+	// [Manager.SetPassword]. Default 8.
+	MinLength int
+}
+
+// SessionConfig configures browser sessions. The session cookie is signed
+// and encrypted with gorilla/securecookie and carries the user's ID and
+// uniquifier; the remember-me cookie starts a new session when the session
+// has ended. Both are always HttpOnly.
+type SessionConfig struct {
+	// Keys are the keys of the session and remember-me cookies, in pairs:
+	// a hash key of at least 32 bytes, then an AES block key of 16, 24 or
+	// 32 bytes. The first pair makes new cookies; every pair reads them, so
+	// to rotate, put a new pair first and drop the oldest once its cookies
+	// have expired. Default: one pair derived from the signing key
+	// (HMAC-SHA256 over fixed labels) and one from each of Token.OldKeys.
+	Keys [][]byte
+	// CookieName names the session cookie. Default "auth_session".
+	CookieName string
+	// CookiePath is the Path of both cookies. Default "/".
+	CookiePath string
+	// CookieDomain is the Domain of both cookies. Default none: the cookies
+	// go only to the host that set them.
+	CookieDomain string
+	// Insecure leaves the Secure attribute off the cookies, so that
+	// browsers send them over plain HTTP. Only for development: browsers
+	// treat http://localhost and http://127.0.0.1 as secure contexts and
+	// keep Secure cookies there anyway. Default false: cookies are Secure.
+	Insecure bool
+	// SameSite is the SameSite attribute of both cookies. Default
+	// http.SameSiteLaxMode; SameSiteNoneMode needs Secure cookies.
+	SameSite http.SameSite
+	// IdleTimeout ends a session that made no request for this long. The
+	// cookie is re-issued when its last-seen time is older than an eighth
+	// of it. Default 2 h; negative means no idle timeout.
+	IdleTimeout time.Duration
+	// MaxAge ends a session this long after the login, however active.
+	// Default 24 h; negative means no limit.
+	MaxAge time.Duration
+	// RememberCookieName names the remember-me cookie. Default
+	// "auth_remember".
+	RememberCookieName string
+	// RememberMaxAge is how long after the login the remember-me cookie
+	// works. Default 30 days; negative disables remember-me.
+	RememberMaxAge time.Duration
+	// LoginPage is where browsers are sent when a route that accepts
+	// [Session] rejects them (with next=the page they asked for), after a
+	// failed form login (with error=1) and after logout. The application
+	// serves it. Default "/login".
+	LoginPage string
+	// LoginRedirect is where a browser goes after logging in when the form
+	// gives no safe next. Default "/".
+	LoginRedirect string
+}

@@ -1,0 +1,56 @@
+package flask
+
+import (
+	"time"
+
+	"github.com/authkit/auth/passhash"
+)
+
+// Config holds the settings of the Flask-Security application. Each field
+// is named after the setting it mirrors; the zero value of every field
+// means the application's own default, given in its comment.
+type Config struct {
+	// SecretKey is SECRET_KEY, which signs the application's tokens. It is
+	// used as it is, whatever its length. Required by [NewTokens].
+	SecretKey []byte
+	// SecretKeyFallbacks are SECRET_KEY_FALLBACKS, earlier keys whose
+	// tokens still verify, newest first.
+	SecretKeyFallbacks [][]byte
+	// RememberSalt is SECURITY_REMEMBER_SALT, the salt of auth tokens.
+	// Default "remember-salt".
+	RememberSalt string
+	// TokenMaxAge is SECURITY_TOKEN_MAX_AGE, in whole seconds. Default: no
+	// age limit (and no check of timestamps in the future).
+	TokenMaxAge time.Duration
+
+	// PasswordSalt is SECURITY_PASSWORD_SALT, the key of the pre-hash.
+	// [NewHasher] requires it unless PasswordSingleHash is set.
+	PasswordSalt string
+	// PasswordSingleHash is SECURITY_PASSWORD_SINGLE_HASH = True: no
+	// password is pre-hashed.
+	PasswordSingleHash bool
+	// PasswordSingleHashSchemes is SECURITY_PASSWORD_SINGLE_HASH given as a
+	// set: the passlib scheme names ("sha512_crypt", "bcrypt", …) whose
+	// hashes are made and checked without the pre-hash. Default: the
+	// application's default (its django_* schemes and plaintext, none of
+	// which this package reads), which is also what False amounts to:
+	// every hash is pre-hashed.
+	PasswordSingleHashSchemes []string
+	// PasswordHash is SECURITY_PASSWORD_HASH: the passlib scheme of the
+	// hashes the Manager writes (new passwords, and rehashes on login of
+	// hashes in any other scheme), pre-hashed as the application would:
+	// "bcrypt" ("$2b$", at BcryptCost), "argon2" (argon2id with Argon2),
+	// "pbkdf2_sha512" (25000 rounds), "pbkdf2_sha256" (29000 rounds),
+	// "sha512_crypt" (656000 rounds) or "sha256_crypt" (535000 rounds):
+	// passlib's defaults. Default "bcrypt", as Flask-Security's.
+	PasswordHash string
+	// BcryptCost is the cost of bcrypt hashes written
+	// (SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS' bcrypt__rounds). Default 12.
+	BcryptCost int
+	// Argon2 holds the parameters of argon2 hashes written; zero fields take
+	// passhash's defaults.
+	Argon2 passhash.Argon2Params
+
+	// Now is the clock token checks use. Default time.Now.
+	Now func() time.Time
+}

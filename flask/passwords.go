@@ -1,0 +1,147 @@
+package flask
+
+import (
+	"crypto/hmac"
+	"crypto/sha512"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/authkit/auth/passhash"
+)
+
+// The passlib names Flask-Security uses in SECURITY_PASSWORD_HASH and
+// SECURITY_PASSWORD_SINGLE_HASH for the schemes passhash reads. They are
+// passhash's names, except that passlib calls argon2id "argon2".
+const (
+	passlibBcrypt       = string(passhash.Bcrypt)
+	passlibArgon2       = "argon2"
+	passlibPBKDF2SHA512 = string(passhash.PBKDF2SHA512)
+	passlibPBKDF2SHA256 = string(passhash.PBKDF2SHA256)
+	passlibSHA512Crypt  = string(passhash.SHA512Crypt)
+	passlibSHA256Crypt  = string(passhash.SHA256Crypt)
+)
+
+// writeSchemes are the values Config.PasswordHash takes.
+var writeSchemes = []string{
+	passlibBcrypt, passlibArgon2, passlibPBKDF2SHA512, passlibPBKDF2SHA256, passlibSHA512Crypt, passlibSHA256Crypt,
+}
+
+// bcryptMaxBytes is the number of password bytes bcrypt reads.
+const bcryptMaxBytes = 72
+
+// passlibScheme returns the passlib name of the scheme of encoded, as
+// passlib's CryptContext.identify would, or "" for a hash passhash does
+// not read.
+func passlibScheme(encoded string) string {
+	s := passhash.Identify(encoded)
+	if s == passhash.Argon2id {
+		return passlibArgon2
+	}
+	return string(s)
+}
+
+// passhashScheme is the passhash scheme of a passlib name.
+func passhashScheme(passlib string) passhash.Scheme {
+	if passlib == passlibArgon2 {
+		return passhash.Argon2id
+	}
+	return passhash.Scheme(passlib)
+}
+
+// Hasher makes and checks password hashes by a Flask-Security
+// application's rules. It is an [auth.PasswordHasher]: give it to
+// auth.PasswordConfig.Hasher. It is safe for concurrent use.
+type Hasher struct {
+	salt      []byte          // SECURITY_PASSWORD_SALT
+	singleAll bool            // SECURITY_PASSWORD_SINGLE_HASH = True
+	single    map[string]bool // passlib schemes exempt from the pre-hash
+	write     string          // passlib scheme written
+	writer    passhash.Hasher // writes the write scheme; Rounds 0 for passlib's defaults
+}
+
+// NewHasher returns the Hasher of the application whose settings c holds.
+// c.PasswordSalt is required unless c.PasswordSingleHash is set.
+func NewHasher(c Config) (*Hasher, error) {
+	if c.PasswordSalt == "" && !c.PasswordSingleHash {
+		return nil, errors.New("flask: Config.PasswordSalt (SECURITY_PASSWORD_SALT) is required unless PasswordSingleHash is set")
+	}
+	h := &Hasher{
+		salt:      []byte(c.PasswordSalt),
+		singleAll: c.PasswordSingleHash,
+		single:    map[string]bool{},
+		write:     c.PasswordHash,
+	}
+	if h.write == "" {
+		h.write = passlibBcrypt
+	}
+	for _, s := range c.PasswordSingleHashSchemes {
+		if s == "" || strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+			return nil, fmt.Errorf("flask: Config.PasswordSingleHashSchemes: %q is not a passlib scheme name (like sha512_crypt)", s)
+		}
+		h.single[s] = true
+	}
+	if !slices.Contains(writeSchemes, h.write) {
+		return nil, fmt.Errorf("flask: Config.PasswordHash %q is not one of %s", h.write, strings.Join(writeSchemes, ", "))
+	}
+	h.writer = passhash.Hasher{Scheme: passhashScheme(h.write), BcryptCost: c.BcryptCost, Argon2: c.Argon2}
+	if err := h.writer.Validate(); err != nil {
+		return nil, fmt.Errorf("flask: %w", err)
+	}
+	return h, nil
+}
+
+// prehashes reports whether passwords for the passlib scheme are
+// pre-hashed, as Flask-Security's use_double_hash decides.
+func (h *Hasher) prehashes(scheme string) bool {
+	return !h.singleAll && !h.single[scheme]
+}
+
+// prehash is Flask-Security's get_hmac.
+func (h *Hasher) prehash(password string) string {
+	mac := hmac.New(sha512.New, h.salt)
+	mac.Write([]byte(password))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// prepare returns the string a hash of the passlib scheme is made or
+// checked with: the password, or its pre-hash, cut to the 72 bytes bcrypt
+// reads (the cut loses nothing: the pre-hash covers the whole password).
+func (h *Hasher) prepare(scheme, password string) string {
+	if scheme == "" || !h.prehashes(scheme) {
+		return password
+	}
+	p := h.prehash(password)
+	if scheme == passlibBcrypt {
+		p = p[:bcryptMaxBytes]
+	}
+	return p
+}
+
+// Hash implements [auth.PasswordHasher]: it writes password as the
+// application would, pre-hashed unless exempt, in the form passlib writes
+// for Config.PasswordHash.
+func (h *Hasher) Hash(password string) (string, error) {
+	enc, err := h.writer.Hash(h.prepare(h.write, password))
+	if err != nil {
+		return "", err
+	}
+	if h.write == passlibBcrypt {
+		// passlib writes 2b; the algorithms agree below 256 bytes.
+		enc = "$2b$" + strings.TrimPrefix(enc, "$2a$")
+	}
+	return enc, nil
+}
+
+// Verify implements [auth.PasswordHasher]: it checks password against a
+// hash of any scheme passhash reads, pre-hashed unless the scheme is
+// exempt, and reports a hash in another scheme than Config.PasswordHash,
+// or weaker than what it writes, as needing a rehash.
+func (h *Hasher) Verify(encoded, password string) (needsRehash bool, err error) {
+	if err := passhash.Verify(encoded, h.prepare(passlibScheme(encoded), password)); err != nil {
+		return false, err
+	}
+	return h.writer.NeedsRehash(encoded), nil
+}

@@ -1,0 +1,157 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+)
+
+// Authenticate checks an email and password and returns the active user
+// they belong to. An unknown email, a wrong password and an inactive account
+// all give [ErrInvalidCredentials] after the same hash work; a store failure
+// gives [ErrStoreUnavailable]; too many recent failures for the account give
+// a [*ThrottledError]. It does not record the login; see [Manager.Login].
+func (m *Manager) Authenticate(ctx context.Context, email, password string) (*User, error) {
+	u, _, err := m.authenticate(ctx, email, password, "")
+	return u, err
+}
+
+// authenticate is Authenticate with the client address, which the
+// throttle and the audit log use when it is known. It also reports whether
+// the user's hash should be replaced.
+func (m *Manager) authenticate(ctx context.Context, email, password, ip string) (_ *User, rehash bool, _ error) {
+	now := m.now()
+	accountWait, err := m.throttle.admit(ctx, email, ip, now)
+	if err != nil {
+		var throttled *ThrottledError
+		if errors.As(err, &throttled) {
+			m.audit(ctx, EventThrottled, slog.String("ip", ip), slog.Duration("retry_after", throttled.RetryAfter))
+		}
+		return nil, false, err
+	}
+	if email == "" || len(password) > m.passwords.maxBytes {
+		m.passwords.spend(password[:min(len(password), bcryptMaxBytes)])
+		reason := reasonTooLong
+		if email == "" {
+			reason = reasonNoEmail
+		}
+		return nil, false, m.loginFailed(ctx, email, ip, nil, reason)
+	}
+	u, err := m.store.UserByEmail(ctx, email)
+	switch {
+	case errors.Is(err, ErrUserNotFound):
+		u = nil
+	case err != nil:
+		return nil, false, storeError(err)
+	}
+	if accountWait > 0 && (u == nil || ip == "" || (ip != u.CurrentLoginIP && ip != u.LastLoginIP)) {
+		m.audit(ctx, EventThrottled, slog.String("ip", ip), slog.String("email_hash", emailHash(email)),
+			slog.Duration("retry_after", accountWait))
+		return nil, false, &ThrottledError{RetryAfter: accountWait}
+	}
+	if u == nil {
+		m.passwords.spend(password)
+		return nil, false, m.loginFailed(ctx, email, ip, nil, reasonUnknownUser)
+	}
+	rehash, err = m.passwords.verify(u.PasswordHash, password)
+	if errors.Is(err, ErrUnsupportedHash) {
+		// Tell the operator, not the client, and spend the same work.
+		m.log.ErrorContext(ctx, "auth: cannot verify password", "user_id", u.ID, "error", err.Error())
+		m.passwords.spend(password)
+		return nil, false, m.loginFailed(ctx, email, ip, u, reasonBadHash)
+	}
+	if err != nil {
+		return nil, false, m.loginFailed(ctx, email, ip, u, reasonBadPassword)
+	}
+	if !u.Active {
+		return nil, false, m.loginFailed(ctx, email, ip, u, reasonInactive)
+	}
+	if err := m.throttle.succeeded(ctx, email); err != nil {
+		m.log.ErrorContext(ctx, "auth: throttle store failed", "error", err.Error())
+	}
+	return u, rehash, nil
+}
+
+// loginFailed counts a failed check against the address and the account,
+// writes the audit event and returns ErrInvalidCredentials.
+func (m *Manager) loginFailed(ctx context.Context, email, ip string, u *User, reason string) error {
+	attrs := []slog.Attr{slog.String("reason", reason), slog.String("ip", ip)}
+	if u != nil {
+		attrs = append(attrs, slog.String("user_id", u.ID))
+	} else if email != "" {
+		attrs = append(attrs, slog.String("email_hash", emailHash(email)))
+	}
+	m.audit(ctx, EventLoginFailed, attrs...)
+	if err := m.throttle.failed(ctx, email, ip, m.now()); err != nil {
+		m.log.ErrorContext(ctx, "auth: throttle store failed", "error", err.Error())
+	}
+	return ErrInvalidCredentials
+}
+
+// Login authenticates email and password like [Manager.Authenticate] and, if
+// the store implements [UserUpdater], records the login in the trackable
+// fields (with ip as the client address) and upgrades a hash weaker than
+// the configured scheme, in one atomic update. It returns the updated user.
+func (m *Manager) Login(ctx context.Context, email, password, ip string) (*User, error) {
+	u, needsRehash, err := m.authenticate(ctx, email, password, ip)
+	if err != nil {
+		return nil, err
+	}
+	m.audit(ctx, EventLoginSucceeded, slog.String("user_id", u.ID), slog.String("ip", ip))
+	if m.updater == nil {
+		return u, nil
+	}
+	var rehash string
+	if needsRehash {
+		if h, err := m.passwords.hash(password); err == nil {
+			rehash = h
+		}
+	}
+	now := m.now().UTC()
+	err = m.updater.UpdateUser(ctx, u.ID, func(v *User) error {
+		v.LastLoginAt, v.CurrentLoginAt = v.CurrentLoginAt, now
+		v.LastLoginIP, v.CurrentLoginIP = v.CurrentLoginIP, ip
+		v.LoginCount++
+		if rehash != "" && v.PasswordHash == u.PasswordHash {
+			v.PasswordHash = rehash
+		}
+		u = v.Clone()
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: recording login: %w", ErrStoreUnavailable, err)
+	}
+	return u, nil
+}
+
+// RevokeTokens gives the user a new uniquifier, so every token issued to
+// the user so far stops verifying at once ("log out everywhere"), and every
+// browser session ends.
+func (m *Manager) RevokeTokens(ctx context.Context, id string) error {
+	if m.updater == nil {
+		return ErrReadOnlyStore
+	}
+	err := m.updater.UpdateUser(ctx, id, func(u *User) error {
+		u.Uniquifier = NewUniquifier()
+		return nil
+	})
+	m.ForgetUser(id)
+	if err != nil {
+		return storeError(err)
+	}
+	m.audit(ctx, EventTokensRevoked, slog.String("user_id", id))
+	return nil
+}
+
+// storeError wraps a store's failure in ErrStoreUnavailable, the same way
+// on every path. The store's answers (ErrUserNotFound, ErrDuplicateEmail,
+// ErrDuplicateID, ErrIDChanged) are not failures and pass as they are.
+func storeError(err error) error {
+	switch {
+	case err == nil, errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrUserNotFound),
+		errors.Is(err, ErrDuplicateEmail), errors.Is(err, ErrDuplicateID), errors.Is(err, ErrIDChanged):
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+}

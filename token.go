@@ -1,0 +1,181 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/authkit/auth/itsdangerous"
+)
+
+// TokenVerifier verifies tokens of a format other than a Manager's own,
+// such as a Flask-Security application's (package
+// github.com/authkit/auth/flask). See [TokenConfig].Verifiers.
+type TokenVerifier interface {
+	// VerifyToken returns the user token belongs to. A token it refuses
+	// gives an error matching ErrInvalidToken (or ErrExpiredToken, or
+	// ErrUserNotFound as well when it names no user); a store failure one
+	// matching ErrStoreUnavailable. The Manager refuses the token of an
+	// inactive user itself.
+	VerifyToken(ctx context.Context, token string) (*User, error)
+}
+
+// TokenIssuer makes the tokens a Manager issues when they must be of a
+// format other than its own. See [TokenConfig].Issuer.
+type TokenIssuer interface {
+	// IssueToken returns a new token for u.
+	IssueToken(u *User) (string, error)
+	// TokenMaxAge is how long its tokens stay valid; zero means they never
+	// expire.
+	TokenMaxAge() time.Duration
+}
+
+// tokenFaults are the errors of a token whose user refuses it.
+var tokenFaults = userFaults{unknown: errUnknownTokenUser, revoked: errRevokedToken, inactive: errInactiveTokenUser}
+
+// tokenSources are the places a request's token is read, in order.
+type tokenSources struct {
+	header, query               string
+	noHeader, noBearer, noQuery bool
+}
+
+// find returns the token a request carries, looking in the header, then
+// "Authorization: Bearer", then the query parameter; the first place that
+// has one wins.
+func (s *tokenSources) find(r *http.Request) (string, bool) {
+	if !s.noHeader {
+		if t := r.Header.Get(s.header); t != "" {
+			return t, true
+		}
+	}
+	if !s.noBearer {
+		if t, ok := authorization(r, "Bearer"); ok && t != "" {
+			return t, true
+		}
+	}
+	if !s.noQuery && r.URL.RawQuery != "" {
+		if t := r.URL.Query().Get(s.query); t != "" {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+// setupTokens validates and copies the token settings.
+func (m *Manager) setupTokens(key []byte, c TokenConfig) error {
+	m.sources = tokenSources{
+		header:   stringOr(c.Header, "Authentication-Token"),
+		query:    stringOr(c.QueryParam, "auth_token"),
+		noHeader: c.DisableHeader, noBearer: c.DisableBearer, noQuery: c.DisableQuery,
+	}
+	if c.DisableHeader && c.DisableBearer && c.DisableQuery {
+		return errors.New("auth: every token source is disabled")
+	}
+	for i, v := range c.Verifiers {
+		if v == nil {
+			return fmt.Errorf("auth: TokenConfig.Verifiers[%d] is nil", i)
+		}
+	}
+	m.verifiers = append([]TokenVerifier(nil), c.Verifiers...)
+	m.issuer = c.Issuer
+	m.maxAge = c.MaxAge
+	if m.maxAge == 0 {
+		m.maxAge = defaultTokenMaxAge
+	}
+	sc := itsdangerous.Config{
+		Salt:          stringOr(c.Salt, "authkit-token"),
+		Digest:        itsdangerous.Digest(stringOr(string(c.Digest), string(itsdangerous.SHA256))),
+		KeyDerivation: c.KeyDerivation,
+		OldKeys:       c.OldKeys,
+		Now:           func() time.Time { return m.now() },
+	}
+	if m.maxAge > 0 {
+		sc.MaxAge = m.maxAge
+	}
+	var err error
+	if m.tokens, err = itsdangerous.New(key, sc); err != nil {
+		return fmt.Errorf("auth: token settings: %w", err)
+	}
+	return nil
+}
+
+// TokenMaxAge returns how long the tokens [Manager.IssueToken] makes stay
+// valid; zero means they never expire.
+func (m *Manager) TokenMaxAge() time.Duration {
+	if m.issuer != nil {
+		return m.issuer.TokenMaxAge()
+	}
+	return max(m.maxAge, 0)
+}
+
+// IssueToken returns a new token for u, carrying its ID and uniquifier, or
+// the token of TokenConfig.Issuer when one is set.
+func (m *Manager) IssueToken(u *User) (string, error) {
+	if m.issuer != nil {
+		return m.issuer.IssueToken(u)
+	}
+	if u == nil || u.ID == "" || u.Uniquifier == "" {
+		return "", errors.New("auth: cannot issue a token for a user without ID or uniquifier")
+	}
+	return signClaims(m.tokens, u.ID, u.Uniquifier), nil
+}
+
+// ParseToken checks a token's signature and age and returns the ID of the
+// user it names, without consulting the store: the token may still have
+// been revoked. Use [Manager.VerifyToken] to authenticate.
+func (m *Manager) ParseToken(token string) (userID string, err error) {
+	seg, _, err := m.tokens.Unsign(token)
+	if err != nil {
+		return "", tokenError(err)
+	}
+	var scratch [256]byte
+	id, _, err := parseClaims(m.tokens, seg, scratch[:0])
+	return id, err
+}
+
+// VerifyToken checks token and returns the active user it belongs to. The
+// error wraps [ErrInvalidToken] (bad signature, unknown or inactive user,
+// rotated uniquifier), [ErrExpiredToken], or [ErrStoreUnavailable]. A token
+// whose signature the Manager's keys do not verify, or whose payload is not
+// the Manager's, is offered to each of TokenConfig.Verifiers.
+func (m *Manager) VerifyToken(ctx context.Context, token string) (*User, error) {
+	seg, _, err := m.tokens.Unsign(token)
+	if err == nil {
+		var scratch [256]byte
+		var id string
+		var uniq []byte
+		if id, uniq, err = parseClaims(m.tokens, seg, scratch[:0]); err == nil {
+			return m.currentUser(ctx, id, uniq, tokenFaults)
+		}
+	} else {
+		err = tokenError(err)
+	}
+	if len(m.verifiers) > 0 && (err == errBadSignature || errors.Is(err, ErrTokenPayload)) {
+		return m.verifyOther(ctx, token)
+	}
+	return nil, err
+}
+
+// verifyOther offers a token to each of the other formats' verifiers and
+// returns the first active user one of them accepts. It returns the last
+// refusal, or a store failure at once.
+func (m *Manager) verifyOther(ctx context.Context, token string) (*User, error) {
+	var err error
+	for _, v := range m.verifiers {
+		var u *User
+		u, err = v.VerifyToken(ctx, token)
+		switch {
+		case err == nil && u == nil:
+			err = errUnknownTokenUser
+		case err == nil && !u.Active:
+			return nil, errInactiveTokenUser
+		case err == nil:
+			return u, nil
+		case errors.Is(err, ErrStoreUnavailable):
+			return nil, err
+		}
+	}
+	return nil, err
+}
