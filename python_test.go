@@ -2,30 +2,16 @@ package auth
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/authkit/auth/internal/testpython"
 )
 
-// pythonWithItsdangerous returns the path of a Python interpreter that has
-// itsdangerous: $AUTH_TEST_PYTHON, or /usr/bin/python3 (Debian's
-// python3-itsdangerous). Without one the test is skipped, except under CI,
-// where .ci/run installs it and its absence is a failure.
+// pythonWithItsdangerous returns a Python that has itsdangerous.
 func pythonWithItsdangerous(t *testing.T) string {
-	t.Helper()
-	py := os.Getenv("AUTH_TEST_PYTHON")
-	if py == "" {
-		py = "/usr/bin/python3"
-	}
-	if err := exec.Command(py, "-c", "import itsdangerous").Run(); err != nil {
-		msg := "no Python with itsdangerous (" + py + "): apt-get install python3-itsdangerous, or set AUTH_TEST_PYTHON"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return py
+	return testpython.Find(t, "python3-itsdangerous", "itsdangerous")
 }
 
 // TestPythonVerifiesManagerToken has the real itsdangerous verify a token

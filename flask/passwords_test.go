@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/internal/testpython"
 	"github.com/authkit/auth/passhash"
 )
 
@@ -511,22 +511,11 @@ func TestLoginRehashesToFlaskScheme(t *testing.T) {
 	}
 }
 
-// pythonWithFlaskSecurity returns /usr/bin/python3 if it has the packages
-// the Flask interoperability tests need (Debian's python3-flask-security,
-// python3-flask-sqlalchemy, python3-passlib, python3-argon2). Without them
-// the test is skipped, except under CI, where their absence is a failure.
+// pythonWithFlaskSecurity returns a Python that has what the Flask
+// interoperability scripts need.
 func pythonWithFlaskSecurity(t *testing.T) string {
-	t.Helper()
-	py := "/usr/bin/python3"
-	if out, err := exec.Command(py, "-B", "-c", "import flask_security, flask_sqlalchemy, passlib, argon2").CombinedOutput(); err != nil {
-		msg := fmt.Sprintf("%s cannot import Flask-Security (%v: %s): apt-get install python3-flask-security python3-flask-sqlalchemy python3-passlib python3-argon2",
-			py, err, strings.TrimSpace(string(out)))
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return py
+	return testpython.Find(t, "python3-flask-security python3-flask-sqlalchemy python3-passlib python3-argon2",
+		"flask_security", "flask_sqlalchemy", "passlib", "argon2")
 }
 
 // runFlaskScript runs one of the scripts in ../testdata/flask with stdin

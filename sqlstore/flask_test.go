@@ -17,6 +17,7 @@ import (
 
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/flask"
+	"github.com/authkit/auth/internal/testpython"
 	"github.com/authkit/auth/sqlstore"
 	"github.com/authkit/auth/storetest"
 )
@@ -358,28 +359,14 @@ func TestFlaskEmailCase(t *testing.T) {
 	}
 }
 
-// pythonFlask returns the Python that has Flask-Security and the packages
-// the script needs ($AUTH_TEST_PYTHON or /usr/bin/python3), skipping the
-// test without one, or failing it under CI=true. With postgres it also
-// needs psycopg2.
+// pythonFlask returns a Python that has Flask-Security and what the
+// script needs; with postgres, psycopg2 too.
 func pythonFlask(tb testing.TB, postgres bool) string {
-	tb.Helper()
-	py := os.Getenv("AUTH_TEST_PYTHON")
-	if py == "" {
-		py = "/usr/bin/python3"
-	}
-	modules, pkgs := "flask_security, flask_sqlalchemy, passlib, bcrypt", "python3-flask-security python3-flask-sqlalchemy python3-passlib python3-bcrypt"
+	pkgs, modules := "python3-flask-security python3-flask-sqlalchemy python3-passlib python3-bcrypt", []string{"flask_security", "flask_sqlalchemy", "passlib", "bcrypt"}
 	if postgres {
-		modules, pkgs = modules+", psycopg2", pkgs+" python3-psycopg2"
+		pkgs, modules = pkgs+" python3-psycopg2", append(modules, "psycopg2")
 	}
-	if out, err := exec.Command(py, "-c", "import "+modules).CombinedOutput(); err != nil {
-		msg := "no Python with " + modules + " (" + py + ": " + err.Error() + " " + strings.TrimSpace(string(out)) + "): apt-get install " + pkgs + ", or set AUTH_TEST_PYTHON"
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
-	}
-	return py
+	return testpython.Find(tb, pkgs, modules...)
 }
 
 // runFlaskScript runs the script with args and env, and returns stdout.

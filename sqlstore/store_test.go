@@ -59,9 +59,11 @@ func TestTwoInstances(t *testing.T) {
 			errs := make(chan error, 2*each)
 			for _, s := range []*sqlstore.Store{a, c} {
 				for range each {
-					wg.Go(func() {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
 						errs <- s.UpdateUser(ctx, "u", func(u *auth.User) error { u.LoginCount++; return nil })
-					})
+					}()
 				}
 			}
 			wg.Wait()
@@ -95,7 +97,8 @@ func TestConcurrentOpen(t *testing.T) {
 			stores := make([]*sqlstore.Store, opens)
 			var wg sync.WaitGroup
 			for i := range stores {
-				wg.Go(func() { stores[i] = open(t) })
+				wg.Add(1)
+				go func() { defer wg.Done(); stores[i] = open(t) }()
 			}
 			wg.Wait()
 			if t.Failed() {
@@ -181,9 +184,11 @@ func TestSQLiteWithoutPragmas(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)
 	for range 100 {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			errs <- s.UpdateUser(ctx, "u", func(u *auth.User) error { u.LoginCount++; return nil })
-		})
+		}()
 	}
 	wg.Wait()
 	close(errs)

@@ -404,7 +404,9 @@ func testConcurrentUpdates(t *testing.T, s Store, _ Reopen) {
 	errs := make(chan error, updates+readers)
 	stop := make(chan struct{})
 	for range readers {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			for range updates {
 				select {
 				case <-stop:
@@ -416,11 +418,13 @@ func testConcurrentUpdates(t *testing.T, s Store, _ Reopen) {
 					return
 				}
 			}
-		})
+		}()
 	}
 	var updaters sync.WaitGroup
 	for i := range updates {
-		updaters.Go(func() {
+		updaters.Add(1)
+		go func() {
+			defer updaters.Done()
 			err := s.UpdateUser(ctx, "busy", func(u *auth.User) error {
 				u.LoginCount++
 				u.CurrentLoginIP = fmt.Sprintf("192.0.2.%d", i%250)
@@ -429,7 +433,7 @@ func testConcurrentUpdates(t *testing.T, s Store, _ Reopen) {
 			if err != nil {
 				errs <- fmt.Errorf("UpdateUser: %w", err)
 			}
-		})
+		}()
 	}
 	updaters.Wait()
 	close(stop)

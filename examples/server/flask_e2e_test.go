@@ -20,34 +20,21 @@ import (
 
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/internal/dbopen"
+	"github.com/authkit/auth/internal/testpython"
 )
 
 // flaskScript builds, serves and reads Flask-Security databases with the
 // real Flask-Security; see its docstring.
 const flaskScript = "../../testdata/flask/make_app_db.py"
 
-// flaskPython returns the Python that has Flask-Security and what the
-// script needs ($AUTH_TEST_PYTHON or /usr/bin/python3; psycopg2 too for
-// PostgreSQL). Without it the test is skipped, or fails under CI=true.
-func flaskPython(t *testing.T, postgres bool) string {
-	t.Helper()
-	py := os.Getenv("AUTH_TEST_PYTHON")
-	if py == "" {
-		py = "/usr/bin/python3"
-	}
-	modules, pkgs := "flask_security, flask_sqlalchemy, passlib, bcrypt", "python3-flask-security python3-flask-sqlalchemy python3-passlib python3-bcrypt"
+// flaskPython returns a Python that has Flask-Security and what the
+// script needs; with postgres, psycopg2 too.
+func flaskPython(tb testing.TB, postgres bool) string {
+	pkgs, modules := "python3-flask-security python3-flask-sqlalchemy python3-passlib python3-bcrypt", []string{"flask_security", "flask_sqlalchemy", "passlib", "bcrypt"}
 	if postgres {
-		modules, pkgs = modules+", psycopg2", pkgs+" python3-psycopg2"
+		pkgs, modules = pkgs+" python3-psycopg2", append(modules, "psycopg2")
 	}
-	if out, err := exec.Command(py, "-c", "import "+modules).CombinedOutput(); err != nil {
-		msg := "the Flask-Security end-to-end test needs a Python with " + modules + " (" + py + ": " + err.Error() + " " +
-			strings.TrimSpace(string(out)) + "); apt-get install " + pkgs + ", or set AUTH_TEST_PYTHON"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return py
+	return testpython.Find(tb, pkgs, modules...)
 }
 
 // flaskEnv is the Flask app's configuration, given to both services as
