@@ -1,6 +1,8 @@
 module github.com/authkit/auth/bench
 
-go 1.26.0
+go 1.25.0
+
+toolchain go1.26.8
 
 require (
 	github.com/abbot/go-http-auth v0.4.0
@@ -9,14 +11,14 @@ require (
 	github.com/gorilla/securecookie v1.1.2
 	github.com/shaj13/go-guardian/v2 v2.11.5
 	github.com/shaj13/libcache v1.0.0
-	golang.org/x/crypto v0.58.0
-	golang.org/x/perf v0.0.0-20260908200009-22c9c6c9d4da
+	golang.org/x/crypto v0.51.0
+	golang.org/x/perf v0.0.0-20260512194132-3cf34090a3db
 )
 
 require (
 	github.com/aclements/go-moremath v0.0.0-20210112150236-f10218a38794 // indirect
-	golang.org/x/net v0.60.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/net v0.54.1-0.20260508232935-23ee2efe81a3 // indirect
+	golang.org/x/sys v0.44.0 // indirect
 	gopkg.in/square/go-jose.v2 v2.5.1 // indirect
 )
 
