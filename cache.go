@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 )
@@ -117,7 +116,7 @@ func (m *Manager) currentUser(ctx context.Context, id string, uniq []byte, fault
 	case errors.Is(err, ErrUserNotFound):
 		return nil, faults.unknown
 	case err != nil:
-		return nil, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+		return nil, storeError(err)
 	case subtle.ConstantTimeCompare([]byte(u.Uniquifier), uniq) != 1:
 		return nil, faults.revoked
 	case !u.Active:

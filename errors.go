@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/authkit/auth/passhash"
 )
@@ -95,6 +96,18 @@ var (
 	// scheme. It is [passhash.ErrUnsupported].
 	ErrUnsupportedHash = passhash.ErrUnsupported
 )
+
+// storeError wraps a store's failure in ErrStoreUnavailable, the same way
+// on every path. The store's answers (ErrUserNotFound, ErrDuplicateEmail,
+// ErrDuplicateID, ErrIDChanged) are not failures and pass as they are.
+func storeError(err error) error {
+	switch {
+	case err == nil, errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrUserNotFound),
+		errors.Is(err, ErrDuplicateEmail), errors.Is(err, ErrDuplicateID), errors.Is(err, ErrIDChanged):
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+}
 
 // wrapError is a sentinel error that also matches a more general sentinel.
 type wrapError struct {

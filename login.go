@@ -143,15 +143,3 @@ func (m *Manager) RevokeTokens(ctx context.Context, id string) error {
 	m.audit(ctx, EventTokensRevoked, slog.String("user_id", id))
 	return nil
 }
-
-// storeError wraps a store's failure in ErrStoreUnavailable, the same way
-// on every path. The store's answers (ErrUserNotFound, ErrDuplicateEmail,
-// ErrDuplicateID, ErrIDChanged) are not failures and pass as they are.
-func storeError(err error) error {
-	switch {
-	case err == nil, errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrUserNotFound),
-		errors.Is(err, ErrDuplicateEmail), errors.Is(err, ErrDuplicateID), errors.Is(err, ErrIDChanged):
-		return err
-	}
-	return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
-}
