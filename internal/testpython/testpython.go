@@ -23,6 +23,7 @@ func Find(tb testing.TB, debianPackages string, modules ...string) string {
 		py = "/usr/bin/python3"
 	}
 	imports := strings.Join(modules, ", ")
+	// #nosec G204 G702 -- tests only: the interpreter is the developer's $AUTH_TEST_PYTHON or Debian's, the modules are the caller's constants
 	if out, err := exec.Command(py, "-B", "-c", "import "+imports).CombinedOutput(); err != nil {
 		msg := "no Python with " + imports + " (" + py + ": " + err.Error() + " " + strings.TrimSpace(string(out)) +
 			"): apt-get install " + debianPackages + ", or set AUTH_TEST_PYTHON"
