@@ -230,7 +230,13 @@ func flaskSigner(t *testing.T, secret string, cfg itsdangerous.Config, ts int64)
 		cfg.Digest = itsdangerous.SHA1
 	}
 	cfg.Now = func() time.Time { return time.Unix(ts, 0) }
-	s, err := itsdangerous.New([]byte(secret), cfg)
+	return signer(t, []byte(secret), cfg)
+}
+
+// signer returns a function that signs JSON payloads with key and cfg.
+func signer(t *testing.T, key []byte, cfg itsdangerous.Config) func(payload string) string {
+	t.Helper()
+	s, err := itsdangerous.New(key, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,19 +426,9 @@ func TestFlaskTokenMaxAge(t *testing.T) {
 // be set from outside, so its tokens' ages are set at signing instead.
 func nativeSigner(t *testing.T, ts time.Time) func(payload string) string {
 	t.Helper()
-	s, err := itsdangerous.New(flaskNativeKey, itsdangerous.Config{
+	return signer(t, flaskNativeKey, itsdangerous.Config{
 		Salt: "authkit-token", Digest: itsdangerous.SHA256, Now: func() time.Time { return ts },
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return func(payload string) string {
-		tok, err := s.EncodeJSON([]byte(payload))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
 }
 
 // TestFlaskModeKeepsNativeTokens checks that a Manager that accepts Flask
