@@ -15,6 +15,7 @@ type ThrottledError struct {
 	RetryAfter time.Duration
 }
 
+// Error says how long the client must wait.
 func (e *ThrottledError) Error() string {
 	return fmt.Sprintf("auth: too many failed attempts; retry after %v", e.RetryAfter)
 }

@@ -1,3 +1,5 @@
+// Quickstart is the README's quick start: a token-protected API over an
+// in-memory store, on http://127.0.0.1:8080.
 package main
 
 import (
