@@ -103,14 +103,14 @@ func csrfRejection(err error) string {
 // "session" or "remember".
 func (m *Manager) sessionRejected(r *http.Request, cookie string, err error) {
 	m.audit(r.Context(), EventSessionRejected, slog.String("reason", sessionRejection(err)),
-		slog.String("cookie", cookie), slog.String("ip", m.clientAddr(r)), slog.String("path", r.URL.Path))
+		slog.String("cookie", cookie), slog.String("ip", m.proxies.clientAddr(r)), slog.String("path", r.URL.Path))
 }
 
 // csrfRejected writes the audit event of a failed CSRF check by the
 // session's user u.
 func (m *Manager) csrfRejected(r *http.Request, u *User, err error) {
 	m.audit(r.Context(), EventCSRFRejected, slog.String("reason", csrfRejection(err)),
-		slog.String("user_id", u.ID), slog.String("ip", m.clientAddr(r)), slog.String("path", r.URL.Path))
+		slog.String("user_id", u.ID), slog.String("ip", m.proxies.clientAddr(r)), slog.String("path", r.URL.Path))
 }
 
 // audit writes an audit event.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"slices"
 	"time"
 
@@ -39,7 +38,7 @@ type Manager struct {
 	cache     *userCache // nil when disabled
 
 	maxBody  int64
-	proxies  []netip.Prefix
+	proxies  proxies
 	realm    string
 	onError  func(w http.ResponseWriter, r *http.Request, status int, err error)
 	log      *slog.Logger
@@ -62,7 +61,7 @@ func New(store UserStore, key []byte, cfg Config) (*Manager, error) {
 		store:    store,
 		throttle: newThrottle(cfg.Throttle),
 		cache:    newUserCache(cfg.UserCache),
-		proxies:  slices.Clone(cfg.TrustedProxies),
+		proxies:  proxies(slices.Clone(cfg.TrustedProxies)),
 		maxBody:  cfg.MaxBodyBytes,
 		realm:    stringOr(cfg.Realm, "auth"),
 		onError:  cfg.ErrorHandler,

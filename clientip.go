@@ -7,13 +7,17 @@ import (
 	"strings"
 )
 
+// proxies are the reverse proxies whose X-Forwarded-For header is believed
+// (Config.TrustedProxies).
+type proxies []netip.Prefix
+
 // clientAddr returns the address of the client that sent r: the host of
 // RemoteAddr, unless RemoteAddr is one of Config.TrustedProxies, in which
 // case X-Forwarded-For is read from right to left and the first address
 // that is not a trusted proxy is the client. A malformed forwarded entry
 // stops the walk at the last trusted hop, so a client cannot forge its
 // address by sending the header itself.
-func (m *Manager) clientAddr(r *http.Request) string {
+func (p proxies) clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -23,7 +27,7 @@ func (m *Manager) clientAddr(r *http.Request) string {
 		return host
 	}
 	addr = addr.Unmap()
-	if !m.trusted(addr) {
+	if !p.trusted(addr) {
 		return addr.String()
 	}
 	hops := r.Header.Values("X-Forwarded-For")
@@ -35,7 +39,7 @@ func (m *Manager) clientAddr(r *http.Request) string {
 				return addr.String()
 			}
 			addr = hop.Unmap()
-			if !m.trusted(addr) {
+			if !p.trusted(addr) {
 				return addr.String()
 			}
 		}
@@ -43,9 +47,10 @@ func (m *Manager) clientAddr(r *http.Request) string {
 	return addr.String()
 }
 
-func (m *Manager) trusted(a netip.Addr) bool {
-	for _, p := range m.proxies {
-		if p.Contains(a) {
+// trusted reports whether a is the address of a trusted proxy.
+func (p proxies) trusted(a netip.Addr) bool {
+	for _, prefix := range p {
+		if prefix.Contains(a) {
 			return true
 		}
 	}

@@ -55,7 +55,7 @@ func (m *Manager) LoginHandler() http.Handler {
 			m.fail(w, r, statusOf(err), err)
 			return
 		}
-		u, err := m.Login(r.Context(), c.Email, c.Password, m.clientAddr(r))
+		u, err := m.Login(r.Context(), c.Email, c.Password, m.proxies.clientAddr(r))
 		if err != nil {
 			if m.browserLoginFailed(w, r, c, err) {
 				return
@@ -97,7 +97,7 @@ func (m *Manager) TokenHandler() http.Handler {
 			m.refuse(w, r, Basic, ErrNoCredentials)
 			return
 		}
-		u, err := m.Login(r.Context(), email, password, m.clientAddr(r))
+		u, err := m.Login(r.Context(), email, password, m.proxies.clientAddr(r))
 		if err != nil {
 			m.refuse(w, r, Basic, err)
 			return
@@ -152,8 +152,8 @@ func (m *Manager) LogoutHandler() http.Handler {
 			}
 			return
 		}
-		m.audit(r.Context(), EventLogout, slog.String("user_id", u.ID), slog.String("ip", m.clientAddr(r)))
-		if m.loggedOut(w, r) {
+		m.audit(r.Context(), EventLogout, slog.String("user_id", u.ID), slog.String("ip", m.proxies.clientAddr(r)))
+		if m.sessions.loggedOut(w, r) {
 			return
 		}
 		writeOK(w, struct{}{})

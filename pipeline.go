@@ -107,7 +107,7 @@ func (m *Manager) basicStep(set Scheme) authenticator {
 		case set&BasicToken != 0 && password == "":
 			return m.verifyRequestToken(r, user)
 		case set&Basic != 0:
-			u, _, err := m.authenticate(r.Context(), user, password, m.clientAddr(r))
+			u, _, err := m.authenticate(r.Context(), user, password, m.proxies.clientAddr(r))
 			return u, err
 		}
 		return nil, ErrNoCredentials
@@ -119,7 +119,7 @@ func (m *Manager) verifyRequestToken(r *http.Request, token string) (*User, erro
 	u, err := m.VerifyToken(r.Context(), token)
 	if err != nil && !errors.Is(err, ErrStoreUnavailable) {
 		m.audit(r.Context(), EventTokenRejected, slog.String("reason", tokenRejection(err)),
-			slog.String("ip", m.clientAddr(r)), slog.String("path", r.URL.Path))
+			slog.String("ip", m.proxies.clientAddr(r)), slog.String("path", r.URL.Path))
 	}
 	return u, err
 }
@@ -142,7 +142,7 @@ func (m *Manager) refuse(w http.ResponseWriter, r *http.Request, set Scheme, err
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				next = r.URL.RequestURI()
 			}
-			seeOther(w, m.loginPageURL(next, false))
+			seeOther(w, m.sessions.loginPageURL(next, false))
 			return
 		}
 	}

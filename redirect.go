@@ -116,7 +116,7 @@ func seeOther(w http.ResponseWriter, location string) {
 
 // loginPageURL is the login page with next (if safe) and, after a failed
 // login, error=1 in its query.
-func (m *Manager) loginPageURL(next string, failed bool) string {
+func (s *sessions) loginPageURL(next string, failed bool) string {
 	q := url.Values{}
 	if failed {
 		q.Set("error", "1")
@@ -124,7 +124,7 @@ func (m *Manager) loginPageURL(next string, failed bool) string {
 	if n, ok := safeNext(next); ok {
 		q.Set("next", n)
 	}
-	page := m.sessions.loginPage
+	page := s.loginPage
 	if len(q) == 0 {
 		return page
 	}
@@ -138,7 +138,7 @@ func (m *Manager) loginPageURL(next string, failed bool) string {
 // afterLogin is where a browser goes after logging in: the form's next
 // field, or else the login URL's next parameter, if safe; otherwise
 // Config.Session.LoginRedirect.
-func (m *Manager) afterLogin(r *http.Request, formNext string) string {
+func (s *sessions) afterLogin(r *http.Request, formNext string) string {
 	next := formNext
 	if next == "" {
 		next = r.URL.Query().Get("next")
@@ -146,5 +146,5 @@ func (m *Manager) afterLogin(r *http.Request, formNext string) string {
 	if n, ok := safeNext(next); ok {
 		return n
 	}
-	return m.sessions.loginRedirect
+	return s.loginRedirect
 }

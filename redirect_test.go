@@ -137,7 +137,7 @@ func TestLoginPageURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		m := &Manager{sessions: sessions{loginPage: tt.page}}
-		if got := m.loginPageURL(tt.next, tt.failed); got != tt.want {
+		if got := m.sessions.loginPageURL(tt.next, tt.failed); got != tt.want {
 			t.Errorf("loginPageURL(%q, %q, %v) = %q, want %q", tt.page, tt.next, tt.failed, got, tt.want)
 		}
 	}

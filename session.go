@@ -344,7 +344,7 @@ func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, u *User, 
 	}
 	noStore(w)
 	if browser {
-		seeOther(w, m.afterLogin(r, req.next))
+		seeOther(w, m.sessions.afterLogin(r, req.next))
 		return true
 	}
 	w.Header().Set(CSRFHeader, maskCSRF(st.CSRF))
@@ -362,17 +362,17 @@ func (m *Manager) browserLoginFailed(w http.ResponseWriter, r *http.Request, req
 	if next == "" {
 		next = r.URL.Query().Get("next")
 	}
-	seeOther(w, m.loginPageURL(next, true))
+	seeOther(w, m.sessions.loginPageURL(next, true))
 	return true
 }
 
 // loggedOut finishes a logout for a browser by sending it to the login
 // page, reporting whether it did.
-func (m *Manager) loggedOut(w http.ResponseWriter, r *http.Request) bool {
+func (s *sessions) loggedOut(w http.ResponseWriter, r *http.Request) bool {
 	if !prefersHTML(r) {
 		return false
 	}
 	noStore(w)
-	seeOther(w, m.sessions.loginPage)
+	seeOther(w, s.loginPage)
 	return true
 }

@@ -245,7 +245,7 @@ func TestClientAddrTrustedProxies(t *testing.T) {
 			for _, v := range tt.xff {
 				r.Header.Add("X-Forwarded-For", v)
 			}
-			if got := m.clientAddr(r); got != tt.want {
+			if got := m.proxies.clientAddr(r); got != tt.want {
 				t.Errorf("clientAddr = %q, want %q", got, tt.want)
 			}
 		})
