@@ -107,8 +107,9 @@ type PasswordConfig struct {
 	// defaults (t=3, 64 MiB, p=2, 16-byte salt, 32-byte key).
 	Argon2 passhash.Argon2Params
 	// Hasher, if set, makes and checks every hash instead of Scheme,
-	// BcryptCost and Argon2, as a Flask-Security application's rules do
-	// (package github.com/authkit/auth/flask). Default nil.
+	// BcryptCost and Argon2, which must then be left zero; package
+	// github.com/authkit/auth/flask provides one with a Flask-Security
+	// application's rules. Default nil.
 	Hasher PasswordHasher
 
 	// MaxBytes bounds the length of a password, which bounds the cost of
