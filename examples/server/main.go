@@ -53,6 +53,7 @@ import (
 
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/internal/dbopen"
+	"github.com/authkit/auth/sqlstore"
 	"github.com/authkit/auth/sqlstore/pglisten"
 )
 
@@ -164,15 +165,29 @@ func nativeManager(ctx context.Context, dsn string, getenv func(string) string, 
 	if err != nil {
 		return nil, nil, err
 	}
+	cfg, err := serverConfig(getenv, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, _, closeStore, err := openNative(ctx, dsn, secret, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.UserCache.Size > 0 && dbopen.IsPostgres(dsn) {
+		go pglisten.Run(ctx, dsn, m, pglisten.Config{Logger: logger}) //nolint:errcheck // it ends with ctx
+	}
+	return m, closeStore, nil
+}
+
+// openNative opens (creating if need be) the store of this package's own
+// tables, makes the Manager over it and seeds the demo users. Several
+// instances may run it at once on the same fresh database.
+func openNative(ctx context.Context, dsn string, secret []byte, cfg auth.Config) (*auth.Manager, *sqlstore.Store, func(), error) {
 	store, closeStore, err := dbopen.Open(ctx, dsn, true)
 	if err != nil {
-		return nil, nil, fmt.Errorf("opening the user store: %w", err)
+		return nil, nil, nil, fmt.Errorf("opening the user store: %w", err)
 	}
-	cfg, err := serverConfig(getenv, logger)
-	var m *auth.Manager
-	if err == nil {
-		m, err = auth.New(store, secret, cfg)
-	}
+	m, err := auth.New(store, secret, cfg)
 	if err == nil {
 		// Seeding is short; finish it even if a signal comes meanwhile, so
 		// the store never keeps half the demo users.
@@ -180,12 +195,9 @@ func nativeManager(ctx context.Context, dsn string, getenv func(string) string, 
 	}
 	if err != nil {
 		closeStore()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if cfg.UserCache.Size > 0 && dbopen.IsPostgres(dsn) {
-		go pglisten.Run(ctx, dsn, m, pglisten.Config{Logger: logger}) //nolint:errcheck // it ends with ctx
-	}
-	return m, closeStore, nil
+	return m, store, closeStore, nil
 }
 
 // minSecretBytes is the shortest signing secret auth.New accepts.
@@ -256,8 +268,17 @@ var demoUsers = []demoUser{
 	{email: "unconfirmed@example.com", password: "test123"},
 }
 
-// seed stores the demo users into an empty store.
-func seed(ctx context.Context, m *auth.Manager, store auth.UserAdmin) error {
+// seedStore is a store seed can fill.
+type seedStore interface {
+	auth.UserStore
+	auth.UserAdmin
+}
+
+// seed stores the demo users into an empty store. It is safe to run from
+// several instances at once on the same fresh database: a demo user that
+// another instance has just stored (auth.ErrDuplicateEmail) counts as
+// seeded, once it is found in the store.
+func seed(ctx context.Context, m *auth.Manager, store seedStore) error {
 	existing, err := store.ListUsers(ctx)
 	if err != nil || len(existing) > 0 {
 		return err
@@ -271,7 +292,11 @@ func seed(ctx context.Context, m *auth.Manager, store auth.UserAdmin) error {
 		}
 		u := &auth.User{Email: d.email, PasswordHash: hash, Active: true, Confirmed: d.confirmed,
 			Roles: d.roles, Uniquifier: auth.NewUniquifier()}
-		if err := store.CreateUser(ctx, u); err != nil {
+		err = store.CreateUser(ctx, u)
+		if errors.Is(err, auth.ErrDuplicateEmail) {
+			_, err = store.UserByEmail(ctx, d.email)
+		}
+		if err != nil {
 			return fmt.Errorf("seeding %s: %w", d.email, err)
 		}
 	}
