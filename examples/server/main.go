@@ -76,6 +76,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	schema := fs.String("schema", "native", "the user tables: native (this package's, created if missing) or flask-security (an existing Flask-Security database, used as it is)")
 	tokens := fs.String("tokens", "", "with -schema flask-security, the tokens /login issues: flask (the default; the Flask app accepts them too) or native")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // -h: the usage is printed, and asking for it is no error
+		}
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))

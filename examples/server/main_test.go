@@ -137,6 +137,12 @@ func TestClientFlow(t *testing.T) {
 			name: "tokens", method: "POST", path: "/api/v1/tokens/", basic: [2]string{"test@example.com", "test123"},
 			save: "minted", wantCode: 200, wantJSON: `{"token":"{minted}","expiration":3600}`,
 		},
+		{
+			name: "tokens unconfirmed", method: "POST", path: "/api/v1/tokens/", basic: [2]string{"unconfirmed@example.com", "test123"},
+			wantCode: 403, wantJSON: `{"meta":{"code":403},"response":{"errors":["Unconfirmed account"]}}`,
+		},
+		{name: "tokens with wrong password", method: "POST", path: "/api/v1/tokens/", basic: [2]string{"admin@example.com", "nope"}, wantCode: 401, wantJSON: badJSON, wantChall: basic},
+		{name: "tokens without auth", method: "POST", path: "/api/v1/tokens/", wantCode: 401, wantJSON: unauthJSON, wantChall: basic},
 		{name: "tokens with token as username", method: "POST", path: "/api/v1/tokens/", basic: [2]string{"{test}", ""}, wantCode: 401, wantJSON: unauthJSON, wantChall: basic},
 		{name: "tokens with GET", path: "/api/v1/tokens/", basic: [2]string{"test@example.com", "test123"}, wantCode: 405},
 		{name: "minted token on dummy-api", path: "/dummy-api/", header: map[string]string{"Authentication-Token": "{minted}"}, wantCode: 200, wantJSON: itemsJSON},
@@ -399,5 +405,24 @@ func TestRunBadFlag(t *testing.T) {
 	err := run(context.Background(), []string{"-no-such-flag"}, func(string) string { return "" }, &stderr, nil)
 	if err == nil || !strings.Contains(stderr.String(), "-addr") {
 		t.Errorf("run with a bad flag = %v, usage %q; want an error and the usage", err, stderr.String())
+	}
+}
+
+// TestRunHelp: -h and -help print the usage and are no error, so the
+// program exits 0.
+func TestRunHelp(t *testing.T) {
+	for _, arg := range []string{"-h", "-help", "--help"} {
+		t.Run(arg, func(t *testing.T) {
+			var stderr syncBuffer
+			err := run(context.Background(), []string{arg}, func(string) string { return "" }, &stderr, nil)
+			if err != nil {
+				t.Errorf("run %s = %v, want nil", arg, err)
+			}
+			for _, want := range []string{"Usage of server", "-addr", "-db"} {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("run %s printed %q, want the usage (%q)", arg, stderr.String(), want)
+				}
+			}
+		})
 	}
 }

@@ -18,7 +18,7 @@ func routes(m *auth.Manager) http.Handler {
 	mux.HandleFunc("GET /login", loginPage)
 	mux.Handle("GET /account", m.RequireSession(accountPage(m)))
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles))
-	mux.Handle("POST /api/v1/tokens/", m.TokenHandler())
+	mux.Handle("POST /api/v1/tokens/", confirmedTokens(m))
 
 	mux.Handle("GET /protected", m.RequireToken(http.HandlerFunc(protected)))
 	mux.Handle("GET /dummy-api/{$}", m.RequireToken(jsonHandler(items)))
@@ -27,6 +27,26 @@ func routes(m *auth.Manager) http.Handler {
 	mux.Handle("GET /admin/{$}", m.RequireToken(m.RequireRoles("admin")(http.HandlerFunc(admin))))
 	mux.Handle("GET /public/{$}", jsonHandler(items))
 	return mux
+}
+
+// confirmedTokens is m.TokenHandler behind the confirmed check: the
+// tutorial guards the whole /api/v1/ blueprint with it, the token endpoint
+// included, so an unconfirmed account gets 403 "Unconfirmed account" and
+// no token. Require checks the Basic password first (bad credentials get
+// the Basic challenge), then TokenHandler checks it again, records the
+// login and mints the token. A request without a password goes straight
+// to TokenHandler, which refuses it as before: minting needs the password,
+// and a token as the username is not a failed password check.
+func confirmedTokens(m *auth.Manager) http.Handler {
+	tokens := m.TokenHandler()
+	guarded := m.Require(auth.Basic)(m.RequireConfirmed(tokens))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, password, ok := r.BasicAuth(); !ok || password == "" {
+			tokens.ServeHTTP(w, r)
+			return
+		}
+		guarded.ServeHTTP(w, r)
+	})
 }
 
 func protected(w http.ResponseWriter, r *http.Request) {
