@@ -67,6 +67,15 @@ func TestBrowser(t *testing.T) {
 	wd.click(wd.find("css selector", "button[type=submit]"))
 	wd.waitFor("the error message", func() bool { return wd.exists("[role=alert]") })
 	wd.wantText("[role=alert]", "Invalid email or password.")
+	if email := wd.attr(wd.find("css selector", "#email"), "value"); email != "test@example.com" {
+		t.Errorf("after the failed login, the email field holds %q, want the email typed", email)
+	}
+	if pw := wd.attr(wd.find("css selector", "#password"), "value"); pw != "" {
+		t.Errorf("after the failed login, the password field holds %q", pw)
+	}
+	if strings.Contains(wd.url(), "example.com") {
+		t.Errorf("the email travels in the URL %s", wd.url())
+	}
 	if next := wd.attr(wd.find("css selector", "input[name=next]"), "value"); next != "/account" {
 		t.Errorf("after the failed login, next is %q, want /account", next)
 	}
@@ -99,10 +108,13 @@ func TestBrowser(t *testing.T) {
 	wd.wantText("#email", "test@example.com")
 
 	// 5. A same-site, cross-origin form post carries the cookie; the
-	// Origin check refuses it with 403 and says why.
+	// Origin check refuses it, and the browser is sent back to the
+	// account page, which says why.
 	wd.navigate(crossOrigin)
 	wd.waitFor("the cross-origin post to land on the app", func() bool { return strings.HasPrefix(wd.url(), app) })
-	wd.wantText("body", "CSRF check failed: the request comes from another origin.")
+	wd.waitPath("/account")
+	wd.wantText("[role=alert]", "CSRF check failed: the request comes from another origin.")
+	wd.wantText("#email", "test@example.com")
 	wd.screenshot(shots, "05-cross-origin-post.png", "")
 	wd.navigate(app + "/account")
 	wd.waitPath("/account")
@@ -112,11 +124,15 @@ func TestBrowser(t *testing.T) {
 	wd.execute(`document.querySelector("input[name=csrf_token]").value = ""`)
 	wd.click(wd.find("css selector", "form[action='/logout'] button"))
 	wd.waitFor("the logout answer", func() bool { return !strings.HasSuffix(wd.url(), "/account") })
-	wd.wantText("body", "CSRF token missing or invalid.")
+	wd.waitPath("/account")
+	wd.wantText("[role=alert]", "CSRF token missing or invalid.")
 	wd.screenshot(shots, "06-missing-csrf-token.png", "")
 	wd.navigate(app + "/account")
 	wd.waitPath("/account")
 	wd.wantText("#email", "test@example.com")
+	if wd.exists("[role=alert]") {
+		t.Error("the account page shows an error without one")
+	}
 
 	// 7. The logout button ends the session.
 	wd.click(wd.find("css selector", "form[action='/logout'] button"))

@@ -28,7 +28,11 @@
 //
 // Browsers: open http://127.0.0.1:8080/account, which sends you to the
 // login form (GET /login) and, once logged in, shows the account with a
-// logout button. The session cookie is Secure, which browsers accept on
+// logout button; a failed login keeps the email typed (in a short-lived
+// cookie, never in the URL), and a refused logout (CSRF) comes back to the
+// account page with the reason. GET /login answers a client that prefers
+// application/json with Flask-Security's JSON (its csrf_token) instead of
+// the form. The session cookie is Secure, which browsers accept on
 // http://127.0.0.1 and http://localhost; on any other plain-HTTP host set
 // Config.Session.Insecure.
 package main

@@ -114,7 +114,8 @@ func TestClientFlow(t *testing.T) {
 			body: `{"email": "test@example.com", "password": "test124"}`, wantCode: 400,
 			wantJSON: `{"meta":{"code":400},"response":{"errors":["Invalid email or password."]}}`,
 		},
-		{name: "login with GET", path: "/login", wantCode: 405},
+		{name: "login page as JSON", path: "/login", header: map[string]string{"Accept": "application/json"}, wantCode: 200, wantJSON: `{"meta":{"code":200},"response":{"csrf_token":"","identity_attributes":["email"]}}`},
+		{name: "login with PUT", method: "PUT", path: "/login", wantCode: 405},
 		{
 			name: "protected with header", path: "/protected", header: map[string]string{"Authentication-Token": "{test}"},
 			wantCode: 200, wantJSON: `{"message":"Hello test@example.com","id":"1"}`,

@@ -3,10 +3,18 @@ package main
 import (
 	"bytes"
 	"embed"
+	"encoding/base64"
+	"encoding/json"
 	"html/template"
+	"io"
 	"io/fs"
+	"mime"
 	"net/http"
+	"net/url"
+	"path"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/authkit/auth"
 )
@@ -20,7 +28,21 @@ var assets embed.FS
 var pages = template.Must(template.ParseFS(assets, "templates/*.html"))
 
 // staticFiles serves the style sheet.
-var staticFiles = http.FileServerFS(must(fs.Sub(assets, "static")))
+var staticFiles = filesOnly(must(fs.Sub(assets, "static")))
+
+// filesOnly serves the files of fsys and 404 for anything else, directories
+// included: no listings.
+func filesOnly(fsys fs.FS) http.Handler {
+	files := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+		if info, err := fs.Stat(fsys, name); name == "" || err != nil || info.IsDir() {
+			http.NotFound(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
+}
 
 func must[T any](v T, err error) T {
 	if err != nil {
@@ -29,12 +51,58 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-// wantsHTML reports whether the client asked for HTML, as a browser
-// navigating does. (The library's own test, which weighs Accept's q
-// values, decides between redirects and 401s; this page only needs to
-// tell browsers from API clients.)
-func wantsHTML(r *http.Request) bool {
-	return strings.Contains(r.Header.Get("Accept"), "text/html")
+// prefersHTML reports whether r's Accept header prefers text/html to
+// application/json, as the library decides between a browser's redirects
+// and an API client's JSON.
+func prefersHTML(r *http.Request) bool {
+	return acceptQ(r, "text", "html") > acceptQ(r, "application", "json")
+}
+
+// acceptQ returns the quality r's Accept header gives the media type
+// typ/sub (the most specific matching range counts), 1 if there is no
+// Accept header.
+func acceptQ(r *http.Request, typ, sub string) float64 {
+	values := r.Header.Values("Accept")
+	if len(values) == 0 {
+		return 1
+	}
+	q, best := 0.0, 0 // best: specificity of the range q came from
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			rng, params, _ := strings.Cut(part, ";")
+			t, s, ok := strings.Cut(strings.TrimSpace(rng), "/")
+			if !ok {
+				continue
+			}
+			spec := 0
+			switch {
+			case t == "*" && s == "*":
+				spec = 1
+			case strings.EqualFold(t, typ) && s == "*":
+				spec = 2
+			case strings.EqualFold(t, typ) && strings.EqualFold(s, sub):
+				spec = 3
+			}
+			if spec == 0 || spec < best {
+				continue
+			}
+			w := 1.0
+			for _, p := range strings.Split(params, ";") {
+				name, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if strings.EqualFold(strings.TrimSpace(name), "q") {
+					if f, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil && f >= 0 && f <= 1 {
+						w = f
+					} else {
+						w = 0
+					}
+				}
+			}
+			if spec > best || w > q {
+				q, best = w, spec
+			}
+		}
+	}
+	return q
 }
 
 // pageHeaders sets the headers of every HTML page: no caching of
@@ -49,31 +117,186 @@ func pageHeaders(w http.ResponseWriter) {
 	h.Set("Referrer-Policy", "same-origin")
 }
 
-// loginPage serves the login form to browsers. The form posts to
-// m.LoginHandler, which redirects back here with ?error=1 after a failed
-// attempt. API clients get 405, as POST is their only method here.
-func loginPage(w http.ResponseWriter, r *http.Request) {
-	if !wantsHTML(r) {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
-		return
-	}
-	q := r.URL.Query()
-	render(w, "login.html", struct {
-		Error bool
-		Next  string // checked by the login handler before it is followed
-	}{q.Get("error") != "", q.Get("next")})
+// loginPage answers GET /login. A client that prefers application/json
+// to text/html gets Flask-Security's JSON, with the CSRF token of its
+// session ("" without one); any other (a browser, curl's */*, no Accept)
+// gets the form, which posts to m.LoginHandler through keepEmail. After a
+// failed attempt the handler redirects back here with ?error=1, and the
+// form shows the error and the email typed.
+func loginPage(m *auth.Manager) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Accept")
+		if acceptQ(r, "application", "json") > acceptQ(r, "text", "html") {
+			w.Header().Set("Cache-Control", "no-store")
+			writeJSON(w, map[string]any{
+				"meta": map[string]int{"code": http.StatusOK},
+				"response": map[string]any{
+					"csrf_token":          m.CSRFToken(r),
+					"identity_attributes": []string{"email"},
+				},
+			})
+			return
+		}
+		q := r.URL.Query()
+		failed := q.Get("error") != ""
+		email := ""
+		if c, err := r.Cookie(emailCookie); err == nil {
+			if failed {
+				email = decodeEmail(c.Value)
+			}
+			http.SetCookie(w, &http.Cookie{Name: emailCookie, Path: "/login", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+		}
+		render(w, "login.html", struct {
+			Error bool
+			Email string
+			Next  string // checked by the login handler before it is followed
+		}{failed, email, q.Get("next")})
+	})
 }
 
-// accountPage shows the logged-in user and a logout button. It runs
-// behind m.RequireSession, so the user is in the context.
+// emailCookie carries the email of a failed form login to the login page
+// that the library redirects to, so the form keeps it. A cookie, not the
+// redirect's query, keeps the email out of URLs: server and proxy logs,
+// the browser's history, Referer headers. It lives for a few minutes,
+// only on /login, and the page deletes it. The password is never kept.
+const emailCookie = "login_email"
+
+// maxEmail is the longest email kept for the form.
+const maxEmail = 320
+
+func decodeEmail(v string) string {
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil || len(b) > maxEmail || !utf8.Valid(b) {
+		return ""
+	}
+	return string(b)
+}
+
+// keepEmail wraps m.LoginHandler for browsers' form posts: when the
+// library redirects a failed login back to the login page, the answer
+// also sets emailCookie. It peeks at the form without consuming it; the
+// library still reads (and bounds) the whole body.
+func keepEmail(login http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if !prefersHTML(r) || ct != "application/x-www-form-urlencoded" {
+			login.ServeHTTP(w, r)
+			return
+		}
+		const peek = 16 << 10
+		head, err := io.ReadAll(io.LimitReader(r.Body, peek+1))
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(head), r.Body), r.Body}
+		email := ""
+		if err == nil && len(head) <= peek {
+			if form, err := url.ParseQuery(string(head)); err == nil {
+				email = form.Get("email")
+			}
+		}
+		if email == "" || len(email) > maxEmail {
+			login.ServeHTTP(w, r)
+			return
+		}
+		login.ServeHTTP(&failedLoginWriter{ResponseWriter: w, email: email}, r)
+	})
+}
+
+// failedLoginWriter sets emailCookie on a redirect to the login page with
+// error set.
+type failedLoginWriter struct {
+	http.ResponseWriter
+	email string
+}
+
+func (fw *failedLoginWriter) WriteHeader(code int) {
+	if code == http.StatusSeeOther {
+		if u, err := url.Parse(fw.Header().Get("Location")); err == nil && u.Path == "/login" && u.Query().Get("error") != "" {
+			http.SetCookie(fw.ResponseWriter, &http.Cookie{
+				Name: emailCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(fw.email)),
+				Path: "/login", MaxAge: 300, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode,
+			})
+		}
+	}
+	fw.ResponseWriter.WriteHeader(code)
+}
+
+func (fw *failedLoginWriter) Unwrap() http.ResponseWriter { return fw.ResponseWriter }
+
+// csrfErrors are the account page's texts for the error codes that
+// browserLogout puts in its redirect.
+var csrfErrors = map[string]string{
+	"csrf":   "CSRF token missing or invalid. Reload the page and try again.",
+	"origin": "CSRF check failed: the request comes from another origin.",
+}
+
+// browserLogout wraps m.LogoutHandler so that a browser whose logout fails
+// the CSRF check (the library's 403) is redirected 303 to the account
+// page, which says what went wrong, instead of seeing the library's JSON.
+// Other clients, and every other answer, are the library's.
+func browserLogout(logout http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !prefersHTML(r) {
+			logout.ServeHTTP(w, r)
+			return
+		}
+		fw := &forbiddenWriter{ResponseWriter: w}
+		logout.ServeHTTP(fw, r)
+		if !fw.caught {
+			return
+		}
+		code := "csrf"
+		var body struct {
+			Response struct {
+				Errors []string `json:"errors"`
+			} `json:"response"`
+		}
+		if json.Unmarshal(fw.body.Bytes(), &body) == nil && len(body.Response.Errors) == 1 &&
+			body.Response.Errors[0] == csrfErrors["origin"] {
+			code = "origin"
+		}
+		w.Header().Del("Content-Type")
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, "/account?error="+code, http.StatusSeeOther)
+	})
+}
+
+// forbiddenWriter holds back a 403 answer, keeping its body.
+type forbiddenWriter struct {
+	http.ResponseWriter
+	caught bool
+	body   bytes.Buffer
+}
+
+func (fw *forbiddenWriter) WriteHeader(code int) {
+	if code == http.StatusForbidden {
+		fw.caught = true
+		return
+	}
+	fw.ResponseWriter.WriteHeader(code)
+}
+
+func (fw *forbiddenWriter) Write(b []byte) (int, error) {
+	if fw.caught {
+		return fw.body.Write(b)
+	}
+	return fw.ResponseWriter.Write(b)
+}
+
+func (fw *forbiddenWriter) Unwrap() http.ResponseWriter { return fw.ResponseWriter }
+
+// accountPage shows the logged-in user and a logout button, and the
+// error of a refused logout (?error=csrf or origin). It runs behind
+// m.RequireSession, so the user is in the context.
 func accountPage(m *auth.Manager) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := auth.FromContext(r.Context())
 		render(w, "account.html", struct {
 			User      *auth.User
 			CSRFToken string
-		}{u, m.CSRFToken(r)})
+			Error     string
+		}{u, m.CSRFToken(r), csrfErrors[r.URL.Query().Get("error")]})
 	})
 }
 
