@@ -73,6 +73,11 @@ var (
 	// compared case-insensitively.
 	ErrDuplicateEmail = errors.New("auth: email already in use")
 
+	// ErrInvalidEmail: the email address is not a plain address such as
+	// user@example.com (no display name, angle brackets or comments).
+	// [Manager.NewUser] returns it wrapped.
+	ErrInvalidEmail = errors.New("auth: invalid email address")
+
 	// ErrDuplicateID: another user already has this ID.
 	ErrDuplicateID = errors.New("auth: user ID already in use")
 

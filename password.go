@@ -112,10 +112,11 @@ func (m *Manager) CheckPassword(hash, password string) error {
 
 // NewUser returns an active user with the given email, password (hashed)
 // and roles and a fresh uniquifier, ready to be stored with
-// [UserAdmin.CreateUser]. It does not store it.
+// [UserAdmin.CreateUser]. It does not store it. An email that is not a
+// plain address gives an error wrapping [ErrInvalidEmail].
 func (m *Manager) NewUser(email, password string, roles ...string) (*User, error) {
-	if email == "" {
-		return nil, errors.New("auth: empty email")
+	if err := checkEmail(email); err != nil {
+		return nil, err
 	}
 	if err := m.passwords.checkNew(password); err != nil {
 		return nil, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"net/mail"
 	"slices"
 	"time"
 )
@@ -65,6 +67,23 @@ func NewUniquifier() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms.
 	return hex.EncodeToString(b[:])
+}
+
+// checkEmail accepts a plain email address only: one net/mail parses,
+// whose parsed address is the input itself (no display name, angle
+// brackets, comments or quoting that parsing would strip).
+func checkEmail(email string) error {
+	if email == "" {
+		return fmt.Errorf("%w: empty", ErrInvalidEmail)
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil {
+		return fmt.Errorf("%w %q: %v", ErrInvalidEmail, email, err)
+	}
+	if a.Name != "" || a.Address != email {
+		return fmt.Errorf("%w %q: want a plain address such as %q", ErrInvalidEmail, email, a.Address)
+	}
+	return nil
 }
 
 // userKey is the context key of the authenticated user. It is unexported so

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -123,4 +124,42 @@ func cancelled() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	return ctx
+}
+
+// TestNewUserEmail checks that NewUser takes plain addresses only.
+func TestNewUserEmail(t *testing.T) {
+	m, err := New(NewMemoryStore(), []byte("new-user-email-test-secret-0123"), Config{Password: PasswordConfig{BcryptCost: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, email string
+		ok          bool
+	}{
+		{name: "valid", email: "alice@example.com", ok: true},
+		{name: "mixed case", email: "Alice.B+tag@Example.COM", ok: true},
+		{name: "unicode local part", email: "jörg@example.com", ok: true},
+		{name: "display name", email: "Alice <alice@example.com>"},
+		{name: "angle brackets", email: "<alice@example.com>"},
+		{name: "comment", email: "alice@example.com (Alice)"},
+		{name: "no @", email: "not-an-email"},
+		{name: "empty", email: ""},
+		{name: "surrounding spaces", email: " alice@example.com "},
+		{name: "inner space", email: "alice smith@example.com"},
+		{name: "quoted local part", email: `"alice smith"@example.com`},
+		{name: "two addresses", email: "a@example.com, b@example.com"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := m.NewUser(tt.email, "a good long password")
+			if tt.ok {
+				if err != nil || u.Email != tt.email {
+					t.Errorf("NewUser(%q) = %v, %v; want a user with that email", tt.email, u, err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalidEmail) {
+				t.Errorf("NewUser(%q) = %v, %v; want an error matching ErrInvalidEmail", tt.email, u, err)
+			}
+		})
+	}
 }

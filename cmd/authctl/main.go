@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	authctl [-db DSN] [-bcrypt-cost N] COMMAND [ARGS]
+//	authctl [-db DSN] [-schema native|flask-security] [-bcrypt-cost N] COMMAND [ARGS]
 //
 // The commands:
 //
@@ -24,13 +24,20 @@
 // with [sqlstore.SQLiteDSN]; only "users create" makes a new file. Without
 // -db the DSN comes from $AUTH_DB.
 //
+// authctl works on the tables it finds, or the ones -schema names:
+// sqlstore's own, or an existing Flask-Security database's, used as they
+// are (password hashes written with the app's $SECURITY_PASSWORD_SALT and
+// $SECURITY_PASSWORD_HASH). It never adds tables to a database of another
+// schema, and only "users create" makes sqlstore's tables in an empty one.
+//
 // Passwords are never taken from the command line: they are read from the
 // terminal without echo, or with --password-stdin as the first line of the
 // standard input. A TOKEN of "-" is read from the standard input too, which
 // keeps it out of the shell's history.
 //
 // "tokens verify" checks a token as the service would, with the signing key
-// in $AUTH_SECRET and the salt in $AUTH_TOKEN_SALT (default
+// in $AUTH_SECRET (unset: the secret file beside an SQLite database,
+// DB.secret, as the example server keeps it) and the salt in $AUTH_TOKEN_SALT (default
 // "authkit-token"). "tokens inspect" only decodes a token, without
 // checking anything, and says so.
 //
@@ -55,7 +62,7 @@ func main() {
 }
 
 // usage is the text of authctl -h.
-const usage = `usage: authctl [-db DSN] [-bcrypt-cost N] COMMAND [ARGS]
+const usage = `usage: authctl [-db DSN] [-schema native|flask-security] [-bcrypt-cost N] COMMAND [ARGS]
 
 Manages the users of an auth store in SQLite or PostgreSQL.
 
@@ -75,11 +82,15 @@ Commands:
 Options:
   -db DSN          postgres:// or postgresql:// URL, or an SQLite file path
                    (default $AUTH_DB)
+  -schema S        native (sqlstore's tables) or flask-security (an existing
+                   Flask-Security database; needs $SECURITY_PASSWORD_SALT to
+                   write passwords); default: the tables found
   -bcrypt-cost N   bcrypt cost of new password hashes (default 12)
 
 Passwords are read from the terminal without echo, or from the first line
 of stdin with --password-stdin. A TOKEN of "-" is read from stdin.
-"tokens verify" uses $AUTH_SECRET and $AUTH_TOKEN_SALT.
+"tokens verify" uses $AUTH_SECRET (else the file DB.secret beside an SQLite
+DB) and $AUTH_TOKEN_SALT.
 Run "authctl COMMAND -h" for the usage of one command.
 `
 
@@ -91,7 +102,9 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	dsn            string
+	schema         string // -schema: "", native or flask-security
 	bcryptCost     int
+	flask          bool // the store opened is a Flask-Security database
 }
 
 // run runs authctl with the given arguments (without the program name)
@@ -102,6 +115,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {}
 	fs.StringVar(&a.dsn, "db", os.Getenv("AUTH_DB"), "database DSN")
+	fs.StringVar(&a.schema, "schema", "", "the tables: native or flask-security (default: the ones found)")
 	fs.IntVar(&a.bcryptCost, "bcrypt-cost", 0, "bcrypt cost")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -109,6 +123,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 0
 		}
 		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	if a.schema != "" && a.schema != "native" && a.schema != "flask-security" {
+		fmt.Fprintf(stderr, "authctl: unknown -schema %q: want native or flask-security\n", a.schema)
 		return 2
 	}
 	rest := fs.Args()

@@ -90,6 +90,10 @@ func TestUsers(t *testing.T) {
 		{name: "empty password on stdin", args: []string{"users", "create", "carol@example.com", "--password-stdin"}, stdin: "\n", code: 1, stderr: []string{"no password"}},
 		{name: "both password flags", args: []string{"users", "create", "carol@example.com", "--password-stdin", "--no-password"}, code: 2, stderr: []string{"exclude each other"}},
 		{name: "email with spaces", args: []string{"users", "create", " carol@example.com", "--no-password"}, code: 2, stderr: []string{"surrounding spaces"}},
+		{name: "not an email", args: []string{"users", "create", "not-an-email", "--no-password"}, code: 2, stderr: []string{`auth: invalid email address "not-an-email"`}},
+		{name: "display name", args: []string{"users", "create", "Carol <carol@example.com>", "--no-password"}, code: 2, stderr: []string{"auth: invalid email address", `want a plain address such as "carol@example.com"`}},
+		{name: "angle brackets", args: []string{"users", "create", "<carol@example.com>", "--password-stdin"}, stdin: "a long enough password\n", code: 2, stderr: []string{"auth: invalid email address"}},
+		{name: "inner space", args: []string{"users", "create", "carol smith@example.com", "--no-password"}, code: 2, stderr: []string{"auth: invalid email address"}},
 		{name: "empty role", args: []string{"users", "create", "carol@example.com", "--no-password", "--role", ""}, code: 2, stderr: []string{"empty --role"}},
 		{name: "missing email", args: []string{"users", "create"}, code: 2, stderr: []string{"users create: missing EMAIL", "usage: authctl"}},
 		{name: "extra argument", args: []string{"users", "activate", "a@example.com", "b@example.com"}, code: 2, stderr: []string{`unexpected argument "b@example.com"`}},
@@ -112,8 +116,8 @@ func TestUsers(t *testing.T) {
 		},
 		{name: "list with a missing file", args: []string{"-db", missing, "users", "list"}, raw: true, code: 1, stderr: []string{"no SQLite database at " + missing}},
 		{name: "no database", args: []string{"users", "list"}, raw: true, code: 2, stderr: []string{"no database: give -db DSN or set AUTH_DB"}},
-		{name: "unreachable PostgreSQL", args: []string{"-db", "postgres://nobody:x@127.0.0.1:1/none?connect_timeout=5", "users", "list"}, raw: true, code: 1, stderr: []string{"sqlstore: connecting to the postgres database"}},
-		{name: "malformed PostgreSQL URL", args: []string{"-db", "postgresql://%zz", "users", "list"}, raw: true, code: 1, stderr: []string{"sqlstore: connecting to the postgres database"}},
+		{name: "unreachable PostgreSQL", args: []string{"-db", "postgres://nobody:x@127.0.0.1:1/none?connect_timeout=5", "users", "list"}, raw: true, code: 1, stderr: []string{"connecting to the database"}},
+		{name: "malformed PostgreSQL URL", args: []string{"-db", "postgresql://%zz", "users", "list"}, raw: true, code: 1, stderr: []string{"connecting to the database"}},
 		{name: "not an SQLite file", args: []string{"-db", notADatabase(t), "users", "list"}, raw: true, code: 1, stderr: []string{"file is not a database"}},
 	})
 

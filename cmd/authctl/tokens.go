@@ -10,7 +10,7 @@ import (
 )
 
 func tokensRevoke(ctx context.Context, a *app, _ *options, args []string) error {
-	m, u, done, err := a.openUser(ctx, args[0])
+	m, u, done, err := a.openUser(ctx, args[0], false)
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func tokensVerify(ctx context.Context, a *app, o *options, args []string) error 
 		return err
 	}
 	defer done()
-	m, err := a.manager(s, auth.Config{Token: auth.TokenConfig{MaxAge: o.maxAge, Digest: itsdangerous.Digest(o.digest)}}, true)
+	m, err := a.manager(s, auth.Config{Token: auth.TokenConfig{MaxAge: o.maxAge, Digest: itsdangerous.Digest(o.digest)}}, true, false)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/mail"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -16,6 +17,9 @@ func usersCreate(ctx context.Context, a *app, o *options, args []string) error {
 	email := args[0]
 	if email == "" || strings.TrimSpace(email) != email {
 		return fmt.Errorf("users create: EMAIL %q is empty or has surrounding spaces: %w", email, errUsage)
+	}
+	if err := checkEmail(email); err != nil {
+		return fmt.Errorf("users create: %w: %w", err, errUsage)
 	}
 	if o.noPassword && o.passwordStdin {
 		return fmt.Errorf("users create: --no-password and --password-stdin exclude each other: %w", errUsage)
@@ -37,7 +41,7 @@ func usersCreate(ctx context.Context, a *app, o *options, args []string) error {
 	} else if !errors.Is(err, auth.ErrUserNotFound) {
 		return err
 	}
-	m, err := a.manager(s, auth.Config{}, false)
+	m, err := a.manager(s, auth.Config{}, false, !o.noPassword)
 	if err != nil {
 		return err
 	}
@@ -89,6 +93,19 @@ func usersList(ctx context.Context, a *app, _ *options, _ []string) error {
 	return w.Flush()
 }
 
+// checkEmail applies Manager.NewUser's rule, for the users made without a
+// password too: a plain address, which net/mail parses into itself.
+func checkEmail(email string) error {
+	a, err := mail.ParseAddress(email)
+	if err != nil {
+		return fmt.Errorf("%w %q: %v", auth.ErrInvalidEmail, email, err)
+	}
+	if a.Name != "" || a.Address != email {
+		return fmt.Errorf("%w %q: want a plain address such as %q", auth.ErrInvalidEmail, email, a.Address)
+	}
+	return nil
+}
+
 func yesNo(b bool) string {
 	if b {
 		return "yes"
@@ -97,7 +114,7 @@ func yesNo(b bool) string {
 }
 
 func usersSetPassword(ctx context.Context, a *app, o *options, args []string) error {
-	m, u, done, err := a.openUser(ctx, args[0])
+	m, u, done, err := a.openUser(ctx, args[0], true)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authkit/auth/internal/dbopen"
+	"github.com/authkit/auth/internal/testpython"
 )
 
 // TestAuthctlUserLifecycle is the operators' story end to end, with the
@@ -24,7 +28,10 @@ func TestAuthctlUserLifecycle(t *testing.T) {
 		t.Fatalf("building authctl: %v\n%s", err, out)
 	}
 	db := filepath.Join(dir, "auth.db")
-	env := map[string]string{"AUTH_SECRET": "lifecycle test secret, 32 bytes.."}
+	// AUTH_BCRYPT_COST keeps the server at the test's cost: at its default
+	// a login would rehash the cost-4 hash at cost 12, seconds in a race
+	// build on a loaded machine.
+	env := map[string]string{"AUTH_SECRET": "lifecycle test secret, 32 bytes..", "AUTH_BCRYPT_COST": "4"}
 	ctl := func(stdin string, args ...string) string {
 		t.Helper()
 		cmd := exec.Command(authctl, append([]string{"-db", db, "-bcrypt-cost", "4"}, args...)...)
@@ -60,7 +67,8 @@ func TestAuthctlUserLifecycle(t *testing.T) {
 		}
 		return "", nil
 	}
-	client := &http.Client{Timeout: 10 * time.Second}
+	// The timeout only catches a hang; nothing here is timed.
+	client := &http.Client{Timeout: 5 * time.Minute}
 	get := func(url, tok string) int {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, url+"/protected", nil)
@@ -80,6 +88,9 @@ func TestAuthctlUserLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := loginTokenOf(t, resp)
+	if h := passwordHashOf(t, db, "ops@example.com"); !strings.HasPrefix(h, "$2a$04$") {
+		t.Errorf("after the login the hash is %.7s…, want it kept at the test's cost 4 ($2a$04$)", h)
+	}
 	if code := get(url, tok); code != http.StatusOK {
 		t.Fatalf("token of the authctl user: %d, want 200", code)
 	}
@@ -97,6 +108,92 @@ func TestAuthctlUserLifecycle(t *testing.T) {
 	if code := get(url, tok); code != http.StatusUnauthorized {
 		t.Fatalf("token after authctl tokens revoke: %d, want 401", code)
 	}
+}
+
+// passwordHashOf reads a user's password hash from the SQLite store.
+func passwordHashOf(t *testing.T, db, email string) string {
+	t.Helper()
+	store, closeStore, err := dbopen.Open(context.Background(), db, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore()
+	u, err := store.UserByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.PasswordHash
+}
+
+// TestSecretFileSameKey checks the one rule of the secret: the text of
+// auth.db.secret is the key, for the server that made it, for authctl
+// (given the text in AUTH_SECRET, or reading the file itself) and for
+// Python's itsdangerous.
+func TestSecretFileSameKey(t *testing.T) {
+	py := testpython.Find(t, "python3-itsdangerous", "itsdangerous")
+	dir := t.TempDir()
+	authctl := filepath.Join(dir, "authctl")
+	if out, err := exec.Command("go", "build", "-o", authctl, "../../cmd/authctl").CombinedOutput(); err != nil {
+		t.Fatalf("building authctl: %v\n%s", err, out)
+	}
+	db := filepath.Join(dir, "auth.db")
+	env := map[string]string{"AUTH_BCRYPT_COST": "4"} // no AUTH_SECRET: the server makes the file
+	m, closeStore, err := nativeManager(context.Background(), db, func(k string) string { return env[k] }, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore()
+	store, closeStore2, err := dbopen.Open(context.Background(), db, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := store.UserByEmail(context.Background(), "test@example.com")
+	closeStore2()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := m.IssueToken(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(db + ".secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.TrimSpace(string(raw)) // what "$(cat auth.db.secret)" gives
+	for _, tt := range []struct {
+		name   string
+		secret []string // the AUTH_SECRET setting, if any
+	}{
+		{name: "AUTH_SECRET from the file", secret: []string{"AUTH_SECRET=" + text}},
+		{name: "AUTH_SECRET unset", secret: nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(authctl, "-db", db, "tokens", "verify", tok)
+			for _, kv := range os.Environ() {
+				if !strings.HasPrefix(kv, "AUTH_SECRET=") && !strings.HasPrefix(kv, "AUTH_TOKEN_SALT=") {
+					cmd.Env = append(cmd.Env, kv)
+				}
+			}
+			cmd.Env = append(cmd.Env, tt.secret...)
+			out, err := cmd.CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "VALID: token of user "+u.ID) {
+				t.Errorf("authctl tokens verify: %v\n%s", err, out)
+			}
+		})
+	}
+	t.Run("itsdangerous", func(t *testing.T) {
+		script := `
+import hashlib, json, sys
+from itsdangerous import URLSafeTimedSerializer
+s = URLSafeTimedSerializer(sys.argv[1], salt="authkit-token", signer_kwargs={"digest_method": hashlib.sha256})
+print(json.dumps(s.loads(sys.argv[2], max_age=3600)))
+`
+		out, err := exec.Command(py, "-B", "-c", script, text, tok).CombinedOutput()
+		if want := `["` + u.ID + `", "` + u.Uniquifier + `"]`; err != nil || strings.TrimSpace(string(out)) != want {
+			t.Errorf("itsdangerous with the file's text: %v %s, want %s", err, out, want)
+		}
+	})
 }
 
 // loginTokenOf reads the token out of a login response.

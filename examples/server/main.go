@@ -12,7 +12,9 @@
 // a random secret is made once and kept beside the database in a file
 // with mode 0600 (auth.db.secret), so tokens survive a restart; with
 // PostgreSQL, where several instances must share it, it is required.
-// AUTH_TOKEN_SALT overrides the library's token salt.
+// AUTH_TOKEN_SALT overrides the library's token salt. AUTH_BCRYPT_COST
+// (4 to 31) sets the bcrypt cost of the hashes the server writes, with
+// -schema native; the default is the library's, 12.
 //
 // Flask-Security compatibility: with -schema flask-security, -db names an
 // existing Flask-Security database (SQLite file or postgres:// URL), used
@@ -39,19 +41,16 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -176,6 +175,11 @@ func nativeManager(ctx context.Context, dsn string, getenv func(string) string, 
 	if err != nil {
 		return nil, nil, err
 	}
+	if v := getenv("AUTH_BCRYPT_COST"); v != "" {
+		if cfg.Password.BcryptCost, err = strconv.Atoi(v); err != nil {
+			return nil, nil, fmt.Errorf("AUTH_BCRYPT_COST=%q: want a whole number from 4 to 31", v)
+		}
+	}
 	m, _, closeStore, err := openNative(ctx, dsn, secret, cfg)
 	if err != nil {
 		return nil, nil, err
@@ -207,12 +211,11 @@ func openNative(ctx context.Context, dsn string, secret []byte, cfg auth.Config)
 	return m, store, closeStore, nil
 }
 
-// minSecretBytes is the shortest signing secret auth.New accepts.
-const minSecretBytes = 16
-
 // signingSecret returns the token signing secret: fromEnv if set; else,
 // for an SQLite database, the secret kept in the file beside it, made on
-// first use with mode 0600.
+// first use with mode 0600 (see dbopen.SecretFile). Either way the secret
+// is the text as it is, so AUTH_SECRET="$(cat auth.db.secret)" is the same
+// key.
 func signingSecret(fromEnv, dsn string, logger *slog.Logger) ([]byte, error) {
 	if fromEnv != "" {
 		return []byte(fromEnv), nil
@@ -220,45 +223,15 @@ func signingSecret(fromEnv, dsn string, logger *slog.Logger) ([]byte, error) {
 	if dbopen.IsPostgres(dsn) {
 		return nil, errors.New("set AUTH_SECRET: with PostgreSQL every instance must sign with the same secret")
 	}
-	path := strings.TrimPrefix(dsn, "file:")
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
-	path += ".secret"
-	fresh := make([]byte, 32)
-	rand.Read(fresh)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600) // #nosec G304 -- the operator chose the path with -db
-	switch {
-	case err == nil:
-		_, werr := f.WriteString(hex.EncodeToString(fresh) + "\n")
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			_ = os.Remove(path)
-			return nil, fmt.Errorf("writing the secret file: %w", werr)
-		}
-		logger.Info("AUTH_SECRET is not set: made a signing secret and kept it beside the database", "file", path)
-		return fresh, nil
-	case !errors.Is(err, fs.ErrExist):
-		return nil, fmt.Errorf("creating the secret file: %w", err)
-	}
-	info, err := os.Stat(path)
+	secret, path, created, err := dbopen.SecretFile(dsn, true)
 	if err != nil {
 		return nil, err
 	}
-	if info.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("the secret file %s is readable by others (mode %v): chmod 600 it", path, info.Mode().Perm())
+	if created {
+		logger.Info("AUTH_SECRET is not set: made a signing secret and kept it beside the database", "file", path)
+	} else {
+		logger.Info("using the signing secret kept beside the database", "file", path)
 	}
-	raw, err := os.ReadFile(path) // #nosec G304 -- the operator chose the path with -db
-	if err != nil {
-		return nil, fmt.Errorf("reading the secret file: %w", err)
-	}
-	secret, err := hex.DecodeString(strings.TrimSpace(string(raw)))
-	if err != nil || len(secret) < minSecretBytes {
-		return nil, fmt.Errorf("the secret file %s does not hold a hex secret of at least %d bytes", path, minSecretBytes)
-	}
-	logger.Info("using the signing secret kept beside the database", "file", path)
 	return secret, nil
 }
 

@@ -14,9 +14,7 @@ import (
 // immediate transactions, for this connection. The returned function
 // closes the store and its pool.
 func OpenFlask(ctx context.Context, dsn string, schema sqlstore.FlaskSchema) (*sqlstore.FlaskStore, func(), error) {
-	db, dialect, err := pool(dsn, false, func(path string) string {
-		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
-	})
+	db, dialect, err := pool(dsn, false, flaskSQLiteDSN)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -26,4 +24,10 @@ func OpenFlask(ctx context.Context, dsn string, schema sqlstore.FlaskSchema) (*s
 		return nil, nil, err
 	}
 	return s, func() { _ = s.Close(); _ = db.Close() }, nil
+}
+
+// flaskSQLiteDSN is the DSN of an SQLite file opened without WAL or any
+// other setting that would stay with the file.
+func flaskSQLiteDSN(path string) string {
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
 }
