@@ -483,3 +483,58 @@ func TestFlaskHashNoPingPong(t *testing.T) {
 		})
 	}
 }
+
+// TestFlaskLogoutKeepsTokens checks what MIGRATING_FROM_FLASK.md says of
+// logout: the Flask app's own /logout ends its session but leaves the
+// user's auth token valid on both sides; the Go side's /logout revokes it
+// on both.
+func TestFlaskLogoutKeepsTokens(t *testing.T) {
+	t.Parallel()
+	py := flaskPython(t, false)
+	dsn := filepath.Join(t.TempDir(), "flask.db")
+	where := []string{"--db", dsn}
+	create := exec.Command(py, append([]string{flaskScript, "create"}, where...)...)
+	create.Env = envList(flaskEnv)
+	var stderr bytes.Buffer
+	create.Stderr = &stderr
+	out, err := create.Output()
+	if err != nil {
+		t.Fatalf("make_app_db.py create: %v\n%s", err, stderr.String())
+	}
+	var created struct{ Users []createdUser }
+	if err := json.Unmarshal(out, &created); err != nil || len(created.Users) == 0 {
+		t.Fatalf("make_app_db.py printed %s (%v)", out, err)
+	}
+	alice := created.Users[0]
+	goURL := startGo(t, dsn)
+	flaskURL := startFlask(t, py, where)
+	logout := func(base string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, base+"/logout", strings.NewReader("{}"))
+		req.Header.Set("Authentication-Token", alice.Token)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := logout(flaskURL); got != http.StatusOK {
+		t.Fatalf("Flask POST /logout: %d", got)
+	}
+	for _, base := range []string{flaskURL, goURL} {
+		if got := getProtected(t, base, alice.Token); got != http.StatusOK {
+			t.Errorf("%s: the token after Flask's /logout: %d, want 200 (Flask's logout revokes nothing)", base, got)
+		}
+	}
+	if got := logout(goURL); got >= 300 {
+		t.Fatalf("Go POST /logout: %d", got)
+	}
+	for _, base := range []string{flaskURL, goURL} {
+		if got := getProtected(t, base, alice.Token); got != http.StatusUnauthorized {
+			t.Errorf("%s: the token after Go's /logout: %d, want 401", base, got)
+		}
+	}
+}
