@@ -37,18 +37,26 @@ type Config struct {
 	// every hash is pre-hashed.
 	PasswordSingleHashSchemes []string
 	// PasswordHash is SECURITY_PASSWORD_HASH: the passlib scheme of the
-	// hashes the Manager writes (new passwords, and rehashes on login of
-	// hashes in any other scheme), pre-hashed as the application would:
-	// "bcrypt" ("$2b$", at BcryptCost), "argon2" (argon2id with Argon2),
-	// "pbkdf2_sha512" (25000 rounds), "pbkdf2_sha256" (29000 rounds),
-	// "sha512_crypt" (656000 rounds) or "sha256_crypt" (535000 rounds):
-	// passlib's defaults. Default "bcrypt", as Flask-Security's.
+	// hashes the Manager writes (new passwords, and rehashes on login),
+	// pre-hashed as the application would: "bcrypt" ("$2b$", at
+	// BcryptCost), "argon2" (argon2id with Argon2), "pbkdf2_sha512" (25000
+	// rounds), "pbkdf2_sha256" (29000 rounds), "sha512_crypt" (656000
+	// rounds) or "sha256_crypt" (535000 rounds): passlib's defaults.
+	// Default "bcrypt", as Flask-Security 5.1.2's. When it is given, a
+	// hash in another scheme is rewritten on login, as the application
+	// (with its default SECURITY_DEPRECATED_PASSWORD_SCHEMES) rewrites it;
+	// when it is not, hashes in other schemes are left as they are, since
+	// they may be what the application writes.
 	PasswordHash string
 	// BcryptCost is the cost of bcrypt hashes written
-	// (SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS' bcrypt__rounds). Default 12.
+	// (SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS' bcrypt__rounds). Default 12,
+	// passlib's.
 	BcryptCost int
-	// Argon2 holds the parameters of argon2 hashes written; zero fields take
-	// passhash's defaults.
+	// Argon2 holds the parameters of argon2 hashes written
+	// (SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS' argon2__*). Zero fields take
+	// Flask-Security 5.1.2's: t=10, m=102400 KiB, p=8, 16-byte salt and
+	// key (passlib 1.7.4 with argon2-cffi 21.1). The application rewrites
+	// argon2 hashes whose memory or key length is not its own.
 	Argon2 passhash.Argon2Params
 
 	// Now is the clock token checks use. Default time.Now.

@@ -55,8 +55,11 @@
 // hashes passlib writes for pbkdf2_sha512, pbkdf2_sha256, pbkdf2_sha1,
 // sha512_crypt, sha256_crypt, bcrypt and argon2 (argon2id) are read, by
 // package github.com/authkit/auth/passhash. New hashes are written in
-// SECURITY_PASSWORD_HASH's scheme, in the form passlib writes, and hashes
-// in any other scheme are rehashed on login. Flask-Security NFKD-normalizes
+// SECURITY_PASSWORD_HASH's scheme, in the form passlib writes, with
+// Flask-Security's default parameters. Hashes in any other scheme are
+// rehashed on login only when [Config].PasswordHash is given: otherwise
+// they may be what the application writes, and rewriting them would have
+// it rewrite them back. Flask-Security NFKD-normalizes
 // passwords in its forms; this package does not, so normalize before
 // calling [auth.Manager.Login] if users may type such characters.
 package flask

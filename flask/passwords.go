@@ -59,6 +59,7 @@ type Hasher struct {
 	singleAll bool            // SECURITY_PASSWORD_SINGLE_HASH = True
 	single    map[string]bool // passlib schemes exempt from the pre-hash
 	write     string          // passlib scheme written
+	explicit  bool            // Config.PasswordHash was given
 	writer    passhash.Hasher // writes the write scheme; Rounds 0 for passlib's defaults
 }
 
@@ -73,6 +74,7 @@ func NewHasher(c Config) (*Hasher, error) {
 		singleAll: c.PasswordSingleHash,
 		single:    map[string]bool{},
 		write:     c.PasswordHash,
+		explicit:  c.PasswordHash != "",
 	}
 	if h.write == "" {
 		h.write = passlibBcrypt
@@ -86,11 +88,41 @@ func NewHasher(c Config) (*Hasher, error) {
 	if !slices.Contains(writeSchemes, h.write) {
 		return nil, fmt.Errorf("flask: Config.PasswordHash %q is not one of %s", h.write, strings.Join(writeSchemes, ", "))
 	}
-	h.writer = passhash.Hasher{Scheme: passhashScheme(h.write), BcryptCost: c.BcryptCost, Argon2: c.Argon2}
+	h.writer = passhash.Hasher{Scheme: passhashScheme(h.write), BcryptCost: c.BcryptCost, Argon2: flaskArgon2(c.Argon2)}
 	if err := h.writer.Validate(); err != nil {
 		return nil, fmt.Errorf("flask: %w", err)
 	}
 	return h, nil
+}
+
+// flaskArgon2Defaults are the parameters of the argon2 hashes Flask-Security 5.1.2
+// writes by default: t=10 (its SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS'
+// argon2__rounds), and passlib 1.7.4's other defaults, which it takes
+// from argon2-cffi 21.1: m=102400 KiB, p=8, 16-byte salt and 16-byte key.
+// passlib rehashes an argon2 hash whose memory or key length differs from
+// its own, so these must match for the application to keep the hashes
+// the Manager writes.
+var flaskArgon2Defaults = passhash.Argon2Params{Time: 10, MemoryKiB: 102400, Threads: 8, SaltLen: 16, KeyLen: 16}
+
+// flaskArgon2 fills the zero fields of p with flaskArgon2Defaults's.
+func flaskArgon2(p passhash.Argon2Params) passhash.Argon2Params {
+	d := flaskArgon2Defaults
+	if p.Time == 0 {
+		p.Time = d.Time
+	}
+	if p.MemoryKiB == 0 {
+		p.MemoryKiB = d.MemoryKiB
+	}
+	if p.Threads == 0 {
+		p.Threads = d.Threads
+	}
+	if p.SaltLen == 0 {
+		p.SaltLen = d.SaltLen
+	}
+	if p.KeyLen == 0 {
+		p.KeyLen = d.KeyLen
+	}
+	return p
 }
 
 // prehashes reports whether passwords for the passlib scheme are
@@ -143,5 +175,22 @@ func (h *Hasher) Verify(encoded, password string) (needsRehash bool, err error) 
 	if err := passhash.Verify(encoded, h.prepare(passlibScheme(encoded), password)); err != nil {
 		return false, err
 	}
-	return h.writer.NeedsRehash(encoded), nil
+	return h.needsRehash(encoded), nil
+}
+
+// needsRehash reports whether a hash that verified should be rewritten.
+// Flask-Security 5.1.2's CryptContext, with its default
+// SECURITY_DEPRECATED_PASSWORD_SCHEMES ["auto"], rewrites on login every
+// hash not in SECURITY_PASSWORD_HASH's scheme, and none in it (passlib sets
+// no minimum rounds). So: a hash in the scheme written is rewritten only
+// if weaker than what the Hasher writes; a hash in another scheme is
+// rewritten only when Config.PasswordHash was given. Without it the Hasher
+// cannot know the application's scheme: rewriting the application's own
+// hashes into bcrypt would have the application rewrite them back on its
+// next login, and so on at every login.
+func (h *Hasher) needsRehash(encoded string) bool {
+	if passlibScheme(encoded) != h.write && !h.explicit {
+		return false
+	}
+	return h.writer.NeedsRehash(encoded)
 }

@@ -458,8 +458,8 @@ func TestFlaskPbkdf2Form(t *testing.T) {
 
 // TestLoginRehashesToFlaskScheme logs in users whose hashes are in other
 // schemes and checks that the stored hash becomes one in the write scheme
-// that still verifies; without a write scheme, hashes become bcrypt (Flask-
-// Security's default), pre-hashed.
+// that still verifies; without a write scheme, hashes in other schemes are
+// kept.
 func TestLoginRehashesToFlaskScheme(t *testing.T) {
 	t.Parallel()
 	const salt = "something_super_secret_change_in_production"
@@ -468,7 +468,9 @@ func TestLoginRehashesToFlaskScheme(t *testing.T) {
 	}{
 		{name: "bcrypt to pbkdf2_sha512", write: "pbkdf2_sha512", stored: "$2b$04$gFD4KzhQ9BDCF5gnljiqg.SMpsGU216qsHDlOwmDKc6MLyc1mMjAu", wantPrefix: "$pbkdf2-sha512$25000$"},
 		{name: "weak pbkdf2 to default rounds", write: "pbkdf2_sha512", stored: "", wantPrefix: "$pbkdf2-sha512$25000$"},
-		{name: "pbkdf2 to the default, bcrypt", write: "", stored: "$pbkdf2-sha512$25000$OYdQak1J6R3j/N87J0QI4Q$opP619.EW5C6GnIiBCKt.d5gLvuQ25WEXxQGa9zvwSFK9jUaTfDvz0CzQ20qPl8f4RRAaBqmwiy1qUkPIALjuQ", wantPrefix: "$2b$04$"},
+		// Without a write scheme the application's scheme is unknown: its
+		// pbkdf2 hash is kept, not rewritten to bcrypt for it to rewrite back.
+		{name: "pbkdf2 kept without a write scheme", write: "", stored: "$pbkdf2-sha512$25000$OYdQak1J6R3j/N87J0QI4Q$opP619.EW5C6GnIiBCKt.d5gLvuQ25WEXxQGa9zvwSFK9jUaTfDvz0CzQ20qPl8f4RRAaBqmwiy1qUkPIALjuQ", wantPrefix: "$pbkdf2-sha512$25000$OYdQak1J6R3j/N87J0QI4Q$opP619.EW5C6GnIiBCKt.d5gLvuQ25WEXxQGa9zvwSFK9jUaTfDvz0CzQ20qPl8f4RRAaBqmwiy1qUkPIALjuQ"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			store := auth.NewMemoryStore()
@@ -609,12 +611,12 @@ func TestFlaskSecurityVerifiesWrittenHashes(t *testing.T) {
 	}
 	// Hashes the Manager wrote on login, replacing a Flask hash.
 	rehash := flaskHashGroup{Salt: salt, name: "rehash on login"}
-	for _, w := range []string{"pbkdf2_sha512", ""} {
+	for _, w := range []string{"pbkdf2_sha512", "bcrypt"} {
 		store := auth.NewMemoryStore()
 		m := newHasherManager(t, store, newTestHasher(t, Config{PasswordSalt: salt, PasswordHash: w}, 0))
 		u := &auth.User{ID: "1", Email: "f@example.com", Active: true, Uniquifier: auth.NewUniquifier(),
 			PasswordHash: "$2b$04$gFD4KzhQ9BDCF5gnljiqg.SMpsGU216qsHDlOwmDKc6MLyc1mMjAu"} // Flask-Security's, of test123
-		if w == "" {
+		if w == "bcrypt" {
 			u.PasswordHash = "$pbkdf2-sha512$25000$OYdQak1J6R3j/N87J0QI4Q$opP619.EW5C6GnIiBCKt.d5gLvuQ25WEXxQGa9zvwSFK9jUaTfDvz0CzQ20qPl8f4RRAaBqmwiy1qUkPIALjuQ"
 		}
 		if err := store.CreateUser(context.Background(), u); err != nil {
@@ -717,4 +719,51 @@ func FuzzFlaskCheckPassword(f *testing.F) {
 			_ = hashers[i].writer.NeedsRehash(hash)
 		}
 	})
+}
+
+// TestHasherMatchesFlaskDefaults checks that the Hasher writes the hashes
+// Flask-Security 5.1.2 writes with its default settings, and keeps the ones
+// it writes: neither side rewrites the other's fresh hash on login.
+func TestHasherMatchesFlaskDefaults(t *testing.T) {
+	t.Parallel()
+	const salt = "salt"
+	// Written by Flask-Security 5.1.2 (passlib 1.7.4, argon2-cffi 21.1)
+	// with SECURITY_PASSWORD_HASH = "argon2" and its default options.
+	const flaskArgon2Hash = "$argon2id$v=19$m=102400,t=10,p=8$iDFG6B2D0FprDeG8lzIGwA$qm0M/IzOzpu0sinJA5A1vg"
+	const flaskBcryptHash = "$2b$12$gFD4KzhQ9BDCF5gnljiqg.SMpsGU216qsHDlOwmDKc6MLyc1mMjAu"
+	const flaskPBKDF2Hash = "$pbkdf2-sha512$25000$OYdQak1J6R3j/N87J0QI4Q$opP619.EW5C6GnIiBCKt.d5gLvuQ25WEXxQGa9zvwSFK9jUaTfDvz0CzQ20qPl8f4RRAaBqmwiy1qUkPIALjuQ"
+	for _, tt := range []struct {
+		write, hash string
+		rehash      bool
+	}{
+		{write: "argon2", hash: flaskArgon2Hash},
+		{write: "bcrypt", hash: flaskBcryptHash},
+		{write: "", hash: flaskBcryptHash},
+		{write: "", hash: flaskPBKDF2Hash}, // the application may write pbkdf2
+		{write: "", hash: flaskArgon2Hash}, // or argon2
+		{write: "bcrypt", hash: flaskPBKDF2Hash, rehash: true},
+		{write: "pbkdf2_sha512", hash: flaskBcryptHash, rehash: true},
+	} {
+		h, err := NewHasher(Config{PasswordSalt: salt, PasswordHash: tt.write})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := h.needsRehash(tt.hash); got != tt.rehash {
+			t.Errorf("write %q: needsRehash(%.30s…) = %v, want %v", tt.write, tt.hash, got, tt.rehash)
+		}
+	}
+	h, err := NewHasher(Config{PasswordSalt: salt, PasswordHash: "argon2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := h.Hash("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "$argon2id$v=19$m=102400,t=10,p=8$"; !strings.HasPrefix(enc, want) || len(enc) != len(flaskArgon2Hash) {
+		t.Errorf("argon2 hash %q, want %q…, as long as %q", enc, want, flaskArgon2Hash)
+	}
+	if h.needsRehash(enc) {
+		t.Errorf("needsRehash(own hash %q) = true", enc)
+	}
 }

@@ -28,7 +28,14 @@ import (
 //     comma-separated passlib scheme names): one is required, as the app
 //     needs one to hash passwords.
 //   - SECURITY_PASSWORD_HASH: the passlib scheme of the hashes written back
-//     (new passwords, upgrades on login). Default bcrypt, the app's.
+//     (new passwords, upgrades on login). Unset: new hashes are bcrypt,
+//     Flask-Security's default, and hashes in other schemes are left as
+//     they are on login, since they may be what the app writes; give the
+//     app's value so that new passwords are in its scheme too. Hashes are
+//     written with Flask-Security's default parameters (bcrypt rounds 12,
+//     argon2 t=10, m=102400, p=8): SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS
+//     is not read, so an app that sets it gets hashes in its scheme with
+//     these parameters, which it accepts without rewriting them.
 //   - SECURITY_REMEMBER_SALT, SECURITY_TOKEN_MAX_AGE (whole seconds),
 //     SECURITY_TOKEN_AUTHENTICATION_HEADER, SECURITY_TOKEN_AUTHENTICATION_KEY:
 //     as in the app, with the app's defaults.
@@ -100,7 +107,7 @@ func flaskConfig(getenv func(string) string) (flask.Config, error) {
 		SecretKey:    []byte(getenv("SECRET_KEY")),
 		PasswordSalt: getenv("SECURITY_PASSWORD_SALT"),
 		RememberSalt: getenv("SECURITY_REMEMBER_SALT"),
-		PasswordHash: getenv("SECURITY_PASSWORD_HASH"), // empty: bcrypt, the app's default
+		PasswordHash: getenv("SECURITY_PASSWORD_HASH"), // empty: bcrypt, the app's default; see flaskManager
 	}
 	if len(fc.SecretKey) == 0 {
 		return fc, errors.New("-schema flask-security needs SECRET_KEY: the Flask app's secret key")

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/internal/dbopen"
 	"github.com/authkit/auth/internal/testpython"
+	"github.com/authkit/auth/sqlstore"
 )
 
 // flaskScript builds, serves and reads Flask-Security databases with the
@@ -69,8 +71,14 @@ type createdUser struct {
 // URL; the process is killed at cleanup.
 func startFlask(t *testing.T, py string, where []string) string {
 	t.Helper()
+	return startFlaskEnv(t, py, where, flaskEnv)
+}
+
+// startFlaskEnv is startFlask with the app configured by env.
+func startFlaskEnv(t *testing.T, py string, where []string, env map[string]string) string {
+	t.Helper()
 	cmd := exec.Command(py, append([]string{flaskScript, "serve", "--port", "0"}, where...)...)
-	cmd.Env = envList(flaskEnv)
+	cmd.Env = envList(env)
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
@@ -97,13 +105,19 @@ func startFlask(t *testing.T, py string, where []string) string {
 // returns its base URL; it is stopped at cleanup.
 func startGo(t *testing.T, dsn string) string {
 	t.Helper()
+	return startGoEnv(t, dsn, flaskEnv)
+}
+
+// startGoEnv is startGo with the environment env.
+func startGoEnv(t *testing.T, dsn string, env map[string]string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr syncBuffer
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
 	go func() {
 		errc <- run(ctx, []string{"-addr", "127.0.0.1:0", "-db", dsn, "-schema", "flask-security"},
-			func(k string) string { return flaskEnv[k] }, &stderr, ready)
+			func(k string) string { return env[k] }, &stderr, ready)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -402,4 +416,125 @@ func nativeDB(t *testing.T) string {
 	}
 	closeStore()
 	return path
+}
+
+// TestFlaskHashNoPingPong runs the README's command: the example server
+// given the Flask app's SECRET_KEY and SECURITY_PASSWORD_SALT but not its
+// SECURITY_PASSWORD_HASH, beside a Flask app that writes pbkdf2_sha512 (and
+// one on Flask-Security's defaults, bcrypt). A user whose hash the app
+// wrote logs in on the Go side, then on the app, then on the Go side
+// again: neither rewrites the hash, where the Go side used to rewrite it to
+// bcrypt and the app to rewrite it back, at every login.
+func TestFlaskHashNoPingPong(t *testing.T) {
+	for _, appHash := range []string{"pbkdf2_sha512", "bcrypt"} {
+		t.Run(appHash, func(t *testing.T) {
+			t.Parallel()
+			py := flaskPython(t, false)
+			appEnv := maps.Clone(flaskEnv)
+			appEnv["SECURITY_PASSWORD_HASH"] = appHash
+			goEnv := maps.Clone(flaskEnv)
+			delete(goEnv, "SECURITY_PASSWORD_HASH")
+
+			dsn := filepath.Join(t.TempDir(), "flask.db")
+			where := []string{"--db", dsn}
+			create := exec.Command(py, append([]string{flaskScript, "create"}, where...)...)
+			create.Env = envList(appEnv)
+			var stderr bytes.Buffer
+			create.Stderr = &stderr
+			out, err := create.Output()
+			if err != nil {
+				t.Fatalf("make_app_db.py create: %v\n%s", err, stderr.String())
+			}
+			var created struct{ Users []createdUser }
+			if err := json.Unmarshal(out, &created); err != nil || len(created.Users) != 2 {
+				t.Fatalf("make_app_db.py printed %s (%v)", out, err)
+			}
+			store, closeStore, err := dbopen.OpenFlask(t.Context(), dsn, sqlstore.FlaskSchema{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeStore()
+			hashOf := func(email string) string {
+				t.Helper()
+				u, err := store.UserByEmail(t.Context(), email)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return u.PasswordHash
+			}
+
+			goURL := startGoEnv(t, dsn, goEnv)
+			flaskURL := startFlaskEnv(t, py, where, appEnv)
+			for _, u := range created.Users {
+				if u.Scheme != appHash {
+					continue // a hash in another scheme, which the app itself rewrites
+				}
+				written := hashOf(u.Email)
+				for i, base := range []string{goURL, flaskURL, goURL, flaskURL} {
+					if status, _ := login(t, base, u.Email, u.Password); status != http.StatusOK {
+						t.Fatalf("login %d of %s: %d", i+1, u.Email, status)
+					}
+					if got := hashOf(u.Email); got != written {
+						side := map[bool]string{true: "Go", false: "Flask"}[base == goURL]
+						t.Fatalf("login %d of %s, on the %s side, rewrote the %s hash the app wrote to %.20s…", i+1, u.Email, side, appHash, got)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestFlaskLogoutKeepsTokens checks what MIGRATING_FROM_FLASK.md says of
+// logout: the Flask app's own /logout ends its session but leaves the
+// user's auth token valid on both sides; the Go side's /logout revokes it
+// on both.
+func TestFlaskLogoutKeepsTokens(t *testing.T) {
+	t.Parallel()
+	py := flaskPython(t, false)
+	dsn := filepath.Join(t.TempDir(), "flask.db")
+	where := []string{"--db", dsn}
+	create := exec.Command(py, append([]string{flaskScript, "create"}, where...)...)
+	create.Env = envList(flaskEnv)
+	var stderr bytes.Buffer
+	create.Stderr = &stderr
+	out, err := create.Output()
+	if err != nil {
+		t.Fatalf("make_app_db.py create: %v\n%s", err, stderr.String())
+	}
+	var created struct{ Users []createdUser }
+	if err := json.Unmarshal(out, &created); err != nil || len(created.Users) == 0 {
+		t.Fatalf("make_app_db.py printed %s (%v)", out, err)
+	}
+	alice := created.Users[0]
+	goURL := startGo(t, dsn)
+	flaskURL := startFlask(t, py, where)
+	logout := func(base string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, base+"/logout", strings.NewReader("{}"))
+		req.Header.Set("Authentication-Token", alice.Token)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := logout(flaskURL); got != http.StatusOK {
+		t.Fatalf("Flask POST /logout: %d", got)
+	}
+	for _, base := range []string{flaskURL, goURL} {
+		if got := getProtected(t, base, alice.Token); got != http.StatusOK {
+			t.Errorf("%s: the token after Flask's /logout: %d, want 200 (Flask's logout revokes nothing)", base, got)
+		}
+	}
+	if got := logout(goURL); got >= 300 {
+		t.Fatalf("Go POST /logout: %d", got)
+	}
+	for _, base := range []string{flaskURL, goURL} {
+		if got := getProtected(t, base, alice.Token); got != http.StatusUnauthorized {
+			t.Errorf("%s: the token after Go's /logout: %d, want 401", base, got)
+		}
+	}
 }
