@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"hash/maphash"
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,70 +29,170 @@ type UserCacheConfig struct {
 	TTL time.Duration
 }
 
-// userCache is the verified-user cache.
+// userCache is the verified-user cache: a map from user ID to a slot in a
+// fixed ring of at most size slots, evicted by CLOCK (second chance).
+//
+// CLOCK rather than LRU so that a hit stays a read: get marks its slot
+// referenced with an atomic store under the read lock, where an LRU would
+// move the entry to the front of its list on every hit and so need the
+// write lock, serializing every cached check. put, on a miss with the
+// cache full, advances the hand over the ring, clearing referenced bits,
+// and reuses the first slot that is expired, unreferenced or empty; it
+// looks at most maxSweep slots and otherwise takes the one the hand is on,
+// so an eviction costs O(1) whatever the size (a plain CLOCK is O(1) only
+// amortized: one put may sweep the whole ring after every entry was hit).
+//
+// The generations close the race of a check that read the user from the
+// store before a revocation and caches it after the revocation's forget:
+// currentUser reads the generation of the user's shard before the store
+// lookup, forget and forgetAll bump it, and put, under the same lock as
+// they, stores only if it is unchanged. A forget of one user drops the
+// in-flight puts of only the users sharing its shard.
 type userCache struct {
-	mu      sync.RWMutex
-	entries map[string]cacheEntry // by user ID
-	size    int
-	ttl     time.Duration
+	mu    sync.RWMutex
+	index map[string]int32 // user ID → slot
+	slots []cacheSlot      // grows to size, never beyond
+	free  []int32          // empty slots below len(slots), left by forget
+	hand  int32            // next slot the CLOCK looks at
+	size  int
+	ttl   time.Duration
+	seed  maphash.Seed
+	gens  [genShards]atomic.Uint64 // bumped with mu held; read without
 }
 
-type cacheEntry struct {
-	user    *User // never handed out: get returns clones
+const (
+	genShards = 256
+	maxSweep  = 32
+)
+
+type cacheSlot struct {
+	id      string // "" when empty
+	user    *User  // never handed out: get returns clones; never changed once stored
 	expires time.Time
+	ref     atomic.Bool // set by a hit under the read lock, cleared by the hand
 }
 
 func newUserCache(c UserCacheConfig) *userCache {
 	if c.Size <= 0 {
 		return nil
 	}
-	return &userCache{entries: make(map[string]cacheEntry, min(c.Size, 1024)), size: c.Size, ttl: durationOr(c.TTL, 5*time.Second)}
+	n := min(c.Size, 1024)
+	return &userCache{
+		index: make(map[string]int32, n),
+		slots: make([]cacheSlot, 0, n),
+		size:  min(c.Size, math.MaxInt32),
+		ttl:   durationOr(c.TTL, 5*time.Second),
+		seed:  maphash.MakeSeed(),
+	}
+}
+
+// gen returns the generation of the shard holding id, to pass to put.
+func (c *userCache) gen(id string) uint64 {
+	return c.shard(id).Load()
+}
+
+func (c *userCache) shard(id string) *atomic.Uint64 {
+	return &c.gens[maphash.String(c.seed, id)%genShards]
 }
 
 // get returns a copy of the cached user with the given ID if the entry is
 // fresh and holds the given uniquifier.
 func (c *userCache) get(id string, uniq []byte, now time.Time) (*User, bool) {
 	c.mu.RLock()
-	e, ok := c.entries[id]
-	c.mu.RUnlock()
-	if !ok || now.After(e.expires) || subtle.ConstantTimeCompare([]byte(e.user.Uniquifier), uniq) != 1 {
-		return nil, false
-	}
-	return e.user.Clone(), true
-}
-
-// put caches a copy of u.
-func (c *userCache) put(u *User, now time.Time) {
-	e := cacheEntry{user: u.Clone(), expires: now.Add(c.ttl)}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.entries[u.ID]; !ok && len(c.entries) >= c.size {
-		c.evict(now)
-	}
-	c.entries[u.ID] = e
-}
-
-// evict drops expired entries and, if none were, one entry chosen at
-// random (Go's map order). It runs with c.mu held.
-func (c *userCache) evict(now time.Time) {
-	before := len(c.entries)
-	for id, e := range c.entries {
-		if now.After(e.expires) {
-			delete(c.entries, id)
+	i, ok := c.index[id]
+	var u *User
+	var expires time.Time
+	if ok {
+		s := &c.slots[i]
+		u, expires = s.user, s.expires
+		if !s.ref.Load() {
+			s.ref.Store(true)
 		}
 	}
-	if len(c.entries) < before {
+	c.mu.RUnlock()
+	if !ok || now.After(expires) || subtle.ConstantTimeCompare([]byte(u.Uniquifier), uniq) != 1 {
+		return nil, false
+	}
+	return u.Clone(), true
+}
+
+// put caches a copy of u, unless the user's shard generation is no longer
+// gen (the user, or one sharing its shard, was forgotten since gen was read).
+func (c *userCache) put(u *User, gen uint64, now time.Time) {
+	cp := u.Clone()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.shard(u.ID).Load() != gen {
 		return
 	}
-	for id := range c.entries {
-		delete(c.entries, id)
-		return
+	i, ok := c.index[u.ID]
+	if !ok {
+		i = c.slot(now)
+		c.index[u.ID] = i
+	}
+	s := &c.slots[i]
+	s.id, s.user, s.expires = u.ID, cp, now.Add(c.ttl)
+	s.ref.Store(false)
+}
+
+// slot returns a slot for a new entry: an empty one, a new one while the
+// ring is short of size, or one taken from another entry by the CLOCK. It
+// runs with c.mu held.
+func (c *userCache) slot(now time.Time) int32 {
+	if n := len(c.free); n > 0 {
+		i := c.free[n-1]
+		c.free = c.free[:n-1]
+		return i
+	}
+	if len(c.slots) < c.size {
+		c.slots = append(c.slots, cacheSlot{})
+		return int32(len(c.slots) - 1)
+	}
+	victim := c.hand
+	for range maxSweep {
+		s := &c.slots[c.hand]
+		if s.id == "" || now.After(s.expires) || !s.ref.Load() {
+			victim = c.hand
+			break
+		}
+		s.ref.Store(false)
+		c.advance()
+		victim = c.hand
+	}
+	c.advance()
+	if id := c.slots[victim].id; id != "" {
+		delete(c.index, id)
+	}
+	return victim
+}
+
+func (c *userCache) advance() {
+	if c.hand++; int(c.hand) == len(c.slots) {
+		c.hand = 0
 	}
 }
 
 func (c *userCache) forget(id string) {
 	c.mu.Lock()
-	delete(c.entries, id)
+	c.shard(id).Add(1)
+	if i, ok := c.index[id]; ok {
+		delete(c.index, id)
+		c.slots[i] = cacheSlot{}
+		c.free = append(c.free, i)
+	}
+	c.mu.Unlock()
+}
+
+func (c *userCache) forgetAll() {
+	c.mu.Lock()
+	for i := range c.gens {
+		c.gens[i].Add(1)
+	}
+	clear(c.index)
+	clear(c.slots)
+	c.slots = c.slots[:0]
+	c.free = c.free[:0]
+	c.hand = 0
 	c.mu.Unlock()
 }
 
@@ -106,10 +209,12 @@ type userFaults struct {
 // the credential gives one of faults; a store failure an error wrapping
 // ErrStoreUnavailable.
 func (m *Manager) currentUser(ctx context.Context, id string, uniq []byte, faults userFaults) (*User, error) {
+	var gen uint64
 	if m.cache != nil {
 		if u, ok := m.cache.get(id, uniq, m.now()); ok {
 			return u, nil
 		}
+		gen = m.cache.gen(id) // before the store read: see userCache
 	}
 	u, err := m.store.UserByID(ctx, id)
 	switch {
@@ -123,7 +228,7 @@ func (m *Manager) currentUser(ctx context.Context, id string, uniq []byte, fault
 		return nil, faults.inactive
 	}
 	if m.cache != nil {
-		m.cache.put(u, m.now())
+		m.cache.put(u, gen, m.now())
 	}
 	return u, nil
 }
@@ -142,9 +247,7 @@ func (m *Manager) ForgetUser(id string) {
 // connection to a source of change notifications. It does nothing when the
 // cache is off.
 func (m *Manager) ForgetAllUsers() {
-	if c := m.cache; c != nil {
-		c.mu.Lock()
-		clear(c.entries)
-		c.mu.Unlock()
+	if m.cache != nil {
+		m.cache.forgetAll()
 	}
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -84,17 +85,190 @@ func TestUserCache(t *testing.T) {
 	}
 }
 
+// pausingStore is a MemoryStore whose UserByID, while armed, reads the
+// user and then waits: it sends on read and returns only when release is
+// closed. It lets a test change the user between a lookup's store read and
+// its cache write.
+type pausingStore struct {
+	*MemoryStore
+	armed   atomic.Bool
+	read    chan struct{}
+	release chan struct{}
+}
+
+func (s *pausingStore) UserByID(ctx context.Context, id string) (*User, error) {
+	u, err := s.MemoryStore.UserByID(ctx, id)
+	if s.armed.CompareAndSwap(true, false) {
+		s.read <- struct{}{}
+		<-s.release
+	}
+	return u, err
+}
+
+// TestUserCacheStaleWriteBack is the race of a check that read the user
+// from the store before a revocation and writes it to the cache after the
+// revocation forgot the user: the stale user must not be cached, or the
+// revoked token would pass until the entry expired.
+func TestUserCacheStaleWriteBack(t *testing.T) {
+	revokers := map[string]func(*Manager, *MemoryStore, string) error{
+		"RevokeTokens": func(m *Manager, _ *MemoryStore, id string) error {
+			return m.RevokeTokens(context.Background(), id)
+		},
+		"SetPassword": func(m *Manager, _ *MemoryStore, id string) error {
+			return m.SetPassword(context.Background(), id, "another cache password")
+		},
+		"ForgetUser": func(m *Manager, s *MemoryStore, id string) error {
+			err := s.UpdateUser(context.Background(), id, func(u *User) error { u.Uniquifier = NewUniquifier(); return nil })
+			m.ForgetUser(id)
+			return err
+		},
+		"ForgetAllUsers": func(m *Manager, s *MemoryStore, id string) error {
+			err := s.UpdateUser(context.Background(), id, func(u *User) error { u.Uniquifier = NewUniquifier(); return nil })
+			m.ForgetAllUsers()
+			return err
+		},
+	}
+	for name, revoke := range revokers {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			store := &pausingStore{MemoryStore: NewMemoryStore(), read: make(chan struct{}), release: make(chan struct{})}
+			m, err := New(store, []byte("cache test signing key.........."), Config{
+				Logger: discardLogger, UserCache: UserCacheConfig{Size: 8, TTL: time.Hour}, Password: PasswordConfig{BcryptCost: 4},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, _ := m.NewUser("race@example.com", "cache-password")
+			store.CreateUser(ctx, u)
+			tok, _ := m.IssueToken(u)
+
+			store.armed.Store(true)
+			done := make(chan error, 1)
+			go func() {
+				_, err := m.VerifyToken(ctx, tok)
+				done <- err
+			}()
+			<-store.read // the check holds the user as it was
+			if err := revoke(m, store.MemoryStore, u.ID); err != nil {
+				t.Fatal(err)
+			}
+			close(store.release) // and now caches it
+			if err := <-done; err != nil {
+				t.Fatalf("the check that began before the revocation: %v", err)
+			}
+			if _, err := m.VerifyToken(ctx, tok); err == nil {
+				t.Fatal("revoked token accepted: the stale user was written back to the cache")
+			}
+		})
+	}
+}
+
 func TestUserCacheBounded(t *testing.T) {
 	c := newUserCache(UserCacheConfig{Size: 10})
 	now := time.Now()
 	for i := 0; i < 100; i++ {
-		c.put(&User{ID: fmt.Sprint(i), Uniquifier: "u"}, now)
+		c.put(&User{ID: fmt.Sprint(i), Uniquifier: "u"}, c.gen(fmt.Sprint(i)), now)
 	}
-	if n := len(c.entries); n > 10 {
-		t.Fatalf("%d entries, bound 10", n)
+	if n, s := len(c.index), len(c.slots); n > 10 || s > 10 {
+		t.Fatalf("%d entries in %d slots, bound 10", n, s)
 	}
 	if newUserCache(UserCacheConfig{}) != nil {
 		t.Fatal("a zero config enabled the cache")
+	}
+}
+
+// TestUserCacheClock checks the eviction: an entry hit since the hand last
+// passed survives, an expired one goes first, forgotten slots are reused,
+// and the index and the slots agree throughout.
+func TestUserCacheClock(t *testing.T) {
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := newUserCache(UserCacheConfig{Size: 4, TTL: time.Minute})
+	put := func(id string, at time.Time) { c.put(&User{ID: id, Uniquifier: "u"}, c.gen(id), at) }
+	has := func(id string) bool { _, ok := c.get(id, []byte("u"), now); return ok }
+	check := func() {
+		t.Helper()
+		if len(c.index) > 4 || len(c.slots) > 4 {
+			t.Fatalf("%d entries in %d slots, bound 4", len(c.index), len(c.slots))
+		}
+		for id, i := range c.index {
+			if c.slots[i].id != id {
+				t.Fatalf("index says %q is in slot %d, which holds %q", id, i, c.slots[i].id)
+			}
+		}
+	}
+	for _, id := range []string{"a", "b", "c", "d"} {
+		put(id, now)
+	}
+	if !has("a") { // referenced: gets a second chance
+		t.Fatal("a missing")
+	}
+	put("e", now) // evicts b, the first unreferenced after a
+	check()
+	if !has("a") || has("b") || !has("e") {
+		t.Fatalf("after e: a %v, b %v, e %v; want a and e kept, b evicted", has("a"), has("b"), has("e"))
+	}
+
+	// An expired entry is never served, and is evicted first.
+	c.forgetAll()
+	put("old", now.Add(-2*time.Minute))
+	for _, id := range []string{"x", "y", "z"} {
+		put(id, now)
+	}
+	if has("old") {
+		t.Fatal("expired entry served")
+	}
+	for _, id := range []string{"x", "y", "z"} {
+		has(id)
+	}
+	put("w", now)
+	check()
+	if !has("x") || !has("y") || !has("z") || !has("w") {
+		t.Fatal("a fresh entry was evicted while an expired one was there")
+	}
+
+	// Forget frees a slot that the next put reuses, evicting nothing.
+	c.forget("y")
+	put("v", now)
+	check()
+	if !has("x") || has("y") || !has("z") || !has("w") || !has("v") {
+		t.Fatal("forget then put: want x, z, w, v")
+	}
+
+	// Even when every entry is referenced, a put evicts exactly one.
+	for i := 0; i < 1000; i++ {
+		for id := range c.index {
+			has(id)
+		}
+		put(fmt.Sprint("n", i), now)
+		check()
+		if len(c.index) != 4 {
+			t.Fatalf("%d entries, want 4", len(c.index))
+		}
+	}
+}
+
+// TestUserCacheGeneration checks put against the generations directly: a
+// put whose generation was read before a forget of that user, or before a
+// forgetAll, is dropped; one read after is kept.
+func TestUserCacheGeneration(t *testing.T) {
+	now := time.Now()
+	c := newUserCache(UserCacheConfig{Size: 4, TTL: time.Minute})
+	u := &User{ID: "1", Uniquifier: "u"}
+	g := c.gen(u.ID)
+	c.forget(u.ID)
+	c.put(u, g, now)
+	if _, ok := c.get(u.ID, []byte("u"), now); ok {
+		t.Fatal("put with a generation from before forget was kept")
+	}
+	g = c.gen(u.ID)
+	c.forgetAll()
+	c.put(u, g, now)
+	if _, ok := c.get(u.ID, []byte("u"), now); ok {
+		t.Fatal("put with a generation from before forgetAll was kept")
+	}
+	c.put(u, c.gen(u.ID), now)
+	if _, ok := c.get(u.ID, []byte("u"), now); !ok {
+		t.Fatal("put with a current generation was dropped")
 	}
 }
 
