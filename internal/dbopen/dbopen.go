@@ -95,9 +95,9 @@ const (
 	// on the server (nor keep ones a proxy or load balancer has silently
 	// dropped) for ever. A busy pool never reaches it.
 	postgresMaxIdleTime = 5 * time.Minute
-	// postgresMaxLifetime renews PostgreSQL connections now and then, a
-	// few a minute at most, so that they spread again over the servers
-	// behind a proxy or after a failover.
+	// postgresMaxLifetime renews PostgreSQL connections now and then
+	// (20 in 30 minutes, under one a minute), so that they spread again
+	// over the servers behind a proxy or after a failover.
 	postgresMaxLifetime = 30 * time.Minute
 )
 
