@@ -29,6 +29,16 @@
 // in its own DSN syntax. Do not use ":memory:": each connection of the pool
 // would see a database of its own. SQLite 3.44 or later is required.
 //
+// Bound the pool and keep its connections: database/sql keeps only 2 idle
+// connections by default, so each burst of requests opens new ones and
+// closes them again, and every new SQLite connection runs the DSN's
+// pragmas and reads the schema anew. With WAL, readers run in parallel and
+// one connection writes at a time (the Store queues its writes), so a few
+// connections are enough:
+//
+//	db.SetMaxOpenConns(8)
+//	db.SetMaxIdleConns(8) // as many as may be open
+//
 // # PostgreSQL
 //
 // Open the database with the pgx driver and a DSN such as
@@ -39,8 +49,16 @@
 // search_path. To keep them apart from the application's own tables give the
 // store a schema of its own: create it and add search_path=auth to the DSN
 // (pgx sends unknown DSN parameters as run-time settings). Bound the pool
-// with db.SetMaxOpenConns below the server's max_connections: a burst of
-// logins otherwise opens a connection for each. Reads run outside
+// with db.SetMaxOpenConns below the server's max_connections (divided by
+// the number of instances): a burst of logins otherwise opens a connection
+// for each. Set db.SetMaxIdleConns to the same number: with database/sql's
+// default of 2, connections beyond it are closed as soon as they are free
+// and reopened by the next burst, each a new session (a server process) to
+// start. db.SetConnMaxIdleTime (a few minutes) then gives the sessions back
+// once the load is gone, and db.SetConnMaxLifetime (say 30 minutes) lets
+// them spread again behind a proxy or after a failover. Neither makes a
+// busy pool churn: the first never closes a connection in use, the second
+// renews each one once in that time. Reads run outside
 // transactions; every write is one transaction in which the row being
 // changed is locked with SELECT ... FOR UPDATE before it is read.
 //

@@ -194,11 +194,11 @@ func nativeManager(ctx context.Context, dsn string, getenv func(string) string, 
 // tables, makes the Manager over it and seeds the demo users. Several
 // instances may run it at once on the same fresh database.
 func openNative(ctx context.Context, dsn string, secret []byte, cfg auth.Config) (*auth.Manager, *sqlstore.Store, func(), error) {
-	store, closeStore, err := dbopen.Open(ctx, dsn, true)
+	store, closeStore, err := dbopen.OpenNative(ctx, dsn, true)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("opening the user store: %w", err)
 	}
-	m, err := auth.New(store, secret, cfg)
+	m, err := auth.New(store.Store, secret, cfg)
 	if err == nil {
 		// Seeding is short; finish it even if a signal comes meanwhile, so
 		// the store never keeps half the demo users.
@@ -208,7 +208,7 @@ func openNative(ctx context.Context, dsn string, secret []byte, cfg auth.Config)
 		closeStore()
 		return nil, nil, nil, err
 	}
-	return m, store, closeStore, nil
+	return m, store.Store, closeStore, nil
 }
 
 // signingSecret returns the token signing secret: fromEnv if set; else,
@@ -254,16 +254,43 @@ type seedStore interface {
 	auth.UserAdmin
 }
 
-// seed stores the demo users into an empty store. It is safe to run from
+// userChecker is a store that can tell cheaply whether it holds any user,
+// as dbopen.NativeStore does.
+type userChecker interface {
+	HasUsers(ctx context.Context) (bool, error)
+}
+
+// seed stores the demo users into an empty store; a store holding any user
+// is left alone. It reads no more than one user to tell, if the store is a
+// userChecker (else, as with auth.MemoryStore in tests, it lists the
+// users), and then looks each demo user up by email. It is safe to run from
 // several instances at once on the same fresh database: a demo user that
-// another instance has just stored (auth.ErrDuplicateEmail) counts as
-// seeded, once it is found in the store.
+// another instance has already stored, found by email or refused by
+// CreateUser (auth.ErrDuplicateEmail), counts as seeded once it is found in
+// the store.
 func seed(ctx context.Context, m *auth.Manager, store seedStore) error {
-	existing, err := store.ListUsers(ctx)
-	if err != nil || len(existing) > 0 {
+	var (
+		has bool
+		err error
+	)
+	if c, ok := store.(userChecker); ok {
+		has, err = c.HasUsers(ctx)
+	} else {
+		var existing []*auth.User
+		existing, err = store.ListUsers(ctx)
+		has = len(existing) > 0
+	}
+	if err != nil || has {
 		return err
 	}
 	for _, d := range demoUsers {
+		_, err := store.UserByEmail(ctx, d.email)
+		if err == nil {
+			continue // another instance stored it meanwhile
+		}
+		if !errors.Is(err, auth.ErrUserNotFound) {
+			return fmt.Errorf("seeding %s: %w", d.email, err)
+		}
 		// The demo passwords are shorter than the library's minimum for new
 		// passwords (NewUser would refuse them), so they are hashed directly.
 		hash, err := m.HashPassword(d.password)

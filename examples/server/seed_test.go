@@ -2,16 +2,21 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/internal/dbopen"
 )
 
 // TestSeedConcurrentPostgres starts the native setup (tables, Manager,
@@ -87,4 +92,85 @@ func TestSeedConcurrentPostgres(t *testing.T) {
 			}
 		})
 	}
+}
+
+// noListStore is the store the server opens, refusing ListUsers: start-up
+// must not read every user.
+type noListStore struct {
+	*dbopen.NativeStore
+	lists atomic.Int32
+}
+
+func (s *noListStore) ListUsers(context.Context) ([]*auth.User, error) {
+	s.lists.Add(1)
+	return nil, errors.New("ListUsers called: start-up must not read every user")
+}
+
+// TestSeedDoesNotListUsers seeds a store that holds many users, and an
+// empty one, through a store whose ListUsers fails: the first must be left
+// as it is, the second must get the demo users, and neither may be listed.
+func TestSeedDoesNotListUsers(t *testing.T) {
+	ctx := context.Background()
+	cfg := auth.Config{
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Password: auth.PasswordConfig{BcryptCost: 4},
+	}
+	secret := []byte("seed test secret, 32 bytes long.")
+	open := func(t *testing.T) (*noListStore, *auth.Manager) {
+		t.Helper()
+		ns, done, err := dbopen.OpenNative(ctx, filepath.Join(t.TempDir(), "auth.db"), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(done)
+		m, err := auth.New(ns.Store, secret, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &noListStore{NativeStore: ns}, m
+	}
+
+	t.Run("store with users", func(t *testing.T) {
+		s, m := open(t)
+		const users = 300
+		for i := range users {
+			u := &auth.User{Email: fmt.Sprintf("user%d@example.org", i), PasswordHash: "x", Active: true, Uniquifier: auth.NewUniquifier()}
+			if err := s.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := seed(ctx, m, s); err != nil {
+			t.Fatal(err)
+		}
+		if n := s.lists.Load(); n != 0 {
+			t.Errorf("seeding listed the users %d times", n)
+		}
+		for _, d := range demoUsers {
+			if _, err := s.UserByEmail(ctx, d.email); !errors.Is(err, auth.ErrUserNotFound) {
+				t.Errorf("%s in a store that held users: %v, want it not seeded", d.email, err)
+			}
+		}
+	})
+
+	t.Run("empty store", func(t *testing.T) {
+		s, m := open(t)
+		for range 2 { // seeding twice must not fail or duplicate
+			if err := seed(ctx, m, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := s.lists.Load(); n != 0 {
+			t.Errorf("seeding listed the users %d times", n)
+		}
+		for _, d := range demoUsers {
+			u, err := s.UserByEmail(ctx, d.email)
+			if err != nil {
+				t.Errorf("%s: %v", d.email, err)
+				continue
+			}
+			if err := m.CheckPassword(u.PasswordHash, d.password); err != nil {
+				t.Errorf("%s: password: %v", d.email, err)
+			}
+		}
+	})
 }
