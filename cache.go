@@ -146,7 +146,7 @@ func (c *userCache) slot(now time.Time) int32 {
 	}
 	if len(c.slots) < c.size {
 		c.slots = append(c.slots, cacheSlot{})
-		return int32(len(c.slots) - 1)
+		return int32(len(c.slots) - 1) // #nosec G115 -- len(c.slots) <= c.size <= math.MaxInt32 (newUserCache)
 	}
 	victim := c.hand
 	for range maxSweep {
