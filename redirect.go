@@ -3,9 +3,10 @@ package auth
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/authkit/auth/internal/accept"
 )
 
 // Redirects of browsers: to the login page, and back to where they were
@@ -55,58 +56,9 @@ func localPath(s string) bool {
 }
 
 // prefersHTML reports whether the client is a browser navigating: its
-// Accept header rates text/html above application/json (RFC 9110 §12.5.1,
-// the most specific matching range deciding). Without Accept, or with
-// "*/*" alone, it is an API client.
-func prefersHTML(r *http.Request) bool {
-	return acceptQ(r, "text", "html") > acceptQ(r, "application", "json")
-}
-
-// acceptQ returns the quality r's Accept header gives the media type
-// typ/sub, 1 if there is no Accept header.
-func acceptQ(r *http.Request, typ, sub string) float64 {
-	values := r.Header.Values("Accept")
-	if len(values) == 0 {
-		return 1
-	}
-	q, best := 0.0, 0 // best: specificity of the range q came from
-	for _, v := range values {
-		for part := range strings.SplitSeq(v, ",") {
-			rng, params, _ := strings.Cut(part, ";")
-			t, s, ok := strings.Cut(strings.TrimSpace(rng), "/")
-			if !ok {
-				continue
-			}
-			spec := 0
-			switch {
-			case t == "*" && s == "*":
-				spec = 1
-			case strings.EqualFold(t, typ) && s == "*":
-				spec = 2
-			case strings.EqualFold(t, typ) && strings.EqualFold(s, sub):
-				spec = 3
-			}
-			if spec == 0 || spec < best {
-				continue
-			}
-			w := 1.0
-			for p := range strings.SplitSeq(params, ";") {
-				name, val, _ := strings.Cut(strings.TrimSpace(p), "=")
-				if strings.EqualFold(strings.TrimSpace(name), "q") {
-					if f, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil && f >= 0 && f <= 1 {
-						w = f
-					} else {
-						w = 0
-					}
-				}
-			}
-			if spec > best || w > q {
-				q, best = w, spec
-			}
-		}
-	}
-	return q
-}
+// Accept header rates text/html above application/json. Without Accept,
+// or with "*/*" alone, it is an API client.
+func prefersHTML(r *http.Request) bool { return accept.PrefersHTML(r) }
 
 // seeOther redirects with 303, so the browser follows with a GET.
 func seeOther(w http.ResponseWriter, location string) {

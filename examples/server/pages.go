@@ -12,11 +12,11 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/internal/accept"
 )
 
 // The browser pages: a login form and an account page behind the session.
@@ -51,60 +51,6 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-// prefersHTML reports whether r's Accept header prefers text/html to
-// application/json, as the library decides between a browser's redirects
-// and an API client's JSON.
-func prefersHTML(r *http.Request) bool {
-	return acceptQ(r, "text", "html") > acceptQ(r, "application", "json")
-}
-
-// acceptQ returns the quality r's Accept header gives the media type
-// typ/sub (the most specific matching range counts), 1 if there is no
-// Accept header.
-func acceptQ(r *http.Request, typ, sub string) float64 {
-	values := r.Header.Values("Accept")
-	if len(values) == 0 {
-		return 1
-	}
-	q, best := 0.0, 0 // best: specificity of the range q came from
-	for _, v := range values {
-		for _, part := range strings.Split(v, ",") {
-			rng, params, _ := strings.Cut(part, ";")
-			t, s, ok := strings.Cut(strings.TrimSpace(rng), "/")
-			if !ok {
-				continue
-			}
-			spec := 0
-			switch {
-			case t == "*" && s == "*":
-				spec = 1
-			case strings.EqualFold(t, typ) && s == "*":
-				spec = 2
-			case strings.EqualFold(t, typ) && strings.EqualFold(s, sub):
-				spec = 3
-			}
-			if spec == 0 || spec < best {
-				continue
-			}
-			w := 1.0
-			for _, p := range strings.Split(params, ";") {
-				name, val, _ := strings.Cut(strings.TrimSpace(p), "=")
-				if strings.EqualFold(strings.TrimSpace(name), "q") {
-					if f, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil && f >= 0 && f <= 1 {
-						w = f
-					} else {
-						w = 0
-					}
-				}
-			}
-			if spec > best || w > q {
-				q, best = w, spec
-			}
-		}
-	}
-	return q
-}
-
 // pageHeaders sets the headers of every HTML page: no caching of
 // per-user pages, and a Content-Security-Policy that allows no script at
 // all and forms that post only to this site.
@@ -126,7 +72,7 @@ func pageHeaders(w http.ResponseWriter) {
 func loginPage(m *auth.Manager) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Accept")
-		if acceptQ(r, "application", "json") > acceptQ(r, "text", "html") {
+		if accept.Quality(r, "application", "json") > accept.Quality(r, "text", "html") {
 			w.Header().Set("Cache-Control", "no-store")
 			writeJSON(w, map[string]any{
 				"meta": map[string]int{"code": http.StatusOK},
@@ -179,7 +125,7 @@ func decodeEmail(v string) string {
 func keepEmail(login http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if !prefersHTML(r) || ct != "application/x-www-form-urlencoded" {
+		if !accept.PrefersHTML(r) || ct != "application/x-www-form-urlencoded" {
 			login.ServeHTTP(w, r)
 			return
 		}
@@ -237,7 +183,7 @@ var csrfErrors = map[string]string{
 // Other clients, and every other answer, are the library's.
 func browserLogout(logout http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !prefersHTML(r) {
+		if !accept.PrefersHTML(r) {
 			logout.ServeHTTP(w, r)
 			return
 		}
