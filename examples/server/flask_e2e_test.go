@@ -58,6 +58,25 @@ func envList(env map[string]string) []string {
 	return list
 }
 
+// createFlaskUsers runs make_app_db.py create with args under env and
+// returns the users it made.
+func createFlaskUsers(t *testing.T, py string, env map[string]string, args ...string) []createdUser {
+	t.Helper()
+	create := exec.Command(py, append([]string{flaskScript, "create"}, args...)...)
+	create.Env = envList(env)
+	var stderr bytes.Buffer
+	create.Stderr = &stderr
+	out, err := create.Output()
+	if err != nil {
+		t.Fatalf("make_app_db.py create: %v\n%s", err, stderr.String())
+	}
+	var created struct{ Users []createdUser }
+	if err := json.Unmarshal(out, &created); err != nil {
+		t.Fatalf("make_app_db.py printed %s (%v)", out, err)
+	}
+	return created.Users
+}
+
 // createdUser is a user the script's create mode made.
 type createdUser struct {
 	ID       int64  `json:"id"`
@@ -192,19 +211,11 @@ func TestFlaskCompatibility(t *testing.T) {
 				dsn = filepath.Join(t.TempDir(), "flask.db")
 				where = []string{"--db", dsn}
 			}
-			create := exec.Command(py, append(append([]string{flaskScript, "create"}, where...), tokenFlag(tt.token)...)...)
-			create.Env = envList(flaskEnv)
-			var stderr bytes.Buffer
-			create.Stderr = &stderr
-			out, err := create.Output()
-			if err != nil {
-				t.Fatalf("make_app_db.py create: %v\n%s", err, stderr.String())
+			users := createFlaskUsers(t, py, flaskEnv, append(where, tokenFlag(tt.token)...)...)
+			if len(users) != 2 {
+				t.Fatalf("make_app_db.py created %d users", len(users))
 			}
-			var created struct{ Users []createdUser }
-			if err := json.Unmarshal(out, &created); err != nil || len(created.Users) != 2 {
-				t.Fatalf("make_app_db.py printed %s (%v)", out, err)
-			}
-			alice, bob := created.Users[0], created.Users[1]
+			alice, bob := users[0], users[1]
 			if alice.Scheme != "pbkdf2_sha512" || bob.Scheme != "bcrypt" {
 				t.Fatalf("the app hashed with %s and %s, want pbkdf2_sha512 and bcrypt", alice.Scheme, bob.Scheme)
 			}
@@ -212,7 +223,7 @@ func TestFlaskCompatibility(t *testing.T) {
 			goURL := startGo(t, dsn)
 			flaskURL := startFlask(t, py, where)
 
-			for _, u := range created.Users {
+			for _, u := range users {
 				status, goToken := login(t, goURL, u.Email, u.Password)
 				if status != http.StatusOK || goToken == "" {
 					t.Fatalf("Go login of %s (%s hash) with the original password: %d", u.Email, u.Scheme, status)
@@ -437,17 +448,9 @@ func TestFlaskHashNoPingPong(t *testing.T) {
 
 			dsn := filepath.Join(t.TempDir(), "flask.db")
 			where := []string{"--db", dsn}
-			create := exec.Command(py, append([]string{flaskScript, "create"}, where...)...)
-			create.Env = envList(appEnv)
-			var stderr bytes.Buffer
-			create.Stderr = &stderr
-			out, err := create.Output()
-			if err != nil {
-				t.Fatalf("make_app_db.py create: %v\n%s", err, stderr.String())
-			}
-			var created struct{ Users []createdUser }
-			if err := json.Unmarshal(out, &created); err != nil || len(created.Users) != 2 {
-				t.Fatalf("make_app_db.py printed %s (%v)", out, err)
+			users := createFlaskUsers(t, py, appEnv, where...)
+			if len(users) != 2 {
+				t.Fatalf("make_app_db.py created %d users", len(users))
 			}
 			store, closeStore, err := dbopen.OpenFlask(t.Context(), dsn, sqlstore.FlaskSchema{})
 			if err != nil {
@@ -465,7 +468,7 @@ func TestFlaskHashNoPingPong(t *testing.T) {
 
 			goURL := startGoEnv(t, dsn, goEnv)
 			flaskURL := startFlaskEnv(t, py, where, appEnv)
-			for _, u := range created.Users {
+			for _, u := range users {
 				if u.Scheme != appHash {
 					continue // a hash in another scheme, which the app itself rewrites
 				}
@@ -493,19 +496,11 @@ func TestFlaskLogoutKeepsTokens(t *testing.T) {
 	py := flaskPython(t, false)
 	dsn := filepath.Join(t.TempDir(), "flask.db")
 	where := []string{"--db", dsn}
-	create := exec.Command(py, append([]string{flaskScript, "create"}, where...)...)
-	create.Env = envList(flaskEnv)
-	var stderr bytes.Buffer
-	create.Stderr = &stderr
-	out, err := create.Output()
-	if err != nil {
-		t.Fatalf("make_app_db.py create: %v\n%s", err, stderr.String())
+	users := createFlaskUsers(t, py, flaskEnv, where...)
+	if len(users) == 0 {
+		t.Fatalf("make_app_db.py created %d users", len(users))
 	}
-	var created struct{ Users []createdUser }
-	if err := json.Unmarshal(out, &created); err != nil || len(created.Users) == 0 {
-		t.Fatalf("make_app_db.py printed %s (%v)", out, err)
-	}
-	alice := created.Users[0]
+	alice := users[0]
 	goURL := startGo(t, dsn)
 	flaskURL := startFlask(t, py, where)
 	logout := func(base string) int {
