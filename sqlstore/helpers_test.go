@@ -3,17 +3,15 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
-	"github.com/authkit/auth"
+	"github.com/authkit/auth/internal/testpg"
 	"github.com/authkit/auth/sqlstore"
 	"github.com/authkit/auth/storetest"
 )
@@ -42,50 +40,8 @@ func postgresDSN(tb testing.TB) string {
 // whose search_path selects it. The schema is dropped at cleanup.
 func freshPostgres(tb testing.TB) string {
 	tb.Helper()
-	dsn := postgresDSN(tb)
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		tb.Fatalf("sql.Open: %v", err)
-	}
-	schema := "sqlstore_test_" + auth.NewUniquifier()[:16]
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		tb.Fatalf("creating schema %s in %s: %v", schema, redact(dsn), err)
-	}
-	tb.Cleanup(func() {
-		defer admin.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	return withSearchPath(dsn, schema)
-}
-
-// withSearchPath adds search_path=schema to a URL or keyword/value DSN;
-// pgx sends it to the server as a run-time parameter.
-func withSearchPath(dsn, schema string) string {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err == nil {
-			q := u.Query()
-			q.Set("search_path", schema)
-			u.RawQuery = q.Encode()
-			return u.String()
-		}
-	}
-	return dsn + " search_path=" + schema
-}
-
-// redact hides the password of a URL DSN for messages.
-func redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return "the test database"
+	postgresDSN(tb) // sqlstore's own message when the variable is missing
+	return testpg.WithSearchPath(testpg.Schema(tb, "sqlstore_test_"))
 }
 
 // openDB opens a pool, closed at cleanup. PostgreSQL pools are bounded:

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authkit/auth/internal/testpg"
 	"github.com/authkit/auth/sqlstore"
 )
 
@@ -42,7 +43,7 @@ func TestPostgresOpenErrors(t *testing.T) {
 		},
 		{
 			name: "search_path names no schema",
-			dsn:  func(*testing.T) string { return withSearchPath(dsn, "no_such_schema_for_sqlstore") },
+			dsn:  func(*testing.T) string { return testpg.WithSearchPath(dsn, "no_such_schema_for_sqlstore") },
 			want: "sqlstore: creating schema_migrations:",
 		},
 	}

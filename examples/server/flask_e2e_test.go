@@ -10,17 +10,15 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/authkit/auth"
 	"github.com/authkit/auth/internal/dbopen"
+	"github.com/authkit/auth/internal/testpg"
 	"github.com/authkit/auth/internal/testpython"
 	"github.com/authkit/auth/sqlstore"
 )
@@ -205,8 +203,8 @@ func TestFlaskCompatibility(t *testing.T) {
 			var dsn string
 			var where []string
 			if tt.postgres {
-				base, schema := freshPostgresSchema(t)
-				dsn, where = withSearchPath(base, schema), []string{"--db", base, "--pg-schema", schema}
+				base, schema := testpg.Schema(t, "flask_e2e_")
+				dsn, where = testpg.WithSearchPath(base, schema), []string{"--db", base, "--pg-schema", schema}
 			} else {
 				dsn = filepath.Join(t.TempDir(), "flask.db")
 				where = []string{"--db", dsn}
@@ -344,52 +342,6 @@ func TestRunFlaskConfigErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-// freshPostgresSchema creates a schema for one test in the database of
-// $AUTH_TEST_POSTGRES_DSN and returns the DSN and the schema, dropped at
-// cleanup. Without the variable the test is skipped, or fails under CI.
-func freshPostgresSchema(t *testing.T) (dsn, schema string) {
-	t.Helper()
-	dsn = os.Getenv("AUTH_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		msg := `AUTH_TEST_POSTGRES_DSN is not set; run eval "$(bash .ci/start-postgres.sh)" first`
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema = "flask_e2e_" + auth.NewUniquifier()[:16]
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	return dsn, schema
-}
-
-// withSearchPath adds search_path=schema to a URL DSN, which pgx sends to
-// the server as a run-time parameter.
-func withSearchPath(dsn, schema string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return dsn + " search_path=" + schema
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // emptyFlaskDB returns the path of an SQLite file with the tables the

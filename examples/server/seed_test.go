@@ -17,6 +17,7 @@ import (
 
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/internal/dbopen"
+	"github.com/authkit/auth/internal/testpg"
 )
 
 // TestSeedConcurrentPostgres starts the native setup (tables, Manager,
@@ -40,8 +41,8 @@ func TestSeedConcurrentPostgres(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for round := range 3 {
-				_, schema := freshPostgresSchema(t) // skips, or fails under CI, without PostgreSQL
-				dsn := withSearchPath(base, schema)
+				_, schema := testpg.Schema(t, "seed_") // skips, or fails under CI, without PostgreSQL
+				dsn := testpg.WithSearchPath(base, schema)
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
 				var (

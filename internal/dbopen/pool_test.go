@@ -2,17 +2,14 @@ package dbopen
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/internal/testpg"
 )
 
 // TestPoolKeepsIdleConnections runs waves of concurrent lookups through a
@@ -25,7 +22,7 @@ func TestPoolKeepsIdleConnections(t *testing.T) {
 		testPoolChurn(t, filepath.Join(t.TempDir(), "auth.db"))
 	})
 	t.Run("postgres", func(t *testing.T) {
-		testPoolChurn(t, freshPostgresDSN(t))
+		testPoolChurn(t, testpg.WithSearchPath(testpg.Schema(t, "dbopen_pool_")))
 	})
 }
 
@@ -83,44 +80,4 @@ func testPoolChurn(t *testing.T, dsn string) {
 			t.Errorf("wave %d: %d connections closed for want of idle room since the first wave (MaxIdleClosed %d): idle connections must be kept up to the open limit", wave, closed, st.MaxIdleClosed)
 		}
 	}
-}
-
-// freshPostgresDSN returns the DSN of $AUTH_TEST_POSTGRES_DSN with a new
-// schema, dropped at cleanup, first in its search_path. Without the
-// variable the test is skipped, or fails under CI.
-func freshPostgresDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("AUTH_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		msg := `AUTH_TEST_POSTGRES_DSN is not set; run eval "$(bash .ci/start-postgres.sh)" first`
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := make([]byte, 8)
-	rand.Read(raw)
-	schema := "dbopen_pool_" + hex.EncodeToString(raw)
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		admin.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
