@@ -33,9 +33,10 @@ type Manager struct {
 	issuer    TokenIssuer              // nil: the Manager issues its own
 	sources   tokenSources             // where requests carry tokens
 	passwords passwords
-	sessions  sessions   // browser session settings; see session.go
-	throttle  *throttle  // nil when disabled
-	cache     *userCache // nil when disabled
+	sessions  sessions    // browser session settings; see session.go
+	throttle  *throttle   // nil when disabled
+	cache     *userCache  // nil when disabled
+	changes   *changeFeed // nil without a cache or a UserChangeLog
 
 	maxBody  int64
 	proxies  proxies
@@ -60,7 +61,7 @@ func New(store UserStore, key []byte, cfg Config) (*Manager, error) {
 	m := &Manager{
 		store:    store,
 		throttle: newThrottle(cfg.Throttle),
-		cache:    newUserCache(cfg.UserCache),
+		cache:    newUserCache(cfg.UserCache, store),
 		proxies:  proxies(slices.Clone(cfg.TrustedProxies)),
 		maxBody:  cfg.MaxBodyBytes,
 		realm:    stringOr(cfg.Realm, "auth"),
@@ -79,6 +80,7 @@ func New(store UserStore, key []byte, cfg Config) (*Manager, error) {
 	if m.auditLog == nil {
 		m.auditLog = m.log
 	}
+	m.changes = newChangeFeed(store, m.cache, m.log, func() time.Time { return m.now() })
 	var err error
 	if err = m.setupTokens(key, cfg.Token); err != nil {
 		return nil, err

@@ -13,21 +13,35 @@ import (
 
 // UserCacheConfig configures the verified-user cache: a bounded, in-process
 // cache of the users whose tokens verified, so that a token check skips the
-// store lookup while the entry is fresh. It is off unless Size is set.
+// store lookup while the entry is fresh. It is on by default, except over a
+// [MemoryStore], whose lookups cost what a cache hit costs.
 //
 // An entry holds the user's uniquifier and is used only for tokens that
 // carry the same one. The Manager forgets a user at once when it rotates the
-// uniquifier or changes the password itself; a change made by another
-// process (another instance, an operator's tool) is seen when the entry
-// expires, after at most TTL, or at once if that process's change is
-// relayed to [Manager.ForgetUser] (sqlstore's PostgreSQL notifications do
-// this).
+// uniquifier or changes the password itself, including when a lookup that
+// began before the change would cache the old user after it. A change made
+// outside the Manager (by another instance, an operator's tool, or the
+// application writing to the store) is seen:
+//   - within a second, if the store implements [UserChangeLog] (sqlstore's
+//     Store does): the Manager reads the log every 250 ms while it serves
+//     token checks, and uses no entry while it has not read the log for a
+//     second;
+//   - otherwise when the entry expires, after at most TTL, whose default is
+//     then a second;
+//   - at once, in either case, if that change is relayed to
+//     [Manager.ForgetUser] (sqlstore's PostgreSQL notifications do this).
 type UserCacheConfig struct {
-	// Size is the most users held; zero disables the cache.
+	// Size is the most users held. Default 10,000 (about 4 MB for users
+	// with short emails and a few roles); negative disables the cache.
 	Size int
-	// TTL is how long an entry is used. Default 5 s.
+	// TTL is how long an entry is used at most. Default 5 minutes if the
+	// store implements UserChangeLog, otherwise 1 second; negative means
+	// entries do not expire.
 	TTL time.Duration
 }
+
+// defaultCacheSize is UserCacheConfig.Size's default.
+const defaultCacheSize = 10_000
 
 // userCache is the verified-user cache: a map from user ID to a slot in a
 // fixed ring of at most size slots, evicted by CLOCK (second chance).
@@ -72,16 +86,32 @@ type cacheSlot struct {
 	ref     atomic.Bool // set by a hit under the read lock, cleared by the hand
 }
 
-func newUserCache(c UserCacheConfig) *userCache {
-	if c.Size <= 0 {
+// newUserCache returns the cache c describes for store, or nil when it is
+// off: Size is negative, or zero with a MemoryStore.
+func newUserCache(c UserCacheConfig, store UserStore) *userCache {
+	size := c.Size
+	if _, mem := store.(*MemoryStore); size < 0 || size == 0 && mem {
 		return nil
 	}
-	n := min(c.Size, 1024)
+	if size == 0 {
+		size = defaultCacheSize
+	}
+	ttl := c.TTL
+	if ttl == 0 {
+		ttl = time.Second
+		if _, ok := store.(UserChangeLog); ok {
+			ttl = 5 * time.Minute
+		}
+	}
+	if ttl < 0 {
+		ttl = time.Duration(math.MaxInt64)
+	}
+	n := min(size, 1024)
 	return &userCache{
 		index: make(map[string]int32, n),
 		slots: make([]cacheSlot, 0, n),
-		size:  min(c.Size, math.MaxInt32),
-		ttl:   durationOr(c.TTL, 5*time.Second),
+		size:  min(size, math.MaxInt32),
+		ttl:   ttl,
 		seed:  maphash.MakeSeed(),
 	}
 }
@@ -211,8 +241,11 @@ type userFaults struct {
 func (m *Manager) currentUser(ctx context.Context, id string, uniq []byte, faults userFaults) (*User, error) {
 	var gen uint64
 	if m.cache != nil {
-		if u, ok := m.cache.get(id, uniq, m.now()); ok {
-			return u, nil
+		now := m.now()
+		if m.changes == nil || m.changes.usable(now) {
+			if u, ok := m.cache.get(id, uniq, now); ok {
+				return u, nil
+			}
 		}
 		gen = m.cache.gen(id) // before the store read: see userCache
 	}

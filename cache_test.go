@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -164,7 +165,7 @@ func TestUserCacheStaleWriteBack(t *testing.T) {
 }
 
 func TestUserCacheBounded(t *testing.T) {
-	c := newUserCache(UserCacheConfig{Size: 10})
+	c := newUserCache(UserCacheConfig{Size: 10}, nil)
 	now := time.Now()
 	for i := 0; i < 100; i++ {
 		c.put(&User{ID: fmt.Sprint(i), Uniquifier: "u"}, c.gen(fmt.Sprint(i)), now)
@@ -172,8 +173,40 @@ func TestUserCacheBounded(t *testing.T) {
 	if n, s := len(c.index), len(c.slots); n > 10 || s > 10 {
 		t.Fatalf("%d entries in %d slots, bound 10", n, s)
 	}
-	if newUserCache(UserCacheConfig{}) != nil {
-		t.Fatal("a zero config enabled the cache")
+}
+
+// TestUserCacheDefaults checks when the cache is on and its default size
+// and lifetime, which depend on whether the store keeps a change log.
+func TestUserCacheDefaults(t *testing.T) {
+	other := &countingStore{MemoryStore: NewMemoryStore()}
+	logged := &loggedStore{MemoryStore: NewMemoryStore()}
+	for _, tc := range []struct {
+		name  string
+		cfg   UserCacheConfig
+		store UserStore
+		size  int           // 0: off
+		ttl   time.Duration // when on
+	}{
+		{"memory store", UserCacheConfig{}, NewMemoryStore(), 0, 0},
+		{"memory store, size set", UserCacheConfig{Size: 5}, NewMemoryStore(), 5, time.Second},
+		{"disabled", UserCacheConfig{Size: -1}, other, 0, 0},
+		{"no change log", UserCacheConfig{}, other, defaultCacheSize, time.Second},
+		{"change log", UserCacheConfig{}, logged, defaultCacheSize, 5 * time.Minute},
+		{"ttl set", UserCacheConfig{TTL: time.Minute}, logged, defaultCacheSize, time.Minute},
+		{"no expiry", UserCacheConfig{TTL: -1}, other, defaultCacheSize, math.MaxInt64},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newUserCache(tc.cfg, tc.store)
+			switch {
+			case tc.size == 0 && c != nil:
+				t.Fatalf("cache on with size %d; want off", c.size)
+			case tc.size == 0:
+			case c == nil:
+				t.Fatal("cache off")
+			case c.size != tc.size || c.ttl != tc.ttl:
+				t.Fatalf("size %d, TTL %v; want %d, %v", c.size, c.ttl, tc.size, tc.ttl)
+			}
+		})
 	}
 }
 
@@ -182,7 +215,7 @@ func TestUserCacheBounded(t *testing.T) {
 // and the index and the slots agree throughout.
 func TestUserCacheClock(t *testing.T) {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	c := newUserCache(UserCacheConfig{Size: 4, TTL: time.Minute})
+	c := newUserCache(UserCacheConfig{Size: 4, TTL: time.Minute}, nil)
 	put := func(id string, at time.Time) { c.put(&User{ID: id, Uniquifier: "u"}, c.gen(id), at) }
 	has := func(id string) bool { _, ok := c.get(id, []byte("u"), now); return ok }
 	check := func() {
@@ -252,7 +285,7 @@ func TestUserCacheClock(t *testing.T) {
 // forgetAll, is dropped; one read after is kept.
 func TestUserCacheGeneration(t *testing.T) {
 	now := time.Now()
-	c := newUserCache(UserCacheConfig{Size: 4, TTL: time.Minute})
+	c := newUserCache(UserCacheConfig{Size: 4, TTL: time.Minute}, nil)
 	u := &User{ID: "1", Uniquifier: "u"}
 	g := c.gen(u.ID)
 	c.forget(u.ID)

@@ -26,7 +26,8 @@ type Config struct {
 	// Throttle configures the throttling of failed password checks; it is
 	// on by default.
 	Throttle ThrottleConfig
-	// UserCache configures the verified-user cache; it is off by default.
+	// UserCache configures the verified-user cache; it is on by default
+	// (except over a MemoryStore).
 	UserCache UserCacheConfig
 
 	// TrustedProxies are the addresses of reverse proxies whose

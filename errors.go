@@ -73,6 +73,11 @@ var (
 	// compared case-insensitively.
 	ErrDuplicateEmail = errors.New("auth: email already in use")
 
+	// ErrChangesLost: a [UserChangeLog] no longer holds the changes after
+	// the cursor it was given (they were pruned, or too many to return).
+	// The Manager then forgets every cached user.
+	ErrChangesLost = errors.New("auth: user changes lost")
+
 	// ErrInvalidEmail: the email address is not a plain address such as
 	// user@example.com (no display name, angle brackets or comments).
 	// [Manager.NewUser] returns it wrapped.

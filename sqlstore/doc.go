@@ -76,7 +76,12 @@
 // (the last ID [Store.CreateUser] assigned) and throttle (recent failed
 // logins by key: a Store is also an auth.ThrottleStore, so that every
 // instance on the database counts the same failures; set
-// auth.Config.Throttle.Store to it). Open fails if a table of one of
+// auth.Config.Throttle.Store to it) and user_changes (the change log: the
+// IDs of users whose row or roles changed in the last hour, written by
+// triggers whoever makes the change, and read by [Store.UserChanges] so
+// that the verified-user cache of every process sees the change within a
+// second; on PostgreSQL the triggers also send the notifications of
+// [ChangeChannel]). Open fails if a table of one of
 // these names already exists with another meaning; use a schema or file of
 // its own then.
 //

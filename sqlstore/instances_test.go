@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/sqlstore"
@@ -18,7 +19,7 @@ import (
 // TestTwoInstancesOnePostgres runs two Managers, each with a connection
 // pool of its own, on one PostgreSQL database, as two instances of a
 // service behind a load balancer: a token issued by one is accepted by the
-// other, and a logout on one is refused by the other on its next request.
+// other, and a logout on one is refused by the other within a second.
 func TestTwoInstancesOnePostgres(t *testing.T) {
 	dsn := freshPostgres(t)
 	key := []byte("shared signing key of both instances")
@@ -66,9 +67,8 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 		t.Fatalf("logout on A: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	if code := getWithToken(t, protectedB.URL, tok); code != http.StatusUnauthorized {
-		t.Fatalf("instance B answered %d to a token logged out on A, want 401", code)
-	}
+	// B may answer from its cache for up to a second.
+	refusedWithin(t, time.Second, func() bool { return getWithToken(t, protectedB.URL, tok) == http.StatusUnauthorized })
 	if _, err := b.VerifyToken(ctx, tok); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("B.VerifyToken = %v, want ErrInvalidToken", err)
 	}

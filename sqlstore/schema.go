@@ -97,6 +97,85 @@ var migrations = []migration{
 			`CREATE INDEX throttle_last_failure ON throttle (last_failure)`,
 		},
 	},
+	{
+		// The change log of [Store.UserChanges]: triggers record the ID of
+		// every user whose row or roles change, whoever writes them, and
+		// prune entries older than changeRetention. On PostgreSQL each
+		// entry holds its transaction's ID, the order of which a reader
+		// can trust where it cannot trust commit order, and the trigger
+		// also sends the NOTIFY that the pglisten package listens for.
+		version: 4,
+		sqlite: []string{
+			`CREATE TABLE user_changes (
+				rev        INTEGER PRIMARY KEY AUTOINCREMENT,
+				user_id    TEXT NOT NULL,
+				changed_at INTEGER NOT NULL
+			) STRICT`,
+			`CREATE INDEX user_changes_changed_at ON user_changes (changed_at)`,
+			sqliteChangeTrigger("users_updated", "UPDATE ON users", "OLD.id"),
+			sqliteChangeTrigger("users_deleted", "DELETE ON users", "OLD.id"),
+			sqliteChangeTrigger("user_roles_inserted", "INSERT ON user_roles", "NEW.user_id"),
+			sqliteChangeTrigger("user_roles_deleted", "DELETE ON user_roles", "OLD.user_id"),
+			sqliteChangeTrigger("user_roles_updated", "UPDATE ON user_roles", "OLD.user_id"),
+			`CREATE TRIGGER roles_renamed AFTER UPDATE ON roles BEGIN
+				INSERT INTO user_changes (user_id, changed_at)
+					SELECT user_id, unixepoch() FROM user_roles WHERE role_id = OLD.id;
+			END`,
+		},
+		postgres: []string{
+			`CREATE TABLE user_changes (
+				user_id    TEXT NOT NULL,
+				xid        xid8 NOT NULL DEFAULT pg_current_xact_id(),
+				changed_at TIMESTAMPTZ NOT NULL DEFAULT now()
+			)`,
+			`CREATE INDEX user_changes_xid ON user_changes (xid)`,
+			`CREATE INDEX user_changes_changed_at ON user_changes (changed_at)`,
+			// TG_ARGV[0] names the column holding the user ID. The prune
+			// skips rows another transaction is deleting, so that
+			// concurrent writers never wait for each other here.
+			`CREATE FUNCTION authkit_user_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+			DECLARE
+				id TEXT;
+			BEGIN
+				IF TG_OP = 'INSERT' THEN
+					id := to_jsonb(NEW) ->> TG_ARGV[0];
+				ELSE
+					id := to_jsonb(OLD) ->> TG_ARGV[0];
+				END IF;
+				INSERT INTO user_changes (user_id) VALUES (id);
+				PERFORM pg_notify('` + ChangeChannel + `', id);
+				DELETE FROM user_changes WHERE ctid IN (
+					SELECT ctid FROM user_changes
+					WHERE changed_at < now() - interval '` + changeRetentionSQL + `'
+					LIMIT 100 FOR UPDATE SKIP LOCKED);
+				RETURN NULL;
+			END
+			$$`,
+			`CREATE TRIGGER users_changed AFTER UPDATE OR DELETE ON users
+				FOR EACH ROW EXECUTE FUNCTION authkit_user_changed('id')`,
+			`CREATE TRIGGER user_roles_changed AFTER INSERT OR UPDATE OR DELETE ON user_roles
+				FOR EACH ROW EXECUTE FUNCTION authkit_user_changed('user_id')`,
+			`CREATE FUNCTION authkit_role_renamed() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				INSERT INTO user_changes (user_id) SELECT user_id FROM user_roles WHERE role_id = OLD.id;
+				PERFORM pg_notify('` + ChangeChannel + `', user_id) FROM user_roles WHERE role_id = OLD.id;
+				RETURN NULL;
+			END
+			$$`,
+			`CREATE TRIGGER roles_renamed AFTER UPDATE ON roles
+				FOR EACH ROW EXECUTE FUNCTION authkit_role_renamed()`,
+		},
+	},
+}
+
+// sqliteChangeTrigger returns the SQLite trigger that logs a change of the
+// user whose ID is the expression id, after the event "op ON table", and
+// prunes the old entries.
+func sqliteChangeTrigger(name, event, id string) string {
+	return `CREATE TRIGGER ` + name + ` AFTER ` + event + ` BEGIN
+		INSERT INTO user_changes (user_id, changed_at) VALUES (` + id + `, unixepoch());
+		DELETE FROM user_changes WHERE changed_at < unixepoch() - ` + changeRetentionSQLite + `;
+	END`
 }
 
 // migrationLockKey is the pg_advisory_xact_lock key that serializes

@@ -101,21 +101,15 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(*auth.Use
 				return err
 			}
 		}
-		if s.dialect == Postgres {
-			// Delivered at commit, to every session that LISTENs; see
-			// the pglisten package.
-			if _, err := q.ExecContext(ctx, "SELECT pg_notify($1, $2)", ChangeChannel, id); err != nil {
-				return fmt.Errorf("sqlstore: notifying the change of user %q: %w", id, err)
-			}
-		}
 		return nil
 	})
 }
 
-// ChangeChannel is the PostgreSQL notification channel on which every
-// committed UpdateUser announces the ID of the user it changed, so that
-// other instances can drop the user from their caches (see
-// [auth.Manager.ForgetUser] and the pglisten package).
+// ChangeChannel is the PostgreSQL notification channel on which the
+// change log's triggers announce, at commit, the ID of every user whose row
+// or roles changed, whoever changed them, so that other instances can drop
+// the user from their caches at once (see [auth.Manager.ForgetUser] and the
+// pglisten package).
 const ChangeChannel = "authkit_user_changed"
 
 // userArgs returns the values of insertUser's placeholders for u; without

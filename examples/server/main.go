@@ -142,23 +142,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	return nil
 }
 
-// serverConfig is the Manager configuration both -schema modes share.
-// AUTH_USER_CACHE_TTL (a Go duration such as 5s) turns the verified-user
-// cache on: token checks then skip the database while the entry is fresh.
-// On PostgreSQL the server also listens for change notifications, so a
-// revocation by another instance reaches it at once; on SQLite a change made
-// by another process (authctl) is seen only after the TTL.
+// serverConfig is the Manager configuration both -schema modes share. The
+// verified-user cache is on, as by default: token checks skip the database
+// while the entry is fresh, and a change made by another process (authctl,
+// another instance) is seen within a second through the store's change
+// log, at once on PostgreSQL through its notifications.
+// AUTH_USER_CACHE_TTL (a Go duration such as 1m, or "off") sets how long an
+// entry lives at most, or turns the cache off.
 func serverConfig(getenv func(string) string, logger *slog.Logger) (auth.Config, error) {
 	cfg := auth.Config{
-
 		Logger: logger, Token: auth.TokenConfig{Salt: getenv("AUTH_TOKEN_SALT"), MaxAge: time.Hour}, Session: auth.SessionConfig{LoginRedirect: "/account"},
+		UserCache: auth.UserCacheConfig{Size: 100_000},
 	}
-	if v := getenv("AUTH_USER_CACHE_TTL"); v != "" {
+	switch v := getenv("AUTH_USER_CACHE_TTL"); v {
+	case "":
+	case "off":
+		cfg.UserCache.Size = -1
+	default:
 		ttl, err := time.ParseDuration(v)
 		if err != nil || ttl <= 0 {
-			return cfg, fmt.Errorf("AUTH_USER_CACHE_TTL=%q: want a positive duration such as 5s", v)
+			return cfg, fmt.Errorf("AUTH_USER_CACHE_TTL=%q: want a positive duration such as 1m, or off", v)
 		}
-		cfg.UserCache = auth.UserCacheConfig{Size: 100_000, TTL: ttl}
+		cfg.UserCache.TTL = ttl
 	}
 	return cfg, nil
 }
@@ -184,7 +189,7 @@ func nativeManager(ctx context.Context, dsn string, getenv func(string) string, 
 	if err != nil {
 		return nil, nil, err
 	}
-	if cfg.UserCache.Size > 0 && dbopen.IsPostgres(dsn) {
+	if cfg.UserCache.Size >= 0 && dbopen.IsPostgres(dsn) {
 		go pglisten.Run(ctx, dsn, m, pglisten.Config{Logger: logger}) //nolint:errcheck // it ends with ctx
 	}
 	return m, closeStore, nil

@@ -1,13 +1,16 @@
 // Package pglisten carries the change notifications of a PostgreSQL
 // sqlstore to the verified-user caches of every instance of a service.
 //
-// Every committed sqlstore UpdateUser on PostgreSQL (a logout, a password
-// change, a deactivation) sends a NOTIFY on [sqlstore.ChangeChannel] with
-// the user's ID. [Run] LISTENs on that channel over a connection of its own
-// and calls [Forgetter.ForgetUser] for each, so a revocation on one
-// instance reaches the caches of the others within the notification's
-// delivery time — milliseconds on a healthy network — rather than after
-// the cache TTL. Run it in a goroutine next to each Manager:
+// Every committed change of a user's row or roles in a PostgreSQL sqlstore
+// (a logout, a password change, a deactivation, whoever makes it) sends a
+// NOTIFY on [sqlstore.ChangeChannel] with the user's ID. [Run] LISTENs on
+// that channel over a connection of its own and calls
+// [Forgetter.ForgetUser] for each, so a revocation on one instance reaches
+// the caches of the others within the notification's delivery time —
+// milliseconds on a healthy network — rather than within the second that
+// the store's change log (sqlstore's Store.UserChanges) guarantees without
+// it, also while this listener is disconnected. Run it in a goroutine next
+// to each Manager:
 //
 //	go pglisten.Run(ctx, dsn, manager, pglisten.Config{Logger: logger})
 package pglisten
