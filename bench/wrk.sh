@@ -16,6 +16,13 @@
 #
 # Options (or environment): -d WRK_DURATION (10s), -t WRK_THREADS (2),
 # -c WRK_CONNECTIONS (32), -o WRK_OUT (wrk.md, relative to bench/);
+# -r WRK_ROUNDS (1): rounds, each running every path once in turn, so that
+# the paths share the machine's noise; the table then ends with each
+# path's median and its ratio to /public/'s;
+# -p (WRK_PIN=1): pin the server to CPU 0 and wrk to CPU 1 (taskset);
+# -u WRK_USERS (0): also add that many users to the database (bench/scale
+# seed) and run /dummy-api/ with their tokens in rotation, beside the
+# single user's token;
 # WRK_ROOT is the repository to build the server from (default: bench/..).
 # Needs go, curl and wrk; wrk (Debian package "wrk") is installed with
 # apt-get when missing and running as root.
@@ -25,12 +32,18 @@ duration=${WRK_DURATION:-10s}
 threads=${WRK_THREADS:-2}
 connections=${WRK_CONNECTIONS:-32}
 out=${WRK_OUT:-wrk.md}
-while getopts 'd:t:c:o:h' opt; do
+rounds=${WRK_ROUNDS:-1}
+pin=${WRK_PIN:-0}
+users=${WRK_USERS:-0}
+while getopts 'd:t:c:o:r:pu:h' opt; do
 	case $opt in
 	d) duration=$OPTARG ;;
 	t) threads=$OPTARG ;;
 	c) connections=$OPTARG ;;
 	o) out=$OPTARG ;;
+	r) rounds=$OPTARG ;;
+	p) pin=1 ;;
+	u) users=$OPTARG ;;
 	*)
 		awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
 		[ "$opt" = h ] && exit 0 || exit 2
@@ -74,6 +87,11 @@ trap 'exit 130' INT TERM
 
 echo "wrk.sh: building examples/server" >&2
 (cd "$root" && go build -o "$tmp/server" ./examples/server)
+server_cpu=() wrk_cpu=()
+if [ "$pin" = 1 ]; then
+	command -v taskset >/dev/null || die "taskset is not installed (util-linux)"
+	server_cpu=(taskset -c 0) wrk_cpu=(taskset -c 1)
+fi
 
 # The server takes -db (a SQLite file, default auth.db in the current
 # directory) once it stores users in SQLite; give it a fresh one if so.
@@ -82,7 +100,7 @@ help=$("$tmp/server" -h 2>&1 || true)
 if grep -q -- '^ *-db' <<<"$help"; then
 	args+=(-db "$tmp/auth.db")
 fi
-(cd "$tmp" && AUTH_SECRET=$secret exec "$tmp/server" "${args[@]}") 2>"$tmp/server.log" &
+(cd "$tmp" && AUTH_SECRET=$secret exec "${server_cpu[@]}" "$tmp/server" "${args[@]}") 2>"$tmp/server.log" &
 server_pid=$!
 
 # The server logs "listening addr=http://127.0.0.1:PORT" once it accepts.
@@ -108,6 +126,14 @@ status() { curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "$@"; }
 [ "$(status -H "Authentication-Token: $token" "$base/dummy-api/")" = 200 ] || die "/dummy-api/ rejects the token"
 [ "$(status "$base/dummy-api/")" = 401 ] || die "/dummy-api/ does not require a token"
 
+if [ "$users" -gt 0 ]; then
+	echo "wrk.sh: adding $users users" >&2
+	(cd "$bench" && go build -o "$tmp/scale" ./scale)
+	AUTH_SECRET=$secret "$tmp/scale" seed -db "$tmp/auth.db" -users "$users" -tokens "$tmp/tokens.txt"
+	[ "$(status -H "Authentication-Token: $(head -n 1 "$tmp/tokens.txt")" "$base/dummy-api/")" = 200 ] ||
+		die "/dummy-api/ rejects the added users' tokens"
+fi
+
 rss() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status"; }
 
 # The script adds the token header (when WRK_TOKEN is set), counts non-2xx
@@ -117,12 +143,28 @@ local token = os.getenv("WRK_TOKEN")
 if token and token ~= "" then
   wrk.headers["Authentication-Token"] = token
 end
+-- WRK_TOKENS names a file of tokens, one per line, used in rotation; each
+-- thread starts at a place of its own.
+local tokens_file = os.getenv("WRK_TOKENS")
 local threads = {}
 function setup(thread)
+  thread:set("id", #threads)
   table.insert(threads, thread)
 end
 function init(args)
   non2xx = 0
+  if tokens_file and tokens_file ~= "" then
+    tokens = {}
+    for line in io.lines(tokens_file) do
+      tokens[#tokens + 1] = line
+    end
+    next_token = (id * 7919) % #tokens + 1
+    request = function()
+      local t = tokens[next_token]
+      next_token = next_token % #tokens + 1
+      return wrk.format(nil, nil, { ["Authentication-Token"] = t })
+    end
+  end
 end
 function response(status, headers, body)
   if status < 200 or status > 299 then
@@ -147,39 +189,65 @@ LUA
 rows=()
 failed=0
 idle=$(rss)
-warm() { # path token: an unrecorded run, so that both measured runs start warm
-	echo "wrk.sh: warming up $1" >&2
-	WRK_TOKEN=$2 timeout 30 wrk -t"$threads" -c"$connections" -d2s -s "$tmp/report.lua" "$base$1" >/dev/null ||
-		die "wrk failed on $1"
+wrkrun() { # seconds tokens-file token wrk-args...: wrk with the report script, bounded
+	local secs=$1 file=$2 tok=$3
+	shift 3
+	WRK_TOKENS=$file WRK_TOKEN=$tok timeout "$secs" "${wrk_cpu[@]}" wrk -t"$threads" -c"$connections" -s "$tmp/report.lua" "$@"
 }
-warm /public/ ""
-warm /dummy-api/ "$token"
-
-run() { # name path token
-	local name=$1 path=$2 tok=$3 before after log
+warm() { # path token [tokens-file]: an unrecorded run, so that the measured runs start warm
+	echo "wrk.sh: warming up $1" >&2
+	wrkrun 60 "${3:-}" "$2" -d2s "$base$1" >/dev/null || die "wrk failed on $1"
+}
+declare -A rps_of
+run() { # name path token [tokens-file]
+	local name=$1 path=$2 tok=$3 file=${4:-} before after log
 	before=$(rss)
 	log="$tmp/wrk-$name.log"
-	echo "wrk.sh: wrk -t$threads -c$connections -d$duration $base$path" >&2
-	WRK_TOKEN=$tok timeout "$limit" wrk -t"$threads" -c"$connections" -d"$duration" \
-		-s "$tmp/report.lua" "$base$path" >"$log" || die "wrk failed on $path: $(cat "$log")"
+	echo "wrk.sh: wrk -t$threads -c$connections -d$duration $base$path ($name${round:+, round $round})" >&2
+	wrkrun "$limit" "$file" "$tok" -d"$duration" "$base$path" >"$log" ||
+		die "wrk failed on $path: $(cat "$log")"
 	after=$(rss)
 	get() { awk -v k="$1" '$1 == "result" && $2 == k { print $3 }' "$log"; }
 	local rps requests p50 p99 non2xx socket
 	rps=$(get rps) requests=$(get requests) p50=$(get p50) p99=$(get p99) non2xx=$(get non2xx) socket=$(get socket)
 	[ -n "$rps" ] || die "no results from wrk on $path: $(cat "$log")"
 	if [ "$non2xx" != 0 ] || [ "$socket" != 0 ]; then failed=1; fi
-	rows+=("| \`$path\` | $name | $rps | $requests | $p50 | $p99 | $non2xx | $socket | $before → $after |")
+	rows+=("| \`$path\` | $name${round:+ (round $round)} | $rps | $requests | $p50 | $p99 | $non2xx | $socket | $before → $after |")
+	rps_of[$name]="${rps_of[$name]:-} $rps"
 }
-run none /public/ ""
-run token /dummy-api/ "$token"
+median() { tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+warm /public/ ""
+warm /dummy-api/ "$token"
+names=(none token)
+[ "$users" -gt 0 ] && { warm /dummy-api/ "" "$tmp/tokens.txt"; names+=("$users-users"); }
+round=
+for r in $(seq 1 "$rounds"); do
+	[ "$rounds" -gt 1 ] && round=$r
+	run none /public/ ""
+	run token /dummy-api/ "$token"
+	[ "$users" -gt 0 ] && run "$users-users" /dummy-api/ "" "$tmp/tokens.txt"
+done
+summary=()
+if [ "$rounds" -gt 1 ]; then
+	base_rps=$(median <<<"${rps_of[none]}")
+	for name in "${names[@]}"; do
+		m=$(median <<<"${rps_of[$name]}")
+		summary+=("$name: median $m requests/s over $rounds rounds ($(awk -v a="$m" -v b="$base_rps" 'BEGIN { printf "%.2f", a / b }') of /public/'s)")
+	done
+fi
 
 cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -n 1 | tr -s ' ')
 {
-	echo "examples/server on $base, measured $(date -u +%Y-%m-%d) on ${cpu:-an unknown CPU} ($(nproc) cores) with $(go env GOVERSION) and wrk $(wrk --version 2>&1 | awk 'NR == 1 { print $2 }'): $threads threads, $connections connections, $duration per endpoint, client and server on the same cores. The server runs with a fixed AUTH_SECRET in a fresh temporary directory (${args[*]//$tmp/<tmp>}). RSS is the server's VmRSS in MiB before and after each run ($idle MiB idle after login, before a 2 s unrecorded warm-up of each path). Regenerate with \`bash wrk.sh\` in bench/, then \`go run ./cmd/report -in results.txt\`."
+	echo "examples/server on $base, measured $(date -u +%Y-%m-%d) on ${cpu:-an unknown CPU} ($(nproc) cores) with $(go env GOVERSION) and wrk $(wrk --version 2>&1 | awk 'NR == 1 { print $2 }'): $threads threads, $connections connections, $duration per endpoint, $([ "$pin" = 1 ] && echo "server on CPU 0 and wrk on CPU 1" || echo "client and server on the same cores")$([ "$users" -gt 0 ] && echo ", $users added users' tokens in rotation on the $users-users rows"). The server runs with a fixed AUTH_SECRET in a fresh temporary directory (${args[*]//$tmp/<tmp>}). RSS is the server's VmRSS in MiB before and after each run ($idle MiB idle after login, before a 2 s unrecorded warm-up of each path). Regenerate with \`bash wrk.sh\` in bench/, then \`go run ./cmd/report -in results.txt\`."
 	echo
 	echo "| path | auth | requests/s | requests | p50 ms | p99 ms | non-2xx | socket errors | RSS MiB |"
 	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 	printf '%s\n' "${rows[@]}"
+	if [ ${#summary[@]} -gt 0 ]; then
+		echo
+		printf -- '- %s\n' "${summary[@]}"
+	fi
 } >"$tmp/table.md"
 
 case $out in /*) ;; *) out="$bench/$out" ;; esac

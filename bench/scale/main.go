@@ -1,0 +1,206 @@
+// Command scale prepares and measures the example server at scale, for
+// wrk.sh and the figures in BENCHMARKS.md:
+//
+//	scale seed -db auth.db -users 1000000 -tokens tokens.txt
+//	scale revocation -url http://127.0.0.1:8080 -db auth.db -authctl ./authctl -trials 20
+//
+// seed adds N users (u1@scale.example … uN@scale.example, no password) to
+// the SQLite database of a running or stopped examples/server and writes
+// one token per user, signed as the server signs them ($AUTH_SECRET,
+// $AUTH_TOKEN_SALT), one per line.
+//
+// revocation measures how long the server goes on accepting a token after
+// `authctl tokens revoke` in another process has returned: each trial logs
+// in as test@example.com, uses the token until the verified-user cache
+// answers for it, runs authctl, then asks every 2 ms until the server says
+// 401. It prints each latency and their distribution.
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/authkit/auth"
+	"github.com/authkit/auth/sqlstore"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: scale seed|revocation [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "seed":
+		err = seedCmd(os.Args[2:])
+	case "revocation":
+		err = revocationCmd(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scale:", err)
+		os.Exit(1)
+	}
+}
+
+func seedCmd(args []string) error {
+	fs := flag.NewFlagSet("seed", flag.ExitOnError)
+	dbPath := fs.String("db", "auth.db", "the server's SQLite file")
+	n := fs.Int("users", 1000, "users to add")
+	tokensPath := fs.String("tokens", "tokens.txt", "file to write the tokens to")
+	_ = fs.Parse(args)
+	secret := os.Getenv("AUTH_SECRET")
+	if secret == "" {
+		return errors.New("set AUTH_SECRET to the server's secret")
+	}
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", sqlstore.SQLiteDSN(*dbPath))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	store, err := sqlstore.Open(ctx, db, sqlstore.SQLite)
+	if err != nil {
+		return err
+	}
+	m, err := auth.New(store, []byte(secret), auth.Config{
+		Logger: slog.New(slog.DiscardHandler), Token: auth.TokenConfig{Salt: os.Getenv("AUTH_TOKEN_SALT")},
+	})
+	if err != nil {
+		return err
+	}
+	out, err := os.Create(*tokensPath)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(out)
+	const batch = 10_000
+	for start := 1; start <= *n; start += batch {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO users (id, email, email_key, active, confirmed, uniquifier)
+			VALUES (?, ?, ?, 1, 1, ?)`)
+		if err != nil {
+			return err
+		}
+		for i := start; i < start+batch && i <= *n; i++ {
+			u := &auth.User{ID: "u" + strconv.Itoa(i), Email: "u" + strconv.Itoa(i) + "@scale.example", Uniquifier: auth.NewUniquifier()}
+			if _, err := stmt.ExecContext(ctx, u.ID, u.Email, u.Email, u.Uniquifier); err != nil {
+				return fmt.Errorf("user %s: %w", u.ID, err)
+			}
+			tok, err := m.IssueToken(u)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(w, tok)
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return out.Close()
+}
+
+func revocationCmd(args []string) error {
+	fs := flag.NewFlagSet("revocation", flag.ExitOnError)
+	base := fs.String("url", "", "the server's base URL")
+	dbPath := fs.String("db", "auth.db", "the server's database, for authctl")
+	authctl := fs.String("authctl", "authctl", "the authctl binary")
+	trials := fs.Int("trials", 20, "revocations to time")
+	_ = fs.Parse(args)
+	client := &http.Client{Timeout: 5 * time.Second}
+	var lat []time.Duration
+	for i := range *trials {
+		tok, err := login(client, *base)
+		if err != nil {
+			return err
+		}
+		// Warm: the cache answers once a check is fast; use the token a
+		// few hundred times so that the server has read its change log.
+		for range 200 {
+			if code, err := get(client, *base+"/dummy-api/", tok); err != nil || code != http.StatusOK {
+				return fmt.Errorf("trial %d: warming: %d %v", i+1, code, err)
+			}
+		}
+		cmd := exec.Command(*authctl, "-db", *dbPath, "tokens", "revoke", "test@example.com") // #nosec G204 -- the operator's own flags
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("authctl: %v: %s", err, out)
+		}
+		revoked := time.Now()
+		for {
+			code, err := get(client, *base+"/dummy-api/", tok)
+			if err != nil {
+				return err
+			}
+			if code == http.StatusUnauthorized {
+				break
+			}
+			if time.Since(revoked) > 30*time.Second {
+				return fmt.Errorf("trial %d: the revoked token is still accepted after 30 s", i+1)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		d := time.Since(revoked)
+		lat = append(lat, d)
+		fmt.Printf("trial %2d: refused %6.1f ms after authctl returned\n", i+1, float64(d.Microseconds())/1000)
+	}
+	slices.Sort(lat)
+	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	fmt.Printf("revocation latency over %d trials: min %.1f ms, median %.1f ms, p90 %.1f ms, max %.1f ms\n",
+		len(lat), q(0), q(0.5), q(0.9), q(1))
+	return nil
+}
+
+func login(c *http.Client, base string) (string, error) {
+	resp, err := c.Post(base+"/login", "application/json", strings.NewReader(`{"email":"test@example.com","password":"test123"}`))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Response struct {
+			User struct {
+				Token string `json:"authentication_token"`
+			} `json:"user"`
+		} `json:"response"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Response.User.Token == "" {
+		return "", fmt.Errorf("login answered %d: %v", resp.StatusCode, err)
+	}
+	return body.Response.User.Token, nil
+}
+
+func get(c *http.Client, url, tok string) (int, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authentication-Token", tok)
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
