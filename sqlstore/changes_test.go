@@ -178,9 +178,12 @@ func TestCacheSeesOtherProcess(t *testing.T) {
 	type variant struct {
 		name     string
 		b        backend
-		listener string // "" none; "up"; "down": pointed at a closed port
+		listener string // "" none; "up"; "killed": its session ended before each change; "down": pointed at a closed port
 	}
-	variants := []variant{{"SQLite", backends[0], ""}, {"Postgres", backends[1], ""}, {"Postgres-listener-up", backends[1], "up"}, {"Postgres-listener-down", backends[1], "down"}}
+	variants := []variant{
+		{"SQLite", backends[0], ""}, {"Postgres", backends[1], ""}, {"Postgres-listener-up", backends[1], "up"},
+		{"Postgres-listener-killed", backends[1], "killed"}, {"Postgres-listener-down", backends[1], "down"},
+	}
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
 			v.b.require(t)
@@ -194,10 +197,12 @@ func TestCacheSeesOtherProcess(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The listener's session is told apart by its application_name.
+			app := "pglisten_test_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+			listening := make(chan struct{}, 16)
 			switch v.listener {
-			case "up":
-				listening := make(chan struct{}, 1)
-				go pglisten.Run(ctx, dsn, m, pglisten.Config{Logger: slog.New(slog.DiscardHandler), OnListen: func() { listening <- struct{}{} }}) //nolint:errcheck // ends with ctx
+			case "up", "killed":
+				go pglisten.Run(ctx, dsn+"&application_name="+app, m, pglisten.Config{Logger: slog.New(slog.DiscardHandler), OnListen: func() { listening <- struct{}{} }}) //nolint:errcheck // ends with ctx
 				<-listening
 			case "down":
 				go pglisten.Run(ctx, "postgres://nobody@127.0.0.1:1/none?connect_timeout=1", m, pglisten.Config{Logger: slog.New(slog.DiscardHandler)}) //nolint:errcheck // ends with ctx
@@ -221,6 +226,14 @@ func TestCacheSeesOtherProcess(t *testing.T) {
 						t.Fatal("the cache never answered for the token")
 					}
 				}
+				if v.listener == "killed" {
+					var n int
+					err := openDB(t, v.b.driver, dsn).QueryRowContext(ctx,
+						"SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", app).Scan(&n)
+					if err != nil || n != 1 {
+						t.Fatalf("ending the listener's session: %d ended, %v", n, err)
+					}
+				}
 				if err := operator.UpdateUser(ctx, u.ID, func(u *auth.User) error { change.f(u); return nil }); err != nil {
 					t.Fatal(err)
 				}
@@ -229,6 +242,13 @@ func TestCacheSeesOtherProcess(t *testing.T) {
 					return errors.Is(err, auth.ErrInvalidToken)
 				})
 				t.Logf("%s: refused %v after the change", change.name, took.Round(time.Millisecond))
+				if v.listener == "killed" {
+					select { // it reconnects by itself
+					case <-listening:
+					case <-time.After(10 * time.Second):
+						t.Fatal("the listener did not reconnect within 10 s")
+					}
+				}
 			}
 		})
 	}
