@@ -152,7 +152,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 func serverConfig(getenv func(string) string, logger *slog.Logger) (auth.Config, error) {
 	cfg := auth.Config{
 		Logger: logger, Token: auth.TokenConfig{Salt: getenv("AUTH_TOKEN_SALT"), MaxAge: time.Hour}, Session: auth.SessionConfig{LoginRedirect: "/account"},
-		UserCache: auth.UserCacheConfig{Size: 100_000},
 	}
 	switch v := getenv("AUTH_USER_CACHE_TTL"); v {
 	case "":
