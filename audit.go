@@ -51,6 +51,8 @@ const (
 	reasonInvalidOrExpired = "invalid_or_expired"
 	reasonCSRFToken        = "csrf_token"
 	reasonCrossOrigin      = "cross_origin"
+	// reasonBodyTooLarge: a form body too large to find the CSRF token in.
+	reasonBodyTooLarge = "body_too_large"
 )
 
 // Internal token errors: each matches ErrInvalidToken and names a reason
@@ -93,8 +95,11 @@ func sessionRejection(err error) string {
 
 // csrfRejection names why a CSRF check failed.
 func csrfRejection(err error) string {
-	if errors.Is(err, errCrossOrigin) {
+	switch {
+	case errors.Is(err, errCrossOrigin):
 		return reasonCrossOrigin
+	case errors.Is(err, errBodyTooLarge):
+		return reasonBodyTooLarge
 	}
 	return reasonCSRFToken
 }

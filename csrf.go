@@ -1,11 +1,13 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-
+	"io"
 	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/url"
@@ -111,8 +113,9 @@ func safeMethod(method string) bool {
 
 // checkCSRF checks a session-authenticated request against the session's
 // CSRF secret: requests with unsafe methods must come from the same origin
-// and carry a valid token.
-func checkCSRF(r *http.Request, secret []byte) error {
+// and carry a valid token, in the CSRFHeader or in a form body's CSRFField,
+// which formToken reads within maxBody bytes.
+func checkCSRF(r *http.Request, secret []byte, maxBody int64) error {
 	if safeMethod(r.Method) {
 		return nil
 	}
@@ -121,12 +124,96 @@ func checkCSRF(r *http.Request, secret []byte) error {
 	}
 	token := r.Header.Get(CSRFHeader)
 	if token == "" && formBody(r) {
-		token = r.PostFormValue(CSRFField)
+		var err error
+		if token, err = formToken(r, maxBody); err != nil {
+			return err
+		}
 	}
 	if !csrfMatches(token, secret) {
 		return errCSRFToken
 	}
 	return nil
+}
+
+// maxCSRFField bounds the CSRF field's value as formToken reads it; a valid
+// token is 86 bytes.
+const maxCSRFField = 256
+
+// formToken returns the CSRFField of r's form body, reading at most max
+// bytes of it and putting what it read back in front of the rest, so that
+// the handler still reads the whole body, and nothing is parsed, buffered
+// beyond max or written to disk before the check. The field must come
+// within the first max bytes (forms put their hidden fields first; larger
+// fields and uploads may follow it); if it does not and the body is
+// longer, the error is errBodyTooLarge. A body without the field gives "".
+func formToken(r *http.Request, max int64) (string, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return "", nil
+	}
+	var read bytes.Buffer
+	src := io.TeeReader(&io.LimitedReader{R: r.Body, N: max + 1}, &read)
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var token string
+	if mt == "multipart/form-data" {
+		token = multipartField(src, params["boundary"], CSRFField)
+	} else {
+		body, _ := io.ReadAll(src)
+		token = urlencodedField(body, int64(len(body)) > max, CSRFField)
+	}
+	tooLarge := int64(read.Len()) > max
+	r.Body = readCloser{io.MultiReader(&read, r.Body), r.Body}
+	if token == "" && tooLarge {
+		return "", errBodyTooLarge
+	}
+	return token, nil
+}
+
+// urlencodedField returns the value of the first field of an url-encoded
+// body named name; truncated means body is only the start of the body, so
+// its last pair may be cut short and is not used. A malformed pair is
+// skipped.
+func urlencodedField(body []byte, truncated bool, name string) string {
+	for len(body) > 0 {
+		pair, rest, found := bytes.Cut(body, []byte("&"))
+		if !found && truncated {
+			return ""
+		}
+		body = rest
+		k, v, _ := bytes.Cut(pair, []byte("="))
+		if key, err := url.QueryUnescape(string(k)); err != nil || key != name {
+			continue
+		}
+		if value, err := url.QueryUnescape(string(v)); err == nil {
+			return value
+		}
+	}
+	return ""
+}
+
+// multipartField returns the value of the first part of a multipart body
+// named name, reading parts until it finds one; "" if there is none.
+func multipartField(body io.Reader, boundary, name string) string {
+	if boundary == "" {
+		return ""
+	}
+	mr := multipart.NewReader(body, boundary)
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			return ""
+		}
+		if p.FormName() == name {
+			v, _ := io.ReadAll(io.LimitReader(p, maxCSRFField))
+			return string(v)
+		}
+	}
+}
+
+// readCloser is a request body whose reads and close go to different
+// places.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // formBody reports whether r's body is an HTML form.

@@ -48,8 +48,9 @@ func (m *Manager) pipeline(schemes ...Scheme) pipeline {
 }
 
 // authenticate runs the steps and returns the first user one of them
-// authenticates. A store failure, a throttled password check and a failed
-// CSRF check end the run at once. Otherwise the error is the last failure
+// authenticates. A store failure, a throttled password check, a failed
+// CSRF check and a bad request (a form body too large to find its CSRF
+// token in) end the run at once. Otherwise the error is the last failure
 // of a credential the request carried; a step that found no credentials
 // (or an unusable session cookie, which counts as none) never replaces an
 // earlier failure. With no credentials at all it is ErrNoCredentials.
@@ -60,7 +61,7 @@ func (p pipeline) authenticate(w http.ResponseWriter, r *http.Request) (*User, e
 		switch {
 		case err == nil:
 			return u, nil
-		case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrThrottled), errors.Is(err, ErrCSRF):
+		case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrThrottled), errors.Is(err, ErrCSRF), errors.Is(err, ErrBadRequest):
 			return nil, err
 		case errors.Is(err, ErrNoCredentials) && failure != ErrNoCredentials:
 		default:
@@ -86,7 +87,7 @@ func (m *Manager) sessionStep(w http.ResponseWriter, r *http.Request) (*User, er
 	if err != nil {
 		return nil, err
 	}
-	if err := checkCSRF(r, st.CSRF); err != nil {
+	if err := checkCSRF(r, st.CSRF, m.maxBody); err != nil {
 		m.csrfRejected(r, u, err)
 		return nil, err
 	}
@@ -131,7 +132,7 @@ func (m *Manager) verifyRequestToken(r *http.Request, token string) (*User, erro
 // 401 with a WWW-Authenticate challenge for each scheme.
 func (m *Manager) refuse(w http.ResponseWriter, r *http.Request, set Scheme, err error) {
 	switch {
-	case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrThrottled), errors.Is(err, ErrCSRF):
+	case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrThrottled), errors.Is(err, ErrCSRF), errors.Is(err, ErrBadRequest):
 		m.fail(w, r, statusOf(err), err)
 		return
 	}
