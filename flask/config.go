@@ -48,6 +48,15 @@ type Config struct {
 	// when it is not, hashes in other schemes are left as they are, since
 	// they may be what the application writes.
 	PasswordHash string
+	// PasswordNormalizeForm is SECURITY_PASSWORD_NORMALIZE_FORM: the
+	// Unicode normalization applied to a password before it is hashed or
+	// checked, as Flask-Security's login, registration and change forms
+	// apply it: "NFKD" (the default, Flask-Security's), "NFKC", "NFD",
+	// "NFC", or "none" for the application's None. Without it a password
+	// typed with composed characters (é as one code point, as keyboards
+	// send it) would not match the hash the application made of its
+	// decomposed form.
+	PasswordNormalizeForm string
 	// BcryptCost is the cost of bcrypt hashes written
 	// (SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS' bcrypt__rounds). Default 12,
 	// passlib's.

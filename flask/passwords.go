@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/authkit/auth/passhash"
 )
 
@@ -55,12 +57,13 @@ func passhashScheme(passlib string) passhash.Scheme {
 // application's rules. It is an [auth.PasswordHasher]: give it to
 // auth.PasswordConfig.Hasher. It is safe for concurrent use.
 type Hasher struct {
-	salt      []byte          // SECURITY_PASSWORD_SALT
-	singleAll bool            // SECURITY_PASSWORD_SINGLE_HASH = True
-	single    map[string]bool // passlib schemes exempt from the pre-hash
-	write     string          // passlib scheme written
-	explicit  bool            // Config.PasswordHash was given
-	writer    passhash.Hasher // writes the write scheme; Rounds 0 for passlib's defaults
+	salt      []byte              // SECURITY_PASSWORD_SALT
+	singleAll bool                // SECURITY_PASSWORD_SINGLE_HASH = True
+	single    map[string]bool     // passlib schemes exempt from the pre-hash
+	normalize func(string) string // SECURITY_PASSWORD_NORMALIZE_FORM; nil: none
+	write     string              // passlib scheme written
+	explicit  bool                // Config.PasswordHash was given
+	writer    passhash.Hasher     // writes the write scheme; Rounds 0 for passlib's defaults
 }
 
 // NewHasher returns the Hasher of the application whose settings c holds.
@@ -84,6 +87,10 @@ func NewHasher(c Config) (*Hasher, error) {
 			return nil, fmt.Errorf("flask: Config.PasswordSingleHashSchemes: %q is not a passlib scheme name (like sha512_crypt)", s)
 		}
 		h.single[s] = true
+	}
+	var err error
+	if h.normalize, err = normalizer(c.PasswordNormalizeForm); err != nil {
+		return nil, err
 	}
 	if !slices.Contains(writeSchemes, h.write) {
 		return nil, fmt.Errorf("flask: Config.PasswordHash %q is not one of %s", h.write, strings.Join(writeSchemes, ", "))
@@ -138,10 +145,32 @@ func (h *Hasher) prehash(password string) string {
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
+// normalizer returns the normalization Config.PasswordNormalizeForm names,
+// nil for "none".
+func normalizer(form string) (func(string) string, error) {
+	switch form {
+	case "", "NFKD":
+		return norm.NFKD.String, nil
+	case "NFKC":
+		return norm.NFKC.String, nil
+	case "NFD":
+		return norm.NFD.String, nil
+	case "NFC":
+		return norm.NFC.String, nil
+	case "none":
+		return nil, nil
+	}
+	return nil, fmt.Errorf("flask: Config.PasswordNormalizeForm %q is not one of NFKD, NFKC, NFD, NFC, none", form)
+}
+
 // prepare returns the string a hash of the passlib scheme is made or
-// checked with: the password, or its pre-hash, cut to the 72 bytes bcrypt
-// reads (the cut loses nothing: the pre-hash covers the whole password).
+// checked with: the password, normalized, or its pre-hash, cut to the 72
+// bytes bcrypt reads (the cut loses nothing: the pre-hash covers the whole
+// password).
 func (h *Hasher) prepare(scheme, password string) string {
+	if h.normalize != nil {
+		password = h.normalize(password)
+	}
 	if scheme == "" || !h.prehashes(scheme) {
 		return password
 	}
