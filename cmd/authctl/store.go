@@ -92,6 +92,9 @@ func (a *app) manager(s auth.UserStore, cfg auth.Config, signing, hashes bool) (
 		rand.Read(key)
 	}
 	cfg.Token.Salt = os.Getenv("AUTH_TOKEN_SALT")
+	// One command, one lookup: a cache would only start reading the
+	// store's change log as the process ends.
+	cfg.UserCache.Size = -1
 	if a.flask && hashes {
 		fc := flask.Config{
 			PasswordSalt: os.Getenv("SECURITY_PASSWORD_SALT"),

@@ -10,8 +10,9 @@ settings:
       "cases": [{"hash": "...", "password": "..."}, ...]}, ...]
 
 single_hash null keeps Flask-Security's default for
-SECURITY_PASSWORD_SINGLE_HASH. For each case the script asks
-flask_security.utils.verify_password (which applies the HMAC pre-hash
+SECURITY_PASSWORD_SINGLE_HASH. For each case the script normalizes the
+password as the login form does (SECURITY_PASSWORD_NORMALIZE_FORM, NFKD),
+asks flask_security.utils.verify_password (which applies the HMAC pre-hash
 exactly when Flask-Security would) and prints one JSON object:
 
     {"flask_security": "<version>", "passlib": "<version>",
@@ -42,7 +43,7 @@ def check_group(group):
     with app.app_context():
         ctx = app.security.pwd_context
         for case in group["cases"]:
-            h, pw = case["hash"], case["password"]
+            h, pw = case["hash"], app.security._password_util.normalize(case["password"])
             results.append({
                 "ok": bool(verify_password(pw, h)),
                 "scheme": ctx.identify(h),
