@@ -143,14 +143,17 @@
 // table has fs_token_uniquifier; the Go side's revokes them. A hash
 // upgraded on login rotates nothing, on either side.
 //
-// Emails are compared as Flask-Security's SQLAlchemy datastore compares
-// them: lower() on both sides, in SQL (the table has no folded column and
-// the store adds none). SQLite's lower() folds ASCII letters only, so
-// there "Ärger@…" and "ärger@…" are two addresses; PostgreSQL's follows the
-// database's LC_CTYPE. Matches are then checked with strings.EqualFold, so
-// the comparison is never looser than [auth.MemoryStore]'s; of several
-// matches the exact one wins, and without one UserByEmail fails rather
-// than pick one. The email's unique constraint is case-sensitive, so
+// Emails are compared as strings.EqualFold compares them, as in every
+// other store: the database finds the candidates with LIKE (ILIKE on
+// PostgreSQL) and a pattern in which every character whose case folding
+// leaves ASCII is a wildcard, since SQLite's lower() folds ASCII letters
+// only and PostgreSQL's follows the database's LC_CTYPE, and Go compares
+// them. (Flask-Security itself compares with lower(), so on SQLite it
+// tells "Ärger@…" from "ärger@…"; the Go side does not.) Of several users
+// whose emails match, which the table's case-sensitive unique constraint
+// allows, the exact one wins; without one UserByEmail answers as for an
+// unknown user and logs a warning (authctl users duplicates lists such
+// users). The email's unique constraint is case-sensitive, so
 // CreateUser and email changes check for case variants inside their
 // transaction, on PostgreSQL under an advisory lock; writes made by the
 // application itself are not serialized with those checks.

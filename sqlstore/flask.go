@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/authkit/auth"
 )
@@ -50,6 +53,11 @@ type FlaskSchema struct {
 	// The columns of RolesUsersTable: RolesUsersUserID ("user_id") and
 	// RolesUsersRoleID ("role_id").
 	RolesUsersUserID, RolesUsersRoleID string
+
+	// Logger receives warnings about the data, such as a login that names
+	// an email several users hold in different cases. Default
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // withDefaults returns s with every empty name set to Flask-Security's.
@@ -95,6 +103,7 @@ type FlaskStore struct {
 	// idSeq is the PostgreSQL sequence of the ID column, "" for none.
 	idSeq string
 	now   func() time.Time
+	log   *slog.Logger
 }
 
 // The FlaskStore's interfaces, checked at compile time.
@@ -151,6 +160,10 @@ func OpenFlaskSecurity(ctx context.Context, db *sql.DB, dialect Dialect, schema 
 	s := &FlaskStore{
 		tx:  txRunner{db: db, dialect: dialect, writing: make(chan struct{}, 1)},
 		now: time.Now,
+		log: schema.Logger,
+	}
+	if s.log == nil {
+		s.log = slog.Default()
 	}
 	if err := s.inspect(ctx, schema.withDefaults()); err != nil {
 		return nil, err
@@ -326,7 +339,7 @@ func quoteIdent(name string) string {
 // columns that changed.
 type flaskQueries struct {
 	byID, byEmail, byUniq, forUpdate, all string // rows scanned by scanFlaskUser
-	emailCandidates                       string // IDs and emails equal under lower()
+	emailCandidates                       string // IDs and emails matching emailPattern
 	idTaken                               string
 	insertRole, linkRole, unlinkRoles     string
 	maxID                                 string
@@ -349,7 +362,11 @@ func newFlaskQueries(d Dialect, c flaskColumns) flaskQueries {
 		FROM ` + c.links + ` ur JOIN ` + c.roles + ` r ON r.` + c.roleID + ` = ur.` + c.linkRole + `
 		WHERE ur.` + c.linkUser + ` = u.` + c.id.name + `)`
 	lock := ""
+	// The candidates for an email: see emailPattern. SQLite's LIKE ignores
+	// the case of ASCII letters, as PostgreSQL's ILIKE does.
+	like := ` LIKE ? ESCAPE '\'`
 	if d == Postgres {
+		like = ` ILIKE ? ESCAPE '\'`
 		roles = `(SELECT COALESCE(json_agg(r.` + c.roleName + `), '[]')::text
 		FROM ` + c.links + ` ur JOIN ` + c.roles + ` r ON r.` + c.roleID + ` = ur.` + c.linkRole + `
 		WHERE ur.` + c.linkUser + ` = u.` + c.id.name + `)`
@@ -361,11 +378,11 @@ func newFlaskQueries(d Dialect, c flaskColumns) flaskQueries {
 		"\nFROM " + c.users + " u"
 	q := flaskQueries{
 		byID:            sel + " WHERE u." + c.id.name + " = ?",
-		byEmail:         sel + " WHERE lower(u." + c.email.name + ") = lower(?)",
+		byEmail:         sel + " WHERE u." + c.email.name + like,
 		byUniq:          sel + " WHERE u." + c.uniq.name + " = ?",
 		forUpdate:       sel + " WHERE u." + c.id.name + " = ?" + lock,
 		all:             sel + " ORDER BY u." + c.id.name,
-		emailCandidates: "SELECT " + c.id.name + ", " + c.email.name + " FROM " + c.users + " WHERE lower(" + c.email.name + ") = lower(?)",
+		emailCandidates: "SELECT " + c.id.name + ", " + c.email.name + " FROM " + c.users + " WHERE " + c.email.name + like,
 		idTaken:         "SELECT 1 FROM " + c.users + " WHERE " + c.id.name + " = ?",
 		insertRole: "INSERT INTO " + c.roles + " (" + c.roleName + ") SELECT ? WHERE NOT EXISTS (SELECT 1 FROM " +
 			c.roles + " WHERE " + c.roleName + " = ?) ON CONFLICT DO NOTHING",
@@ -512,18 +529,55 @@ func (s *FlaskStore) UserByID(ctx context.Context, id string) (*auth.User, error
 	return u, nil
 }
 
-// errEmailAmbiguous: several users' emails equal the one asked for
-// case-insensitively, and none of them exactly.
-var errEmailAmbiguous = errors.New("sqlstore: several users' emails differ from the one given only in case")
+// emailPattern is the LIKE pattern (escape character \) of the emails
+// that may equal email under strings.EqualFold, for the database to find
+// the candidates that Go then compares: every ASCII character stands for
+// itself (LIKE and ILIKE ignore ASCII case), except the letters whose
+// folding orbit leaves ASCII (k and the Kelvin sign, s and the long s),
+// which, like every other character, become "_", any one character. So
+// the pattern is never narrower than EqualFold, whatever the database's
+// own case rules, and the store folds exactly as every other store.
+func emailPattern(email string) string {
+	var b strings.Builder
+	for _, r := range email {
+		switch {
+		case r == '%' || r == '_' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < utf8.RuneSelf && asciiOrbit(r):
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
 
-// UserByEmail implements [auth.UserStore], with the caveat the package
-// documentation gives: the database's lower() finds the candidates, so
-// letters it does not fold (SQLite folds ASCII only) must match exactly.
-// Of several users whose emails match, the one whose email equals email
-// exactly is returned; without one, an error that does not wrap
-// [auth.ErrUserNotFound]. The error never repeats the email.
+// asciiOrbit reports whether every rune equal to r under simple case
+// folding is ASCII.
+func asciiOrbit(r rune) bool {
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// errEmailAmbiguous: several users' emails equal the one asked for
+// case-insensitively, and none of them exactly. It matches
+// auth.ErrUserNotFound, so that a login answers as for a wrong password.
+var errEmailAmbiguous = fmt.Errorf("sqlstore: several users' emails differ from the one given only in case (list them with authctl users duplicates): %w", auth.ErrUserNotFound)
+
+// UserByEmail implements [auth.UserStore], comparing emails as
+// strings.EqualFold does (see the package documentation). Of several users
+// whose emails match, which the application's own case-sensitive unique
+// constraint allows, the one whose email equals email exactly is returned;
+// without one, an error that wraps [auth.ErrUserNotFound], so that a login
+// answers as for a wrong password and tells nobody the pair exists, and a
+// warning in FlaskSchema.Logger. Neither repeats the email.
 func (s *FlaskStore) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
-	rows, err := s.tx.db.QueryContext(ctx, s.q.byEmail, email)
+	rows, err := s.tx.db.QueryContext(ctx, s.q.byEmail, emailPattern(email))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: reading user by email: %w", err)
 	}
@@ -550,6 +604,12 @@ func (s *FlaskStore) UserByEmail(ctx context.Context, email string) (*auth.User,
 	case 1:
 		return found[0], nil
 	}
+	ids := make([]string, len(found))
+	for i, u := range found {
+		ids[i] = u.ID
+	}
+	s.log.WarnContext(ctx, "sqlstore: a login named an email that several Flask-Security users hold in different cases; it was refused",
+		slog.Any("user_ids", ids))
 	return nil, errEmailAmbiguous
 }
 

@@ -261,7 +261,7 @@ func (s *FlaskStore) checkEmail(ctx context.Context, q querier, email string, se
 			return fmt.Errorf("taking the email lock: %w", err)
 		}
 	}
-	rows, err := q.QueryContext(ctx, s.q.emailCandidates, email)
+	rows, err := q.QueryContext(ctx, s.q.emailCandidates, emailPattern(email))
 	if err != nil {
 		return fmt.Errorf("checking the email: %w", err)
 	}

@@ -20,12 +20,6 @@ type Limits struct {
 	// number of its own for each ID it would choose ("known", "rt-full"),
 	// mapped both ways, so every check still runs.
 	DecimalIDs bool
-	// ASCIIEmailFolding: emails are compared case-insensitively in ASCII
-	// letters only (SQL's lower() on SQLite); other letters must match
-	// exactly. The suite skips the lookups that need other letters
-	// folded. Emails that strings.EqualFold tells apart must still be kept
-	// apart.
-	ASCIIEmailFolding bool
 	// UnorderedRoles: roles are a set, returned in an order of the
 	// store's own. The suite compares them sorted.
 	UnorderedRoles bool
@@ -179,25 +173,4 @@ func sameRoles(lim Limits, got, want []string) bool {
 		got, want = slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))
 	}
 	return slices.Equal(got, want)
-}
-
-// asciiEqualFold reports whether a and b are equal when ASCII letters are
-// compared without case and every other byte exactly.
-func asciiEqualFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range len(a) {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

@@ -15,7 +15,7 @@ import (
 func TestMemoryStoreWithLimits(t *testing.T) {
 	storetest.RunWith(t, func(t *testing.T) (storetest.Store, storetest.Reopen) {
 		return auth.NewMemoryStore(), nil
-	}, storetest.Limits{DecimalIDs: true, ASCIIEmailFolding: true, UnorderedRoles: true, GeneratedUniquifiers: true})
+	}, storetest.Limits{DecimalIDs: true, UnorderedRoles: true, GeneratedUniquifiers: true})
 }
 
 // TestDecimalIDs runs the suite against a store that refuses every ID that

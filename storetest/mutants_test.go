@@ -50,14 +50,13 @@ var mutants = []struct {
 		return s, nil
 	}, wantFail: "Empty"},
 	// Limits relax only what they name.
-	{name: "case-sensitive lookup under ASCIIEmailFolding", open: memory(func(m *mutant) { m.caseSensitive = true }), limits: storetest.Limits{ASCIIEmailFolding: true}, wantFail: "EmailCaseInsensitive"},
 	{name: "swallows duplicate ID under DecimalIDs", open: memory(func(m *mutant) { m.swallowDupID = true }), limits: storetest.Limits{DecimalIDs: true}, wantFail: "DuplicateID"},
 	{name: "swallows ID change under DecimalIDs", open: memory(func(m *mutant) { m.swallowIDChange = true }), limits: storetest.Limits{DecimalIDs: true}, wantFail: "IDChange"},
 	{name: "drops the last login IP under all limits", open: memory(func(m *mutant) { m.dropIP = true }), limits: allLimits, wantFail: "RoundTrip"},
 	{name: "stale cache under GeneratedUniquifiers", open: memory(func(m *mutant) { m.cache = map[string]*auth.User{} }), limits: storetest.Limits{GeneratedUniquifiers: true}, wantFail: "Revocation"},
 }
 
-var allLimits = storetest.Limits{DecimalIDs: true, ASCIIEmailFolding: true, UnorderedRoles: true, GeneratedUniquifiers: true}
+var allLimits = storetest.Limits{DecimalIDs: true, UnorderedRoles: true, GeneratedUniquifiers: true}
 
 // TestMutant runs the suite against the mutant named in $STORETEST_MUTANT;
 // without it, it does nothing. It is meant to fail.

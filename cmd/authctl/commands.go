@@ -60,6 +60,10 @@ var commands = []command{
 		run: usersList,
 	},
 	{
+		name: "users duplicates", help: "Lists the users whose emails differ only in case (a Flask-Security\ndatabase may hold them; logins naming neither exact email are refused).",
+		run: usersDuplicates,
+	},
+	{
 		name: "users set-password", args: "EMAIL [--password-stdin]",
 		help: "Sets a new password (asked for twice on the terminal) and revokes the\nuser's tokens.",
 		pos:  []string{"EMAIL"},

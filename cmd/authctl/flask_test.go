@@ -78,6 +78,21 @@ func TestFlaskDatabase(t *testing.T) {
 		{name: "roles add", args: []string{"roles", "add", "dan@example.com", "admin"}, stdout: []string{"dan@example.com now has roles viewer,admin"}},
 		{name: "roles remove", args: []string{"roles", "remove", "dan@example.com", "viewer"}, stdout: []string{"dan@example.com now has roles admin"}},
 		{name: "tokens revoke", args: []string{"tokens", "revoke", "alice@example.com"}, stdout: []string{"revoked every token of alice@example.com"}},
+		{name: "no duplicates", args: []string{"users", "duplicates"}, stdout: []string{"no two users' emails differ only in case"}},
+	})
+	// The application's case-sensitive unique constraint lets it store
+	// case variants; authctl lists them.
+	raw, err := sql.Open("sqlite", "file:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = raw.Exec("INSERT INTO user (email, active, fs_uniquifier) VALUES ('ALICE@example.com', 1, 'dup-uniq'), ('\u212Aate@example.com', 1, 'k-uniq'), ('kate@example.com', 1, 'k2-uniq')")
+	raw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runSteps(t, db, []step{
+		{name: "duplicates", args: []string{"users", "duplicates"}, stdout: []string{"alice@example.com", "ALICE@example.com", "\u212Aate@example.com", "kate@example.com"}},
 	})
 	t.Setenv("SECURITY_PASSWORD_SALT", flaskSalt)
 	runSteps(t, db, []step{

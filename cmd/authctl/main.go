@@ -9,6 +9,7 @@
 //
 //	users create EMAIL [--role ROLE]... [--confirmed] [--password-stdin | --no-password]
 //	users list
+//	users duplicates
 //	users set-password EMAIL [--password-stdin]
 //	users activate EMAIL
 //	users deactivate EMAIL
@@ -69,6 +70,7 @@ Manages the users of an auth store in SQLite or PostgreSQL.
 Commands:
   users create EMAIL [--role ROLE]... [--confirmed] [--password-stdin | --no-password]
   users list
+  users duplicates
   users set-password EMAIL [--password-stdin]
   users activate EMAIL
   users deactivate EMAIL

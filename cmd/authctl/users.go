@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/internal/userkey"
 )
 
 func usersCreate(ctx context.Context, a *app, o *options, args []string) error {
@@ -89,6 +90,45 @@ func usersList(ctx context.Context, a *app, _ *options, _ []string) error {
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n",
 			u.ID, u.Email, yesNo(u.Active), yesNo(u.Confirmed), yesNo(u.PasswordHash != ""), roles, u.LoginCount, last)
+	}
+	return w.Flush()
+}
+
+// usersDuplicates lists the groups of users whose emails are equal under
+// the stores' comparison (strings.EqualFold), one line per user, groups
+// apart by a blank line.
+func usersDuplicates(ctx context.Context, a *app, _ *options, _ []string) error {
+	s, done, err := a.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer done()
+	users, err := s.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	groups := map[string][]*auth.User{}
+	var keys []string
+	for _, u := range users {
+		k := userkey.Email(u.Email)
+		if len(groups[k]) == 1 {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], u)
+	}
+	if len(keys) == 0 {
+		fmt.Fprintln(a.stdout, "no two users' emails differ only in case")
+		return nil
+	}
+	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tEMAIL\tACTIVE\tLOGINS")
+	for i, k := range keys {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		for _, u := range groups[k] {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\n", u.ID, u.Email, yesNo(u.Active), u.LoginCount)
+		}
 	}
 	return w.Flush()
 }
