@@ -71,7 +71,7 @@ func TestOpenErrors(t *testing.T) {
 			driver:  "sqlite",
 			dsn:     func(t *testing.T) string { return withSchema(t, "INSERT INTO schema_migrations VALUES (99, 'x')") },
 			dialect: sqlstore.SQLite,
-			want:    "sqlstore: database schema version 99 is newer than this package's 2",
+			want:    "sqlstore: database schema version 99 is newer than this package's 3",
 		},
 		{
 			name:   "another tool's schema_migrations",

@@ -97,6 +97,25 @@ var migrations = []migration{
 			`CREATE INDEX throttle_last_failure ON throttle (last_failure)`,
 		},
 	},
+	{
+		// The user's roles in the user's own row, as a JSON array of names
+		// in order, so that a lookup reads one row. user_roles is kept in
+		// step in the same transactions; the back-fill is the subquery the
+		// lookups ran before.
+		version: 3,
+		sqlite: []string{
+			`ALTER TABLE users ADD COLUMN roles TEXT NOT NULL DEFAULT '[]'`,
+			`UPDATE users SET roles = (SELECT json_group_array(r.name ORDER BY ur.position)
+				FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+				WHERE ur.user_id = users.id)`,
+		},
+		postgres: []string{
+			`ALTER TABLE users ADD COLUMN roles TEXT NOT NULL DEFAULT '[]'`,
+			`UPDATE users SET roles = (SELECT COALESCE(json_agg(r.name ORDER BY ur.position), '[]')::text
+				FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+				WHERE ur.user_id = users.id)`,
+		},
+	},
 }
 
 // migrationLockKey is the pg_advisory_xact_lock key that serializes
@@ -105,6 +124,13 @@ const migrationLockKey int64 = 0x617574686d696772
 
 // migrate brings the schema up to the latest version in one transaction.
 func (s *Store) migrate(ctx context.Context) error {
+	return s.migrateTo(ctx, migrations[len(migrations)-1].version)
+}
+
+// migrateTo brings the schema up to version target (or leaves it at a
+// later one) in one transaction: [Store.migrate], and for tests a database
+// as an older release left it.
+func (s *Store) migrateTo(ctx context.Context, target int) error {
 	return s.inTx(ctx, func(q querier) error {
 		timeType := "TEXT"
 		if s.dialect == Postgres {
@@ -132,7 +158,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("sqlstore: database schema version %d is newer than this package's %d", current, latest)
 		}
 		for _, m := range migrations {
-			if m.version <= current {
+			if m.version <= current || m.version > target {
 				continue
 			}
 			stmts := m.sqlite

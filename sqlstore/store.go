@@ -84,7 +84,7 @@ func (s *Store) Close() error {
 }
 
 // checkSQLiteVersion fails unless the library is SQLite 3.44 or later (for
-// ORDER BY inside json_group_array).
+// ORDER BY inside json_group_array, which migration 3 uses).
 func checkSQLiteVersion(ctx context.Context, db *sql.DB) error {
 	var version string
 	err := db.QueryRowContext(ctx, "SELECT sqlite_version()").Scan(&version)
@@ -101,8 +101,8 @@ func checkSQLiteVersion(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// UserByID implements [auth.UserStore]. It is one prepared query using
-// the primary key, which reads the roles too.
+// UserByID implements [auth.UserStore]. It is one prepared query that
+// reads one row through the primary key, roles included.
 func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
 	u, err := scanUser(s.byID.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
