@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/sqlstore"
 	"github.com/authkit/auth/storetest"
 )
 
@@ -39,7 +41,10 @@ func benchUser(b *testing.B, s storetest.Store) string {
 	return u.ID
 }
 
-// BenchmarkUserByID measures the lookup every token verification makes.
+// BenchmarkUserByID measures the lookup every token verification makes,
+// beside two floors per dialect on the same database (see benchSelect):
+// <dialect>-minimal-select reads the columns a token check compares,
+// <dialect>-row-select every column UserByID reads.
 func BenchmarkUserByID(b *testing.B) {
 	for _, bs := range benchStores {
 		b.Run(bs.name, func(b *testing.B) {
@@ -53,6 +58,52 @@ func BenchmarkUserByID(b *testing.B) {
 				}
 			}
 		})
+	}
+	for _, be := range backends {
+		b.Run(be.name+"-minimal-select", func(b *testing.B) {
+			benchSelect(b, be, "id, uniquifier, active")
+		})
+		b.Run(be.name+"-row-select", func(b *testing.B) {
+			benchSelect(b, be, `id, email, password_hash, active, confirmed, uniquifier,
+				last_login_at, current_login_at, last_login_ip, current_login_ip, login_count, roles`)
+		})
+	}
+}
+
+// benchSelect measures what a lookup by ID costs through database/sql and
+// the driver alone: one prepared SELECT of the columns from the user's row
+// by its primary key, over the pool and file (or schema) a Store has just
+// been opened on and benchUser has stored the user in, each value scanned
+// into an any as the driver gives it. It skips what a Store adds: typed
+// fields, times, roles, errors. The context is b.Context() as
+// [sqlstore.Store.UserByID] uses it: on SQLite without its cancellation.
+func benchSelect(b *testing.B, be backend, columns string) {
+	be.require(b)
+	db := openDB(b, be.driver, be.newDSN(b))
+	s, err := sqlstore.Open(b.Context(), db, be.dialect)
+	if err != nil {
+		b.Fatal(err)
+	}
+	id := benchUser(b, s)
+	query, ctx := "SELECT "+columns+" FROM users WHERE id = ?", context.WithoutCancel(b.Context())
+	if be.dialect == sqlstore.Postgres {
+		query, ctx = strings.Replace(query, "?", "$1", 1), b.Context()
+	}
+	stmt, err := db.PrepareContext(b.Context(), query)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stmt.Close()
+	n := strings.Count(columns, ",") + 1
+	values, dest := make([]any, n), make([]any, n)
+	for i := range values {
+		dest[i] = &values[i]
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := stmt.QueryRowContext(ctx, id).Scan(dest...); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

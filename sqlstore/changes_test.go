@@ -111,6 +111,23 @@ func TestUserChanges(t *testing.T) {
 			if ids := read("role renamed"); !slices.Contains(ids, u.ID) || !slices.Contains(ids, other.ID) {
 				t.Fatalf("role renamed: the log names %q; want both users", ids)
 			}
+			// The roles the Store reads (users.roles) follow the SQL.
+			rolesOf := func(id string) []string {
+				t.Helper()
+				got, err := reader.UserByID(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return got.Roles
+			}
+			if r := rolesOf(other.ID); !slices.Equal(r, []string{"viewer"}) {
+				t.Fatalf("after the rename by SQL the Store reads roles %q; want [viewer]", r)
+			}
+			execSQL("INSERT INTO user_roles (user_id, role_id, position) SELECT '" + u.ID + "', id, 5 FROM roles WHERE name = 'writer'")
+			if r := rolesOf(u.ID); !slices.Equal(r, []string{"viewer", "writer"}) {
+				t.Fatalf("after a role given by SQL the Store reads roles %q; want [viewer writer]", r)
+			}
+			read("role given by SQL")
 
 			// A deletion.
 			execSQL("DELETE FROM users WHERE id = '" + other.ID + "'")

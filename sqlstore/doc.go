@@ -85,6 +85,14 @@
 // these names already exists with another meaning; use a schema or file of
 // its own then.
 //
+// The column users.roles holds the user's role names again, as a JSON
+// array in order (migration 3 filled it from user_roles), so that a
+// lookup reads one row. The Store reads roles from it alone and writes it
+// and user_roles in the same transaction; user_roles stays for queries
+// such as who holds a role, and triggers (migration 4) rewrite
+// users.roles whenever user_roles or a role's name changes, so that a
+// change made by hand is seen too.
+//
 // # Emails
 //
 // Emails are kept as given and compared as strings.EqualFold compares

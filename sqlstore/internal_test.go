@@ -2,11 +2,14 @@ package sqlstore
 
 import (
 	"database/sql"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestRebind(t *testing.T) {
@@ -169,4 +172,69 @@ func TestSQLiteDSN(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestDecodeRoles(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    []string
+		wantErr bool
+	}{
+		{name: "empty array", in: "[]", want: nil},
+		{name: "empty with spaces", in: " [ ] ", want: nil},
+		{name: "two", in: `["admin","editor"]`, want: []string{"admin", "editor"}},
+		{name: "PostgreSQL's spacing", in: `["admin", "editor"]`, want: []string{"admin", "editor"}},
+		{name: "empty name", in: `[""]`, want: []string{""}},
+		{name: "escapes", in: `["a\"b","c\\d","\u00fc\n"]`, want: []string{`a"b`, `c\d`, "ü\n"}},
+		{name: "HTML escapes", in: `["\u0026\u003c"]`, want: []string{"&<"}},
+		{name: "separator inside", in: `["a,b","[c]"]`, want: []string{"a,b", "[c]"}},
+		{name: "not JSON", in: "admin", wantErr: true},
+		{name: "empty column", in: "", wantErr: true},
+		{name: "unterminated", in: `["admin"`, wantErr: true},
+		{name: "trailing comma", in: `["admin",]`, wantErr: true},
+		{name: "trailing text", in: `["admin"]x`, wantErr: true},
+		{name: "not strings", in: `[1]`, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeRoles(tt.in)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("decodeRoles(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
+			}
+			if !slices.Equal(got, tt.want) || (got == nil) != (tt.want == nil) {
+				t.Errorf("decodeRoles(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzDecodeRoles checks decodeRoles against encoding/json: its fast path
+// accepts only what encoding/json reads the same way, and whatever
+// encodeRoles writes reads back as it was.
+func FuzzDecodeRoles(f *testing.F) {
+	for _, s := range []string{`[]`, `["a","b"]`, `[ "a" , "b" ]`, `["a\"b"]`, `["ü","\u00fc"]`, "[\"\xff\"]", `["a",]`, `[`, `""`, `null`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := decodeRoles(s)
+		var want []string
+		wantErr := json.Unmarshal([]byte(s), &want) != nil
+		if len(want) == 0 {
+			want = nil
+		}
+		if (err != nil) != wantErr || !slices.Equal(got, want) {
+			t.Fatalf("decodeRoles(%q) = %q, %v; encoding/json reads %q (error %v)", s, got, err, want, wantErr)
+		}
+		if !utf8.ValidString(s) {
+			return
+		}
+		enc, err := encodeRoles([]string{s, "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back, err := decodeRoles(enc); err != nil || !slices.Equal(back, []string{s, "x"}) {
+			t.Fatalf("decodeRoles(encodeRoles(%q)) = %q, %v", s, back, err)
+		}
+	})
 }

@@ -13,39 +13,34 @@ type queries struct {
 	unlinkRoles                   string
 }
 
-// userColumns are the columns scanUser reads, in its order, followed there
-// by the user's roles as a JSON array.
-const userColumns = `u.id, u.email, u.password_hash, u.active, u.confirmed, u.uniquifier,
-	u.last_login_at, u.current_login_at, u.last_login_ip, u.current_login_ip, u.login_count`
+// userColumns are the columns scanUser reads, in its order: the whole row
+// but email_key, the roles included (migration 3).
+const userColumns = `id, email, password_hash, active, confirmed, uniquifier,
+	last_login_at, current_login_at, last_login_ip, current_login_ip, login_count, roles`
 
 // newQueries returns the statements for d.
 func newQueries(d Dialect) queries {
-	// The roles come along in the same row, so that a lookup is one query
-	// using the primary key (or the email index) and user_roles' key.
-	roles := `(SELECT json_group_array(r.name ORDER BY ur.position)
-		FROM user_roles ur JOIN roles r ON r.id = ur.role_id
-		WHERE ur.user_id = u.id)`
+	// A lookup reads one row through the primary key (or the email
+	// index): the roles are a column of it, kept in step with user_roles
+	// by the writes.
 	lock := "" // SQLite already holds the write lock when it reads for update.
 	if d == Postgres {
-		roles = `(SELECT COALESCE(json_agg(r.name ORDER BY ur.position), '[]')::text
-		FROM user_roles ur JOIN roles r ON r.id = ur.role_id
-		WHERE ur.user_id = u.id)`
-		lock = " FOR UPDATE OF u"
+		lock = " FOR UPDATE"
 	}
-	sel := "SELECT " + userColumns + ",\n\t" + roles + "\nFROM users u"
+	sel := "SELECT " + userColumns + " FROM users"
 	q := queries{
-		byID:       sel + " WHERE u.id = ?",
-		byEmail:    sel + " WHERE u.email_key = ?",
-		forUpdate:  sel + " WHERE u.id = ?" + lock,
+		byID:       sel + " WHERE id = ?",
+		byEmail:    sel + " WHERE email_key = ?",
+		forUpdate:  sel + " WHERE id = ?" + lock,
 		all:        sel,
 		emailTaken: "SELECT 1 FROM users WHERE email_key = ?",
 		insertUser: `INSERT INTO users (id, email, email_key, password_hash, active, confirmed, uniquifier,
-			last_login_at, current_login_at, last_login_ip, current_login_ip, login_count)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			last_login_at, current_login_at, last_login_ip, current_login_ip, login_count, roles)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING`,
 		updateUser: `UPDATE users SET email = ?, email_key = ?, password_hash = ?, active = ?, confirmed = ?,
 			uniquifier = ?, last_login_at = ?, current_login_at = ?, last_login_ip = ?,
-			current_login_ip = ?, login_count = ?
+			current_login_ip = ?, login_count = ?, roles = ?
 			WHERE id = ?`,
 		nextID:      "UPDATE user_id_counter SET last_id = last_id + 1 RETURNING last_id",
 		insertRole:  "INSERT INTO roles (name) VALUES (?) ON CONFLICT (name) DO NOTHING",

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/internal/userkey"
@@ -18,29 +19,116 @@ type rowScanner interface {
 	Scan(dest ...any) error
 }
 
-// scanUser reads a row selected with userColumns and the roles column.
+// userRow holds what scanUser reads a row into, so that the values Scan
+// must see through pointers take one allocation, not one each.
+type userRow struct {
+	u          auth.User
+	last, cur  nullTime
+	loginCount int64 // database/sql fills an int64 directly, an int through strconv
+	roles      string
+}
+
+// scanUser reads a row selected with userColumns.
 // A missing row gives sql.ErrNoRows, unwrapped.
 func scanUser(r rowScanner) (*auth.User, error) {
-	var (
-		u         auth.User
-		last, cur nullTime
-		roles     []byte
-	)
+	row := new(userRow)
+	u := &row.u
 	err := r.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Active, &u.Confirmed, &u.Uniquifier,
-		&last, &cur, &u.LastLoginIP, &u.CurrentLoginIP, &u.LoginCount, &roles)
+		&row.last, &row.cur, &u.LastLoginIP, &u.CurrentLoginIP, &row.loginCount, &row.roles)
 	if err != nil {
 		return nil, err
 	}
-	u.LastLoginAt, u.CurrentLoginAt = last.t, cur.t
-	if len(roles) > 0 {
-		if err := json.Unmarshal(roles, &u.Roles); err != nil {
-			return nil, fmt.Errorf("sqlstore: decoding roles of user %q: %w", u.ID, err)
+	u.LastLoginAt, u.CurrentLoginAt, u.LoginCount = row.last.t, row.cur.t, int(row.loginCount)
+	if u.Roles, err = decodeRoles(row.roles); err != nil {
+		return nil, fmt.Errorf("sqlstore: decoding roles of user %q: %w", u.ID, err)
+	}
+	return u, nil
+}
+
+// encodeRoles returns the value of the users.roles column for roles: a
+// JSON array of the names, in order.
+func encodeRoles(roles []string) (string, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // "&" stays "&", and decodeRoles' fast path applies
+	if roles == nil {
+		roles = []string{}
+	}
+	if err := enc.Encode(roles); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// decodeRoles reads the users.roles column, a JSON array of strings, as
+// encodeRoles or the back-fill of migration 3 wrote it; an empty array
+// gives nil. Names without escapes, the usual case, are cut out of s
+// directly; others go through encoding/json.
+func decodeRoles(s string) ([]string, error) {
+	if roles, ok := splitPlainRoles(s); ok {
+		return roles, nil
+	}
+	var roles []string
+	if err := json.Unmarshal([]byte(s), &roles); err != nil {
+		return nil, err
+	}
+	if len(roles) == 0 {
+		return nil, nil
+	}
+	return roles, nil
+}
+
+// splitPlainRoles parses s as a JSON array of strings whose names hold no
+// backslash, no control character and only valid UTF-8, so that each is
+// the text between its quotes. It reports false for anything else,
+// including valid JSON it leaves to encoding/json.
+func splitPlainRoles(s string) ([]string, bool) {
+	i := skipSpace(s, 0)
+	if i == len(s) || s[i] != '[' {
+		return nil, false
+	}
+	if i = skipSpace(s, i+1); i < len(s) && s[i] == ']' {
+		return nil, skipSpace(s, i+1) == len(s)
+	}
+	roles := make([]string, 0, strings.Count(s, ",")+1)
+	for {
+		if i == len(s) || s[i] != '"' {
+			return nil, false
 		}
-		if len(u.Roles) == 0 {
-			u.Roles = nil
+		end := i + 1
+		for end < len(s) && s[end] != '"' && s[end] != '\\' && s[end] >= 0x20 {
+			end++
+		}
+		if end == len(s) || s[end] != '"' {
+			return nil, false
+		}
+		name := s[i+1 : end]
+		if !utf8.ValidString(name) {
+			return nil, false
+		}
+		roles = append(roles, name)
+		i = skipSpace(s, end+1)
+		if i == len(s) {
+			return nil, false
+		}
+		switch s[i] {
+		case ',':
+			i = skipSpace(s, i+1)
+		case ']':
+			return roles, skipSpace(s, i+1) == len(s)
+		default:
+			return nil, false
 		}
 	}
-	return &u, nil
+}
+
+// skipSpace returns the index of the first byte of s from i on that is not
+// JSON white space.
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // nullTime scans a stored time: NULL as the zero time, a time.Time (from

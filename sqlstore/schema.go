@@ -98,12 +98,34 @@ var migrations = []migration{
 		},
 	},
 	{
+		// The user's roles in the user's own row, as a JSON array of names
+		// in order, so that a lookup reads one row. user_roles is kept in
+		// step in the same transactions; the back-fill is the subquery the
+		// lookups ran before.
+		version: 3,
+		sqlite: []string{
+			`ALTER TABLE users ADD COLUMN roles TEXT NOT NULL DEFAULT '[]'`,
+			`UPDATE users SET roles = (SELECT json_group_array(r.name ORDER BY ur.position)
+				FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+				WHERE ur.user_id = users.id)`,
+		},
+		postgres: []string{
+			`ALTER TABLE users ADD COLUMN roles TEXT NOT NULL DEFAULT '[]'`,
+			`UPDATE users SET roles = (SELECT COALESCE(json_agg(r.name ORDER BY ur.position), '[]')::text
+				FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+				WHERE ur.user_id = users.id)`,
+		},
+	},
+	{
 		// The change log of [Store.UserChanges]: triggers record the ID of
-		// every user whose row or roles change, whoever writes them, and
-		// prune entries older than changeRetention. On PostgreSQL each
-		// entry holds its transaction's ID, the order of which a reader
-		// can trust where it cannot trust commit order, and the trigger
-		// also sends the NOTIFY that the pglisten package listens for.
+		// every user whose row changes or who is deleted, whoever writes
+		// them, and prune entries older than changeRetention. Triggers on
+		// user_roles and roles keep users.roles (migration 3) in step with
+		// them, whoever writes them, through an update of the user's row,
+		// which the log then records. On PostgreSQL each entry holds its
+		// transaction's ID, the order of which a reader can trust where it
+		// cannot trust commit order, and the trigger also sends the NOTIFY
+		// that the pglisten package listens for.
 		version: 4,
 		sqlite: []string{
 			`CREATE TABLE user_changes (
@@ -114,13 +136,11 @@ var migrations = []migration{
 			`CREATE INDEX user_changes_changed_at ON user_changes (changed_at)`,
 			sqliteChangeTrigger("users_updated", "UPDATE ON users", "OLD.id"),
 			sqliteChangeTrigger("users_deleted", "DELETE ON users", "OLD.id"),
-			sqliteChangeTrigger("user_roles_inserted", "INSERT ON user_roles", "NEW.user_id"),
-			sqliteChangeTrigger("user_roles_deleted", "DELETE ON user_roles", "OLD.user_id"),
-			sqliteChangeTrigger("user_roles_updated", "UPDATE ON user_roles", "OLD.user_id"),
-			`CREATE TRIGGER roles_renamed AFTER UPDATE ON roles BEGIN
-				INSERT INTO user_changes (user_id, changed_at)
-					SELECT user_id, unixepoch() FROM user_roles WHERE role_id = OLD.id;
-			END`,
+			sqliteRolesTrigger("user_roles_inserted", "INSERT ON user_roles", "id = NEW.user_id"),
+			sqliteRolesTrigger("user_roles_deleted", "DELETE ON user_roles", "id = OLD.user_id"),
+			sqliteRolesTrigger("user_roles_updated", "UPDATE ON user_roles", "id IN (OLD.user_id, NEW.user_id)"),
+			sqliteRolesTrigger("roles_renamed", "UPDATE OF name ON roles",
+				"id IN (SELECT user_id FROM user_roles WHERE role_id IN (OLD.id, NEW.id))"),
 		},
 		postgres: []string{
 			`CREATE TABLE user_changes (
@@ -130,20 +150,12 @@ var migrations = []migration{
 			)`,
 			`CREATE INDEX user_changes_xid ON user_changes (xid)`,
 			`CREATE INDEX user_changes_changed_at ON user_changes (changed_at)`,
-			// TG_ARGV[0] names the column holding the user ID. The prune
-			// skips rows another transaction is deleting, so that
-			// concurrent writers never wait for each other here.
+			// The prune skips rows another transaction is deleting, so
+			// that concurrent writers never wait for each other here.
 			`CREATE FUNCTION authkit_user_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-			DECLARE
-				id TEXT;
 			BEGIN
-				IF TG_OP = 'INSERT' THEN
-					id := to_jsonb(NEW) ->> TG_ARGV[0];
-				ELSE
-					id := to_jsonb(OLD) ->> TG_ARGV[0];
-				END IF;
-				INSERT INTO user_changes (user_id) VALUES (id);
-				PERFORM pg_notify('` + ChangeChannel + `', id);
+				INSERT INTO user_changes (user_id) VALUES (OLD.id);
+				PERFORM pg_notify('` + ChangeChannel + `', OLD.id);
 				DELETE FROM user_changes WHERE ctid IN (
 					SELECT ctid FROM user_changes
 					WHERE changed_at < now() - interval '` + changeRetentionSQL + `'
@@ -152,17 +164,28 @@ var migrations = []migration{
 			END
 			$$`,
 			`CREATE TRIGGER users_changed AFTER UPDATE OR DELETE ON users
-				FOR EACH ROW EXECUTE FUNCTION authkit_user_changed('id')`,
-			`CREATE TRIGGER user_roles_changed AFTER INSERT OR UPDATE OR DELETE ON user_roles
-				FOR EACH ROW EXECUTE FUNCTION authkit_user_changed('user_id')`,
-			`CREATE FUNCTION authkit_role_renamed() RETURNS trigger LANGUAGE plpgsql AS $$
+				FOR EACH ROW EXECUTE FUNCTION authkit_user_changed()`,
+			`CREATE FUNCTION authkit_user_roles_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 			BEGIN
-				INSERT INTO user_changes (user_id) SELECT user_id FROM user_roles WHERE role_id = OLD.id;
-				PERFORM pg_notify('` + ChangeChannel + `', user_id) FROM user_roles WHERE role_id = OLD.id;
+				IF TG_OP IN ('UPDATE', 'DELETE') THEN
+					UPDATE users SET roles = ` + postgresRolesOf("users.id") + ` WHERE id = OLD.user_id;
+				END IF;
+				IF TG_OP IN ('UPDATE', 'INSERT') THEN
+					UPDATE users SET roles = ` + postgresRolesOf("users.id") + ` WHERE id = NEW.user_id;
+				END IF;
 				RETURN NULL;
 			END
 			$$`,
-			`CREATE TRIGGER roles_renamed AFTER UPDATE ON roles
+			`CREATE TRIGGER user_roles_changed AFTER INSERT OR UPDATE OR DELETE ON user_roles
+				FOR EACH ROW EXECUTE FUNCTION authkit_user_roles_changed()`,
+			`CREATE FUNCTION authkit_role_renamed() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				UPDATE users SET roles = ` + postgresRolesOf("users.id") + `
+					WHERE id IN (SELECT user_id FROM user_roles WHERE role_id IN (OLD.id, NEW.id));
+				RETURN NULL;
+			END
+			$$`,
+			`CREATE TRIGGER roles_renamed AFTER UPDATE OF name ON roles
 				FOR EACH ROW EXECUTE FUNCTION authkit_role_renamed()`,
 		},
 	},
@@ -178,12 +201,36 @@ func sqliteChangeTrigger(name, event, id string) string {
 	END`
 }
 
+// sqliteRolesTrigger returns the SQLite trigger that rewrites users.roles
+// from user_roles for the users where holds, after event.
+func sqliteRolesTrigger(name, event, where string) string {
+	return `CREATE TRIGGER ` + name + ` AFTER ` + event + ` BEGIN
+		UPDATE users SET roles = (SELECT json_group_array(r.name ORDER BY ur.position)
+			FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+			WHERE ur.user_id = users.id) WHERE ` + where + `;
+	END`
+}
+
+// postgresRolesOf is the PostgreSQL expression of the roles of the user
+// whose ID is the expression id, as users.roles holds them.
+func postgresRolesOf(id string) string {
+	return `(SELECT COALESCE(json_agg(r.name ORDER BY ur.position), '[]')::text
+		FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ` + id + `)`
+}
+
 // migrationLockKey is the pg_advisory_xact_lock key that serializes
 // migrations on PostgreSQL: "authmigr" read as a big-endian integer.
 const migrationLockKey int64 = 0x617574686d696772
 
 // migrate brings the schema up to the latest version in one transaction.
 func (s *Store) migrate(ctx context.Context) error {
+	return s.migrateTo(ctx, migrations[len(migrations)-1].version)
+}
+
+// migrateTo brings the schema up to version target (or leaves it at a
+// later one) in one transaction: [Store.migrate], and for tests a database
+// as an older release left it.
+func (s *Store) migrateTo(ctx context.Context, target int) error {
 	return s.inTx(ctx, func(q querier) error {
 		timeType := "TEXT"
 		if s.dialect == Postgres {
@@ -211,7 +258,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("sqlstore: database schema version %d is newer than this package's %d", current, latest)
 		}
 		for _, m := range migrations {
-			if m.version <= current {
+			if m.version <= current || m.version > target {
 				continue
 			}
 			stmts := m.sqlite

@@ -21,8 +21,12 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	}
 	c := u.Clone()
 	c.Roles = uniqueRoles(c.Roles)
+	args, err := s.userArgs(c)
+	if err != nil {
+		return fmt.Errorf("sqlstore: creating user %q: %w", c.ID, err)
+	}
 	auto := c.ID == ""
-	err := s.inTx(ctx, func(q querier) error {
+	err = s.inTx(ctx, func(q querier) error {
 		for {
 			if auto {
 				var n int64
@@ -30,8 +34,9 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 					return fmt.Errorf("sqlstore: assigning a user ID: %w", err)
 				}
 				c.ID = strconv.FormatInt(n, 10)
+				args[0] = c.ID
 			}
-			res, err := q.ExecContext(ctx, s.q.insertUser, s.userArgs(c)...)
+			res, err := q.ExecContext(ctx, s.q.insertUser, args...)
 			if err != nil {
 				return fmt.Errorf("sqlstore: creating user %q: %w", c.ID, err)
 			}
@@ -89,15 +94,20 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(*auth.Use
 				return fmt.Errorf("sqlstore: updating user %q: %w", id, auth.ErrDuplicateEmail)
 			}
 		}
-		args := append(s.userArgs(u)[1:], id)
+		u.Roles = uniqueRoles(u.Roles)
+		args, err := s.userArgs(u)
+		if err != nil {
+			return fmt.Errorf("sqlstore: updating user %q: %w", id, err)
+		}
+		args = append(args[1:], id)
 		if _, err := q.ExecContext(ctx, s.q.updateUser, args...); err != nil {
 			if isUniqueViolation(err) { // an email taken since the check above
 				return fmt.Errorf("sqlstore: updating user %q: %w: %v", id, auth.ErrDuplicateEmail, err)
 			}
 			return fmt.Errorf("sqlstore: updating user %q: %w", id, err)
 		}
-		if roles := uniqueRoles(u.Roles); !slices.Equal(roles, old.Roles) {
-			if err := s.writeRoles(ctx, q, id, roles, true); err != nil {
+		if !slices.Equal(u.Roles, old.Roles) {
+			if err := s.writeRoles(ctx, q, id, u.Roles, true); err != nil {
 				return err
 			}
 		}
@@ -113,17 +123,23 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(*auth.Use
 const ChangeChannel = "authkit_user_changed"
 
 // userArgs returns the values of insertUser's placeholders for u; without
-// the first (the ID) they start updateUser's.
-func (s *Store) userArgs(u *auth.User) []any {
+// the first (the ID) they start updateUser's. u.Roles must be free of
+// repetitions (see uniqueRoles).
+func (s *Store) userArgs(u *auth.User) ([]any, error) {
+	roles, err := encodeRoles(u.Roles)
+	if err != nil {
+		return nil, fmt.Errorf("encoding roles: %w", err)
+	}
 	return []any{
 		u.ID, u.Email, emailKey(u.Email), u.PasswordHash, u.Active, u.Confirmed, u.Uniquifier,
 		s.dialect.timeArg(u.LastLoginAt), s.dialect.timeArg(u.CurrentLoginAt),
-		u.LastLoginIP, u.CurrentLoginIP, int64(u.LoginCount),
-	}
+		u.LastLoginIP, u.CurrentLoginIP, int64(u.LoginCount), roles,
+	}, nil
 }
 
-// writeRoles gives the user the roles, in order, creating the role rows
-// it needs; with replace it first removes the roles the user had. Role
+// writeRoles gives the user the roles, in order, in user_roles (the
+// users.roles column is written with the row), creating the role rows it
+// needs; with replace it first removes the roles the user had. Role
 // rows are created in sorted order, so that two transactions adding the
 // same new roles lock them in the same order and cannot deadlock.
 func (s *Store) writeRoles(ctx context.Context, q querier, id string, roles []string, replace bool) error {
