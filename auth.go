@@ -60,7 +60,6 @@ func New(store UserStore, key []byte, cfg Config) (*Manager, error) {
 	}
 	m := &Manager{
 		store:    store,
-		throttle: newThrottle(cfg.Throttle),
 		cache:    newUserCache(cfg.UserCache, store),
 		proxies:  proxies(slices.Clone(cfg.TrustedProxies)),
 		maxBody:  cfg.MaxBodyBytes,
@@ -89,6 +88,9 @@ func New(store UserStore, key []byte, cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	if m.passwords, err = newPasswords(cfg.Password); err != nil {
+		return nil, err
+	}
+	if m.throttle, err = newThrottle(cfg.Throttle, key); err != nil {
 		return nil, err
 	}
 	return m, nil

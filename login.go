@@ -20,17 +20,20 @@ func (m *Manager) Authenticate(ctx context.Context, email, password string) (*Us
 // authenticate is Authenticate with the client address, which the
 // throttle and the audit log use when it is known. It also reports whether
 // the user's hash should be replaced.
+//
+// The attempt is counted against the address and the account before the
+// password is checked, so concurrent attempts cannot all pass the throttle
+// before any is counted; a success gives it back. A throttle store that
+// fails refuses the attempt (ErrStoreUnavailable) without a check.
 func (m *Manager) authenticate(ctx context.Context, email, password, ip string) (_ *User, rehash bool, _ error) {
 	now := m.now()
-	accountWait, err := m.throttle.admit(ctx, email, ip, now)
+	addr, err := m.throttle.reserveAddr(ctx, ip, now)
 	if err != nil {
-		var throttled *ThrottledError
-		if errors.As(err, &throttled) {
-			m.audit(ctx, EventThrottled, slog.String("ip", ip), slog.Duration("retry_after", throttled.RetryAfter))
-		}
-		return nil, false, err
+		return nil, false, m.refused(ctx, ip, "", err)
 	}
 	if email == "" || len(password) > m.passwords.maxBytes {
+		// No password of the account is checked: the address's count
+		// alone takes the failure.
 		m.passwords.spend(password[:min(len(password), bcryptMaxBytes)])
 		reason := reasonTooLong
 		if email == "" {
@@ -43,12 +46,14 @@ func (m *Manager) authenticate(ctx context.Context, email, password, ip string) 
 	case errors.Is(err, ErrUserNotFound):
 		u = nil
 	case err != nil:
+		m.refund(ctx, addr)
 		return nil, false, storeError(err)
 	}
-	if accountWait > 0 && (u == nil || ip == "" || (ip != u.CurrentLoginIP && ip != u.LastLoginIP)) {
-		m.audit(ctx, EventThrottled, slog.String("ip", ip), slog.String("email_hash", emailHash(email)),
-			slog.Duration("retry_after", accountWait))
-		return nil, false, &ThrottledError{RetryAfter: accountWait}
+	exempt := u != nil && ip != "" && (ip == u.CurrentLoginIP || ip == u.LastLoginIP)
+	account, err := m.throttle.reserveAccount(ctx, email, now, exempt)
+	if err != nil {
+		m.refund(ctx, addr)
+		return nil, false, m.refused(ctx, ip, email, err)
 	}
 	if u == nil {
 		m.passwords.spend(password)
@@ -67,14 +72,37 @@ func (m *Manager) authenticate(ctx context.Context, email, password, ip string) 
 	if !u.Active {
 		return nil, false, m.loginFailed(ctx, email, ip, u, reasonInactive)
 	}
-	if err := m.throttle.succeeded(ctx, email); err != nil {
+	if err := m.throttle.succeeded(ctx, addr, account); err != nil {
 		m.log.ErrorContext(ctx, "auth: throttle store failed", "error", err.Error())
 	}
 	return u, rehash, nil
 }
 
-// loginFailed counts a failed check against the address and the account,
-// writes the audit event and returns ErrInvalidCredentials.
+// refused audits an attempt the throttle refused (for the account of
+// email, if not ""), and returns err, a *ThrottledError or a store failure.
+func (m *Manager) refused(ctx context.Context, ip, email string, err error) error {
+	var throttled *ThrottledError
+	if !errors.As(err, &throttled) {
+		return err
+	}
+	attrs := []slog.Attr{slog.String("ip", ip)}
+	if email != "" {
+		attrs = append(attrs, slog.String("email_hash", emailHash(email)))
+	}
+	m.audit(ctx, EventThrottled, append(attrs, slog.Duration("retry_after", throttled.RetryAfter))...)
+	return err
+}
+
+// refund gives back the attempt counted for the address key addr when the
+// password was not checked after all.
+func (m *Manager) refund(ctx context.Context, addr string) {
+	if err := m.throttle.refund(ctx, addr); err != nil {
+		m.log.ErrorContext(ctx, "auth: throttle store failed", "error", err.Error())
+	}
+}
+
+// loginFailed writes the audit event of a failed check, which the throttle
+// counted when it admitted the attempt, and returns ErrInvalidCredentials.
 func (m *Manager) loginFailed(ctx context.Context, email, ip string, u *User, reason string) error {
 	attrs := []slog.Attr{slog.String("reason", reason), slog.String("ip", ip)}
 	if u != nil {
@@ -83,9 +111,6 @@ func (m *Manager) loginFailed(ctx context.Context, email, ip string, u *User, re
 		attrs = append(attrs, slog.String("email_hash", emailHash(email)))
 	}
 	m.audit(ctx, EventLoginFailed, attrs...)
-	if err := m.throttle.failed(ctx, email, ip, m.now()); err != nil {
-		m.log.ErrorContext(ctx, "auth: throttle store failed", "error", err.Error())
-	}
 	return ErrInvalidCredentials
 }
 

@@ -2,8 +2,12 @@ package auth
 
 import (
 	"context"
-
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
+	"math"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -30,21 +34,83 @@ func (e *ThrottledError) retryAfterHeader() string {
 	return strconv.FormatInt(max(s, 1), 10)
 }
 
-// ThrottleStore keeps the counts of recent failed credential checks, by key.
-// Keys are opaque strings the Manager makes from client addresses and
-// emails. The in-memory default is used unless Config.Throttle.Store is set;
-// sqlstore provides one that several instances share. Implementations must
-// be safe for concurrent use.
+// ThrottleStore keeps, by key, the count of recent failed credential checks
+// and the time of the last one. Keys are opaque strings the Manager makes:
+// a kind ("ip:" or "account:") and a keyed hash (HMAC-SHA256 under a key
+// derived from the signing key, base64url) of a client address prefix or
+// of a folded email, never the address or the email itself. The in-memory
+// default is used unless Config.Throttle.Store is set; sqlstore provides
+// one that several instances share. Implementations must be safe for
+// concurrent use.
+//
+// An attempt is counted as a failure before the password is checked
+// (Reserve), and given back once it succeeds (Refund, Reset), so that
+// concurrent attempts cannot all be checked before any is counted.
 type ThrottleStore interface {
-	// Failures returns the number of failures recorded for key and the
-	// time of the last one, or 0 and the zero time if there are none or
-	// the last one is older than forget.
-	Failures(ctx context.Context, key string, now time.Time, forget time.Duration) (count int, last time.Time, err error)
-	// AddFailure records a failure at now, atomically: the count restarts
-	// at 1 if the last failure is older than forget. It returns the new count.
-	AddFailure(ctx context.Context, key string, now time.Time, forget time.Duration) (int, error)
+	// Reserve admits or refuses one attempt for key at now, atomically
+	// with every other call for key. Failures older than limit.Forget
+	// count as none. If key must still wait (limit.Wait of its count and
+	// last failure is positive), Reserve changes nothing and returns that
+	// wait, which must be positive. Otherwise it counts the attempt as a
+	// failure at now and returns 0. However many calls run at once, they
+	// admit no more attempts than they would one after another.
+	Reserve(ctx context.Context, key string, now time.Time, limit ThrottleLimit) (wait time.Duration, err error)
+	// Refund takes back one failure that Reserve counted for key, once
+	// the attempt turned out not to be one. It leaves the time of the last
+	// failure as it is.
+	Refund(ctx context.Context, key string) error
 	// Reset forgets the failures of key.
 	Reset(ctx context.Context, key string) error
+}
+
+// ThrottleLimit is the rule a [ThrottleStore] applies to one key in
+// Reserve. The Manager makes it from the [ThrottleConfig].
+type ThrottleLimit struct {
+	// Free is the number of failures admitted without any wait.
+	Free int
+	// Base is the wait after the Free-th failure; it doubles with each
+	// further failure.
+	Base time.Duration
+	// Max caps the wait.
+	Max time.Duration
+	// Forget is how long after the last failure the count restarts.
+	Forget time.Duration
+}
+
+// Wait returns how long a key with n failures, the last at last, must
+// still wait at now: zero if n is below Free or the failures are older
+// than Forget, else last + min(Base·2^(n-Free), Max) - now, at least zero.
+func (l ThrottleLimit) Wait(n int, last, now time.Time) time.Duration {
+	if n < l.Free || now.Sub(last) > l.Forget {
+		return 0
+	}
+	return max(last.Add(l.Delay(n)).Sub(now), 0)
+}
+
+// Delay is the wait after the n-th failure: zero below Free, else
+// Base·2^(n-Free) capped at Max.
+func (l ThrottleLimit) Delay(n int) time.Duration {
+	if n < l.Free {
+		return 0
+	}
+	return min(l.Base<<min(n-l.Free, l.Doublings()), l.Max)
+}
+
+// Doublings is the number of doublings of Base that reach Max (or the
+// largest Duration), the most the exponent of Delay ever needs. SQL
+// implementations bound their shift with it.
+func (l ThrottleLimit) Doublings() int {
+	k := 0
+	for d := max(l.Base, 1); d < l.Max && d <= math.MaxInt64/2; d *= 2 {
+		k++
+	}
+	return k
+}
+
+// unlimited is l admitting every attempt while still counting it.
+func (l ThrottleLimit) unlimited() ThrottleLimit {
+	l.Free = math.MaxInt32
+	return l
 }
 
 // ThrottleConfig configures the throttling of failed credential checks on
@@ -52,11 +118,15 @@ type ThrottleStore interface {
 // token handler and Basic authentication. Every field's zero value means the
 // default in its comment.
 //
-// Failures are counted per client address and per account (by email, known
-// or not, so a throttled answer reveals nothing). After FreeAttempts
-// failures the next attempt must wait BaseDelay, then twice as long after
-// each further failure, up to MaxDelay for an address and AccountMaxDelay
-// for an account. While a key must wait, attempts are refused with 429 and
+// Failures are counted per client address prefix and per account (by
+// email, known or not, so a throttled answer reveals nothing). Each attempt
+// is counted before its password is checked and given back if it
+// succeeds, so concurrent attempts get no more checks than attempts one
+// after another. After FreeAttempts failures the next attempt must wait
+// BaseDelay, then twice as long after each further failure, up to MaxDelay
+// for an address and AccountMaxDelay for an account. While a key must
+// wait, attempts are refused with 429 and Retry-After without checking the
+// password. If the Store fails, attempts are refused with 503 and
 // Retry-After without checking the password.
 //
 // The owner of an account is never delayed by failures for the account made
@@ -77,6 +147,11 @@ type ThrottleConfig struct {
 	// Forget is how long after the last failure a key's count restarts.
 	// Default 1 h.
 	Forget time.Duration
+	// IPv4Prefix and IPv6Prefix are the lengths of the prefixes of client
+	// addresses that share one count. Default 32 (one IPv4 address) and 64
+	// (one IPv6 subnet, which a single client commonly holds whole); New
+	// refuses lengths over 32 and 128.
+	IPv4Prefix, IPv6Prefix int
 	// Store keeps the counts. Default: in memory, bounded to
 	// 100,000 keys, in this process only.
 	Store ThrottleStore
@@ -84,28 +159,40 @@ type ThrottleConfig struct {
 
 // throttle is a resolved ThrottleConfig.
 type throttle struct {
-	store                   ThrottleStore
-	free                    int
-	base, maxIP, maxAccount time.Duration
-	forget                  time.Duration
+	store   ThrottleStore
+	ip      ThrottleLimit // of client address prefixes
+	account ThrottleLimit // of accounts
+	v4, v6  int           // prefix lengths
+	keyHash []byte        // HMAC key of the store's keys
 }
 
-func newThrottle(c ThrottleConfig) *throttle {
+// newThrottle resolves c; signingKey is the Manager's, from which the key
+// of the store keys' HMAC is derived.
+func newThrottle(c ThrottleConfig, signingKey []byte) (*throttle, error) {
 	if c.Disabled {
-		return nil
+		return nil, nil
 	}
 	t := &throttle{
-		store:      c.Store,
-		free:       orDefault(c.FreeAttempts, 5),
-		base:       durationOr(c.BaseDelay, time.Second),
-		maxIP:      durationOr(c.MaxDelay, 15*time.Minute),
-		maxAccount: durationOr(c.AccountMaxDelay, time.Minute),
-		forget:     durationOr(c.Forget, time.Hour),
+		store:   c.Store,
+		v4:      orDefault(c.IPv4Prefix, 32),
+		v6:      orDefault(c.IPv6Prefix, 64),
+		keyHash: deriveSessionKey(signingKey, "authkit throttle key v1"),
 	}
+	if c.IPv4Prefix < 0 || t.v4 > 32 || c.IPv6Prefix < 0 || t.v6 > 128 {
+		return nil, fmt.Errorf("auth: throttle prefix lengths /%d (IPv4) and /%d (IPv6) out of range", c.IPv4Prefix, c.IPv6Prefix)
+	}
+	t.ip = ThrottleLimit{
+		Free:   orDefault(c.FreeAttempts, 5),
+		Base:   durationOr(c.BaseDelay, time.Second),
+		Max:    durationOr(c.MaxDelay, 15*time.Minute),
+		Forget: durationOr(c.Forget, time.Hour),
+	}
+	t.account = t.ip
+	t.account.Max = durationOr(c.AccountMaxDelay, time.Minute)
 	if t.store == nil {
 		t.store = newMemoryThrottle()
 	}
-	return t
+	return t, nil
 }
 
 func durationOr(d, def time.Duration) time.Duration {
@@ -115,77 +202,97 @@ func durationOr(d, def time.Duration) time.Duration {
 	return d
 }
 
-// delay is how long a key with n failures must wait after the last one.
-func (t *throttle) delay(n int, limit time.Duration) time.Duration {
-	if n < t.free {
-		return 0
+// reserve counts an attempt for key under limit, or refuses it with a
+// *ThrottledError. A store failure is ErrStoreUnavailable: the attempt is
+// refused, never admitted unthrottled.
+func (t *throttle) reserve(ctx context.Context, key string, now time.Time, limit ThrottleLimit) error {
+	wait, err := t.store.Reserve(ctx, key, now, limit)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: throttle: %w", ErrStoreUnavailable, err)
+	case wait > 0:
+		return &ThrottledError{RetryAfter: wait}
 	}
-	d := t.base
-	for i := t.free; i < n && d < limit; i++ {
-		d *= 2
-	}
-	return min(d, limit)
+	return nil
 }
 
-// wait returns how long key must still wait at now.
-func (t *throttle) wait(ctx context.Context, key string, now time.Time, limit time.Duration) (time.Duration, error) {
-	n, last, err := t.store.Failures(ctx, key, now, t.forget)
-	if err != nil || n == 0 {
-		return 0, err
+// reserveAddr counts an attempt from the client address ip, when known,
+// before its password is checked, or refuses it (see reserve). It returns
+// the key it counted, "" for none. A nil throttle admits every attempt.
+func (t *throttle) reserveAddr(ctx context.Context, ip string, now time.Time) (string, error) {
+	if t == nil || ip == "" {
+		return "", nil
 	}
-	return max(last.Add(t.delay(n, limit)).Sub(now), 0), nil
+	key := t.addrKey(ip)
+	return key, t.reserve(ctx, key, now, t.ip)
 }
 
-// admit refuses, with a *ThrottledError, an attempt whose client address
-// must still wait, and otherwise returns how long the account must (which
-// the caller applies once it knows whether the client is at one of the
-// owner's addresses). A nil throttle admits every attempt.
-func (t *throttle) admit(ctx context.Context, email, ip string, now time.Time) (accountWait time.Duration, err error) {
+// reserveAccount counts an attempt for the account of email, or refuses
+// it (see reserve). An owner at one of the account's usual addresses
+// (exempt) is counted but never refused.
+func (t *throttle) reserveAccount(ctx context.Context, email string, now time.Time, exempt bool) (string, error) {
 	if t == nil {
-		return 0, nil
+		return "", nil
 	}
-	if ip != "" {
-		wait, err := t.wait(ctx, ipKey(ip), now, t.maxIP)
-		if err != nil {
-			return 0, fmt.Errorf("%w: throttle: %w", ErrStoreUnavailable, err)
-		}
-		if wait > 0 {
-			return 0, &ThrottledError{RetryAfter: wait}
-		}
+	key, limit := t.accountKey(email), t.account
+	if exempt {
+		limit = limit.unlimited()
 	}
-	wait, err := t.wait(ctx, accountKey(email), now, t.maxAccount)
-	if err != nil {
-		return 0, fmt.Errorf("%w: throttle: %w", ErrStoreUnavailable, err)
-	}
-	return wait, nil
+	return key, t.reserve(ctx, key, now, limit)
 }
 
-// failed counts a failed check against the client address, when known,
-// and the account.
-func (t *throttle) failed(ctx context.Context, email, ip string, now time.Time) error {
+// refund gives back the attempt counted for the address key addr (which
+// may be "") and reports the first store failure.
+func (t *throttle) refund(ctx context.Context, addr string) error {
+	if t == nil || addr == "" {
+		return nil
+	}
+	return t.store.Refund(ctx, addr)
+}
+
+// succeeded settles a successful check: the address's attempt is given
+// back and the account's failures are forgotten.
+func (t *throttle) succeeded(ctx context.Context, addr, account string) error {
 	if t == nil {
 		return nil
 	}
-	var err error
-	if ip != "" {
-		_, err = t.store.AddFailure(ctx, ipKey(ip), now, t.forget)
-	}
-	if _, aerr := t.store.AddFailure(ctx, accountKey(email), now, t.forget); aerr != nil {
-		err = aerr
+	err := t.refund(ctx, addr)
+	if rerr := t.store.Reset(ctx, account); rerr != nil && err == nil {
+		err = rerr
 	}
 	return err
 }
 
-// succeeded forgets the failures of the account after a successful check.
-func (t *throttle) succeeded(ctx context.Context, email string) error {
-	if t == nil {
-		return nil
+// addrKey is the store key of the client address ip: the keyed hash of its
+// prefix of the configured length. An ip that is not an address (a Unix
+// socket's RemoteAddr, say) is hashed as it is.
+func (t *throttle) addrKey(ip string) string {
+	if a, err := netip.ParseAddr(ip); err == nil {
+		bits := t.v6
+		if a = a.Unmap(); a.Is4() {
+			bits = t.v4
+		}
+		if p, err := a.WithZone("").Prefix(bits); err == nil {
+			ip = p.String()
+		}
 	}
-	return t.store.Reset(ctx, accountKey(email))
+	return "ip:" + t.hash("ip", ip)
 }
 
-func ipKey(ip string) string         { return "ip:" + ip }
-func accountKey(email string) string { return "account:" + foldEmail(email) }
+// accountKey is the store key of the account of email: the keyed hash of
+// the folded email.
+func (t *throttle) accountKey(email string) string {
+	return "account:" + t.hash("account", foldEmail(email))
+}
+
+// hash is the first 16 bytes of HMAC-SHA256(keyHash, kind NUL s), base64url.
+func (t *throttle) hash(kind, s string) string {
+	h := hmac.New(sha256.New, t.keyHash)
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	h.Write([]byte(s))
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
+}
 
 // memoryThrottleMaxKeys bounds the keys a memory throttle holds; past it,
 // keys whose failures are forgotten are dropped first, then the oldest.
@@ -207,35 +314,37 @@ func newMemoryThrottle() *memoryThrottle {
 	return &memoryThrottle{keys: map[string]*throttleEntry{}}
 }
 
-// Failures implements [ThrottleStore].
-func (t *memoryThrottle) Failures(ctx context.Context, key string, now time.Time, forget time.Duration) (int, time.Time, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	e, ok := t.keys[key]
-	if !ok || now.Sub(e.last) > forget {
-		return 0, time.Time{}, nil
-	}
-	return e.count, e.last, nil
-}
-
-// AddFailure implements [ThrottleStore].
-func (t *memoryThrottle) AddFailure(ctx context.Context, key string, now time.Time, forget time.Duration) (int, error) {
+// Reserve implements [ThrottleStore].
+func (t *memoryThrottle) Reserve(ctx context.Context, key string, now time.Time, limit ThrottleLimit) (time.Duration, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, ok := t.keys[key]
 	if !ok {
 		if len(t.keys) >= memoryThrottleMaxKeys {
-			t.evict(now, forget)
+			t.evict(now, limit.Forget)
 		}
 		e = &throttleEntry{}
 		t.keys[key] = e
 	}
-	if now.Sub(e.last) > forget {
+	if now.Sub(e.last) > limit.Forget {
 		e.count = 0
+	}
+	if wait := limit.Wait(e.count, e.last, now); wait > 0 {
+		return wait, nil
 	}
 	e.count++
 	e.last = now
-	return e.count, nil
+	return 0, nil
+}
+
+// Refund implements [ThrottleStore].
+func (t *memoryThrottle) Refund(ctx context.Context, key string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.keys[key]; ok && e.count > 0 {
+		e.count--
+	}
+	return nil
 }
 
 // Reset implements [ThrottleStore].

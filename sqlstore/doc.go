@@ -74,8 +74,9 @@
 // The tables are users (one row a user), roles (one row a role name),
 // user_roles (which user holds which role, in order), user_id_counter
 // (the last ID [Store.CreateUser] assigned) and throttle (recent failed
-// logins by key: a Store is also an auth.ThrottleStore, so that every
-// instance on the database counts the same failures; set
+// logins by key, a keyed hash that names no email or address: a Store is
+// also an auth.ThrottleStore, so that every instance on the database
+// counts the same failures, each one atomic statement; set
 // auth.Config.Throttle.Store to it) and user_changes (the change log: the
 // IDs of users whose row or roles changed in the last hour, written by
 // triggers whoever makes the change, and read by [Store.UserChanges] so

@@ -189,6 +189,13 @@ var migrations = []migration{
 				FOR EACH ROW EXECUTE FUNCTION authkit_role_renamed()`,
 		},
 	},
+	{
+		// Throttle keys became keyed hashes: the rows of the earlier,
+		// readable keys ("account:" and the email as typed) go.
+		version:  5,
+		sqlite:   []string{`DELETE FROM throttle`},
+		postgres: []string{`DELETE FROM throttle`},
+	},
 }
 
 // sqliteChangeTrigger returns the SQLite trigger that logs a change of the

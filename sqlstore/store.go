@@ -26,7 +26,7 @@ type Store struct {
 	byEmail *sql.Stmt     // q.byEmail, prepared
 	writing chan struct{} // SQLite: a semaphore of one, held while writing
 
-	throttleWrites atomic.Uint64 // AddFailure calls, to prune now and then
+	throttleWrites atomic.Uint64 // Reserve calls, to prune now and then
 }
 
 // The Store's interfaces, checked at compile time.

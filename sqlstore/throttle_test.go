@@ -6,58 +6,21 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/storetest"
 )
 
+// TestThrottleStore runs storetest's throttle checks on each dialect:
+// Reserve's rule and concurrent attempts, alone and through a Manager's
+// login handler.
 func TestThrottleStore(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
-			s := b.fresh(t)(t)
-			ctx := t.Context()
-			now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-			if n, last, err := s.Failures(ctx, "k", now, time.Hour); err != nil || n != 0 || !last.IsZero() {
-				t.Fatalf("Failures of an unknown key = %d, %v, %v", n, last, err)
-			}
-			for want := 1; want <= 3; want++ {
-				if n, err := s.AddFailure(ctx, "k", now, time.Hour); err != nil || n != want {
-					t.Fatalf("AddFailure #%d = %d, %v", want, n, err)
-				}
-			}
-			if n, last, err := s.Failures(ctx, "k", now.Add(time.Minute), time.Hour); err != nil || n != 3 || !last.Equal(now) {
-				t.Fatalf("Failures = %d, %v, %v; want 3 at %v", n, last, err, now)
-			}
-			if n, _, _ := s.Failures(ctx, "k", now.Add(2*time.Hour), time.Hour); n != 0 {
-				t.Errorf("Failures after forget = %d, want 0", n)
-			}
-			if n, _ := s.AddFailure(ctx, "k", now.Add(2*time.Hour), time.Hour); n != 1 {
-				t.Errorf("AddFailure after forget = %d, want a fresh count of 1", n)
-			}
-			if err := s.Reset(ctx, "k"); err != nil {
-				t.Fatal(err)
-			}
-			if n, _, _ := s.Failures(ctx, "k", now.Add(2*time.Hour), time.Hour); n != 0 {
-				t.Errorf("Failures after Reset = %d", n)
-			}
-
-			// Concurrent failures are all counted.
-			var wg sync.WaitGroup
-			for i := 0; i < 50; i++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					if _, err := s.AddFailure(ctx, "busy", now, time.Hour); err != nil {
-						t.Error(err)
-					}
-				}()
-			}
-			wg.Wait()
-			if n, _, _ := s.Failures(ctx, "busy", now, time.Hour); n != 50 {
-				t.Errorf("50 concurrent failures counted as %d", n)
-			}
+			b.require(t)
+			storetest.RunThrottle(t, func(t *testing.T) auth.ThrottleStore { return b.fresh(t)(t) })
 		})
 	}
 }

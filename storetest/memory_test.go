@@ -14,3 +14,9 @@ func TestMemoryStore(t *testing.T) {
 		return auth.NewMemoryStore(), nil
 	})
 }
+
+// TestMemoryThrottle runs the throttle checks against a Manager's default
+// in-memory throttle store.
+func TestMemoryThrottle(t *testing.T) {
+	storetest.RunThrottle(t, func(*testing.T) auth.ThrottleStore { return nil })
+}
