@@ -10,8 +10,13 @@ import (
 	"time"
 )
 
-// User is an account as the Manager sees it. Stores return fresh copies, so
-// a handler may read a User from the request context without locking.
+// User is an account as the Manager sees it.
+//
+// A User handed out by a [UserStore], by the Manager (VerifyToken, Login)
+// or by [FromContext] may be shared with other requests: treat it as
+// read-only, and change a copy from [User.Clone] instead. A store never
+// changes a user it has handed out (it stores a new value on a write), so
+// reading one needs no locking.
 type User struct {
 	// ID identifies the user in tokens and in the store. It never changes.
 	ID string
@@ -53,8 +58,9 @@ func (u *User) HasRole(role string) bool {
 	return slices.Contains(u.Roles, role)
 }
 
-// Clone returns a deep copy of u, so that stores can hand out users that
-// callers may modify freely.
+// Clone returns a deep copy of u, which the caller may modify freely: the
+// way to change a user obtained from a store or from a context, and the way
+// stores keep what they are handed.
 func (u *User) Clone() *User {
 	c := *u
 	c.Roles = slices.Clone(u.Roles)
@@ -92,12 +98,14 @@ type userKey struct{}
 
 // NewContext returns a copy of ctx that carries u. The middlewares call it
 // after authenticating a request; tests and custom schemes may call it too.
+// The context holds u itself, not a copy: see [User] for the read-only rule.
 func NewContext(ctx context.Context, u *User) context.Context {
 	return context.WithValue(ctx, userKey{}, u)
 }
 
 // FromContext returns the user that authenticated the request whose context
-// is ctx, and whether there was one. It never panics.
+// is ctx, and whether there was one. It never panics. The user may be shared
+// with other requests and must not be modified (see [User]).
 func FromContext(ctx context.Context) (*User, bool) {
 	u, ok := ctx.Value(userKey{}).(*User)
 	return u, ok && u != nil
