@@ -102,23 +102,29 @@ func parsePlainPair(p []byte) (a, b []byte, ok bool) {
 
 // plainJSONString reports whether s can stand between quotes in JSON as it
 // is: valid UTF-8 with no quote, backslash or control character.
+// An ASCII string (every string a Manager writes) takes one pass.
 func plainJSONString(s []byte) bool {
+	var high byte
 	for _, c := range s {
 		if c < 0x20 || c == '"' || c == '\\' {
 			return false
 		}
+		high |= c
 	}
-	return utf8.Valid(s)
+	return high < utf8.RuneSelf || utf8.Valid(s)
 }
 
 // plainJSONText is plainJSONString for a string.
 func plainJSONText(s string) bool {
+	var high byte
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+		c := s[i]
+		if c < 0x20 || c == '"' || c == '\\' {
 			return false
 		}
+		high |= c
 	}
-	return utf8.ValidString(s)
+	return high < utf8.RuneSelf || utf8.ValidString(s)
 }
 
 // errBadSignature is preallocated: rejecting a forged token should cost

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/authkit/auth/itsdangerous"
 )
@@ -242,5 +243,22 @@ func TestVectorFilesMatch(t *testing.T) {
 	}
 	if !bytes.Equal(a, b) {
 		t.Error("testdata/itsdangerous_vectors.json and itsdangerous/testdata/itsdangerous_vectors.json differ")
+	}
+}
+
+// TestPlainJSONString checks the one-pass test of a string that can stand
+// between JSON quotes as it is against its definition: valid UTF-8 with no
+// quote, backslash or control character.
+func TestPlainJSONString(t *testing.T) {
+	def := func(s string) bool {
+		return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == '"' || r == '\\' })
+	}
+	for _, s := range []string{"", "abc", "42", `a"b`, `a\b`, "a\x1fb", "\x7f", "é", "日本", "\xff", "a\xc3", "é\"", "é\x00", "\xed\xa0\x80", "\u2028"} {
+		if got, want := plainJSONString([]byte(s)), def(s); got != want {
+			t.Errorf("plainJSONString(%q) = %v, want %v", s, got, want)
+		}
+		if got, want := plainJSONText(s), def(s); got != want {
+			t.Errorf("plainJSONText(%q) = %v, want %v", s, got, want)
+		}
 	}
 }

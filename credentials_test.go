@@ -125,6 +125,7 @@ func TestRequestToken(t *testing.T) {
 		{name: "bearer disabled alone", cfg: Config{Token: TokenConfig{DisableBearer: true}}, header: map[string]string{"Authorization": "Bearer b"}},
 		{name: "query disabled", cfg: Config{Token: TokenConfig{DisableQuery: true}}, query: "auth_token=q"},
 		{name: "custom header", cfg: Config{Token: TokenConfig{Header: "X-Api-Key"}}, header: map[string]string{"X-Api-Key": "c"}, want: "c", wantOK: true},
+		{name: "custom header in any case", cfg: Config{Token: TokenConfig{Header: "x-API-key"}}, header: map[string]string{"x-api-KEY": "c"}, want: "c", wantOK: true},
 		{name: "default header ignored when custom", cfg: Config{Token: TokenConfig{Header: "X-Api-Key"}}, header: map[string]string{"Authentication-Token": "h"}},
 		{name: "custom query parameter", cfg: Config{Token: TokenConfig{QueryParam: "token"}}, query: "token=c", want: "c", wantOK: true},
 		{name: "default parameter ignored when custom", cfg: Config{Token: TokenConfig{QueryParam: "token"}}, query: "auth_token=q"},

@@ -26,7 +26,9 @@
 //	mux.Handle("GET /me", m.RequireToken(me))
 //	mux.Handle("GET /admin", m.Require(auth.Token, auth.Basic)(m.RequireRoles("admin")(admin)))
 //
-// Every field of [Config] is optional; the zero value means the default.
+// The user is shared with other requests and read-only: a handler that
+// needs a changed user works on [User.Clone]. Every field of [Config] is
+// optional; the zero value means the default.
 //
 // # Browser sessions
 //

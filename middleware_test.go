@@ -776,3 +776,46 @@ func TestErrorHandler(t *testing.T) {
 		})
 	}
 }
+
+// TestRequireTokenUserIsSnapshot documents the read-only rule from the
+// handler's side: the user in a request's context is the store's value at
+// the time of the check, shared and never changed afterwards, so a handler
+// still holding it sees it as it was while the account is updated, and the
+// next request sees the update.
+func TestRequireTokenUserIsSnapshot(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		cfg  Config
+	}{
+		{name: "store"},
+		{name: "cache", cfg: Config{UserCache: UserCacheConfig{Size: 10}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m, store := newSeeded(t, tt.cfg)
+			tok := tokenOf(t, m, store, idUser)
+			var seen []*User
+			h := m.RequireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				u, _ := FromContext(r.Context())
+				seen = append(seen, u)
+			}))
+			get := func() {
+				t.Helper()
+				r := httptest.NewRequest(http.MethodGet, "/", nil)
+				r.Header.Set("Authentication-Token", tok)
+				if rec := serve(h, r); rec.Code != http.StatusOK {
+					t.Fatalf("status %d", rec.Code)
+				}
+			}
+			get()
+			setUser(t, store, idUser, func(u *User) { u.Email, u.Roles[0] = "changed@example.com", "admin" })
+			m.ForgetUser(idUser)
+			get()
+			if u := seen[0]; u.Email != "user@example.com" || !slices.Equal(u.Roles, []string{"editor"}) {
+				t.Errorf("the first request's user changed with the store: %+v", u)
+			}
+			if u := seen[1]; u.Email != "changed@example.com" || !slices.Equal(u.Roles, []string{"admin"}) {
+				t.Errorf("the second request's user = %+v; want the update", u)
+			}
+		})
+	}
+}

@@ -11,7 +11,13 @@ import (
 )
 
 // UserStore is where a [Manager] finds users. Implementations must be safe
-// for concurrent use and must return copies the caller may keep.
+// for concurrent use.
+//
+// The users a store returns may be shared, with other callers and with the
+// store itself: callers treat them as read-only (see [User]), and the store
+// never changes a user once it has returned it, storing a new value on a
+// write instead. What a caller hands in (to CreateUser, or kept from an
+// update callback) the store copies.
 type UserStore interface {
 	// UserByID returns the user with the given ID. If there is none it
 	// returns an error that wraps [ErrUserNotFound]; any other error means
@@ -29,7 +35,8 @@ type UserStore interface {
 // logout and revocation, and stores new password hashes.
 type UserUpdater interface {
 	// UpdateUser loads the user with the given ID, calls update with a copy
-	// of it, and stores the result, all atomically: two concurrent calls
+	// of it that update may change (never a user the store has handed
+	// out), and stores a copy of the result, all atomically: two concurrent calls
 	// for the same user never lose each other's changes. If update returns
 	// an error nothing is stored and that error is returned. If the user
 	// does not exist it returns an error wrapping [ErrUserNotFound]; a
@@ -48,7 +55,8 @@ type UserAdmin interface {
 	CreateUser(ctx context.Context, u *User) error
 
 	// ListUsers returns every user, ordered by ID as the store orders them
-	// (numerically for the in-memory store).
+	// (numerically for the in-memory store). The users are read-only, as
+	// those of [UserStore]; the slice is the caller's.
 	ListUsers(ctx context.Context) ([]*User, error)
 }
 
@@ -56,6 +64,10 @@ type UserAdmin interface {
 // [UserAdmin] and [UniquifierLookup]. Its users are gone when the process
 // ends; use a store from a sub-package for anything that must survive a
 // restart. The zero value is not usable: call [NewMemoryStore].
+//
+// Its lookups return the stored users themselves, without copying, so they
+// cost no allocation; a write stores a new copy and never changes a user
+// already returned (see [UserStore]).
 type MemoryStore struct {
 	mu      sync.RWMutex
 	byID    map[string]*User
@@ -81,7 +93,7 @@ func (s *MemoryStore) UserByID(ctx context.Context, id string) (*User, error) {
 	if !ok {
 		return nil, ErrUserNotFound
 	}
-	return u.Clone(), nil
+	return u, nil
 }
 
 // UserByEmail implements [UserStore].
@@ -92,7 +104,7 @@ func (s *MemoryStore) UserByEmail(ctx context.Context, email string) (*User, err
 	if !ok {
 		return nil, ErrUserNotFound
 	}
-	return u.Clone(), nil
+	return u, nil
 }
 
 // UpdateUser implements [UserUpdater].
@@ -158,7 +170,7 @@ func (s *MemoryStore) ListUsers(ctx context.Context) ([]*User, error) {
 	defer s.mu.RUnlock()
 	users := make([]*User, 0, len(s.byID))
 	for _, u := range s.byID {
-		users = append(users, u.Clone())
+		users = append(users, u)
 	}
 	slices.SortFunc(users, func(a, b *User) int { return userkey.CompareIDs(a.ID, b.ID) })
 	return users, nil
@@ -192,7 +204,7 @@ func (s *MemoryStore) UserByUniquifier(ctx context.Context, uniq string) (*User,
 	case len(ids) > 1:
 		return nil, errSharedUniquifier
 	default:
-		return s.byID[ids[0]].Clone(), nil
+		return s.byID[ids[0]], nil
 	}
 }
 

@@ -200,26 +200,14 @@ func TestMemoryStoreUpdateUser(t *testing.T) {
 	}
 }
 
-// TestMemoryStoreReturnsCopies changes every user the store hands out, or
-// was handed, and expects the store not to see it.
-func TestMemoryStoreReturnsCopies(t *testing.T) {
+// TestMemoryStoreCopiesWhatItIsHanded changes every user the store was
+// handed, and expects the store not to see it.
+func TestMemoryStoreCopiesWhatItIsHanded(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name   string
 		mutate func(t *testing.T, s *MemoryStore)
 	}{
-		{name: "UserByID", mutate: func(t *testing.T, s *MemoryStore) {
-			u, _ := s.UserByID(ctx, "1")
-			u.Active, u.Roles[0] = false, "admin"
-		}},
-		{name: "UserByEmail", mutate: func(t *testing.T, s *MemoryStore) {
-			u, _ := s.UserByEmail(ctx, "a@example.com")
-			u.Active, u.Roles[0] = false, "admin"
-		}},
-		{name: "ListUsers", mutate: func(t *testing.T, s *MemoryStore) {
-			us, _ := s.ListUsers(ctx)
-			us[0].Active, us[0].Roles[0] = false, "admin"
-		}},
 		{name: "UpdateUser argument kept", mutate: func(t *testing.T, s *MemoryStore) {
 			var kept *User
 			if err := s.UpdateUser(ctx, "1", func(u *User) error { kept = u; return nil }); err != nil {
@@ -230,6 +218,15 @@ func TestMemoryStoreReturnsCopies(t *testing.T) {
 		{name: "UpdateUser argument after failure", mutate: func(t *testing.T, s *MemoryStore) {
 			_ = s.UpdateUser(ctx, "1", func(u *User) error {
 				u.Active, u.Roles[0] = false, "admin"
+				return errors.New("no")
+			})
+		}},
+		{name: "UpdateUser argument is not the user handed out", mutate: func(t *testing.T, s *MemoryStore) {
+			out, _ := s.UserByID(ctx, "1")
+			_ = s.UpdateUser(ctx, "1", func(u *User) error {
+				if u == out || &u.Roles[0] == &out.Roles[0] {
+					t.Error("update was called with the user the store hands out")
+				}
 				return errors.New("no")
 			})
 		}},
@@ -257,6 +254,38 @@ func TestMemoryStoreReturnsCopies(t *testing.T) {
 			t.Errorf("the store's user changed with the caller's: %+v, %v", got, err)
 		}
 	})
+}
+
+// TestMemoryStoreUsersStayAsReturned documents the read-only rule of
+// UserStore: lookups hand out the stored user itself, without a copy, and a
+// later write stores a new value, so a user once returned never changes.
+func TestMemoryStoreUsersStayAsReturned(t *testing.T) {
+	ctx := context.Background()
+	s := memoryStoreWith(t, "1", "a@example.com")
+	byID, _ := s.UserByID(ctx, "1")
+	if again, _ := s.UserByID(ctx, "1"); again != byID {
+		t.Error("UserByID returned a new copy; want the stored user, shared")
+	}
+	byEmail, _ := s.UserByEmail(ctx, "a@example.com")
+	byUniq, _ := s.UserByUniquifier(ctx, byID.Uniquifier)
+	listed, _ := s.ListUsers(ctx)
+	want := byID.Clone()
+
+	err := s.UpdateUser(ctx, "1", func(u *User) error {
+		u.Active, u.Roles[0], u.Email, u.LoginCount = false, "admin", "z@example.com", 9
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, u := range map[string]*User{"UserByID": byID, "UserByEmail": byEmail, "UserByUniquifier": byUniq, "ListUsers": listed[0]} {
+		if u.Active != want.Active || !slices.Equal(u.Roles, want.Roles) || u.Email != want.Email || u.LoginCount != want.LoginCount {
+			t.Errorf("%s: the user returned before the update changed: %+v", name, u)
+		}
+	}
+	if u, _ := s.UserByID(ctx, "1"); u == byID || u.Email != "z@example.com" || u.Roles[0] != "admin" {
+		t.Errorf("after the update UserByID = %+v; want the new value", u)
+	}
 }
 
 func TestMemoryStoreListUsers(t *testing.T) {
@@ -325,8 +354,12 @@ func TestMemoryStoreConcurrentUpdates(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				u.Roles = append(u.Roles, "reader") // a copy: must not race
-				u.LoginCount++
+				// Shared and read-only: reading it must not race with
+				// the updates.
+				if u.LoginCount < 0 || len(u.Roles) < 1 || u.Roles[len(u.Roles)-1] == "" {
+					t.Errorf("read %+v", u)
+					return
+				}
 				if _, err := s.ListUsers(ctx); err != nil {
 					t.Error(err)
 					return
@@ -415,10 +448,9 @@ func TestMemoryStoreUserByUniquifier(t *testing.T) {
 	s.UpdateUser(ctx, "3", func(u *User) error { u.Uniquifier = ""; return nil })
 	want("u2", "2")
 
-	// Copies.
+	// The stored user, shared (see TestMemoryStoreUsersStayAsReturned).
 	u, _ := s.UserByUniquifier(ctx, "u2")
-	u.Email = "scribbled"
-	if v, _ := s.UserByID(ctx, "2"); v.Email != "b@example.com" {
-		t.Error("UserByUniquifier returned the stored user, not a copy")
+	if v, _ := s.UserByID(ctx, "2"); v != u {
+		t.Error("UserByUniquifier returned a copy; want the stored user")
 	}
 }

@@ -37,7 +37,8 @@ var tokenFaults = userFaults{unknown: errUnknownTokenUser, revoked: errRevokedTo
 
 // tokenSources are the places a request's token is read, in order.
 type tokenSources struct {
-	header, query               string
+	header                      string // in canonical form, to index http.Header directly
+	query                       string
 	noHeader, noBearer, noQuery bool
 }
 
@@ -46,8 +47,8 @@ type tokenSources struct {
 // has one wins.
 func (s *tokenSources) find(r *http.Request) (string, bool) {
 	if !s.noHeader {
-		if t := r.Header.Get(s.header); t != "" {
-			return t, true
+		if v := r.Header[s.header]; len(v) > 0 && v[0] != "" { // r.Header.Get without canonicalizing per request
+			return v[0], true
 		}
 	}
 	if !s.noBearer {
@@ -66,7 +67,7 @@ func (s *tokenSources) find(r *http.Request) (string, bool) {
 // setupTokens validates and copies the token settings.
 func (m *Manager) setupTokens(key []byte, c TokenConfig) error {
 	m.sources = tokenSources{
-		header:   stringOr(c.Header, "Authentication-Token"),
+		header:   http.CanonicalHeaderKey(stringOr(c.Header, "Authentication-Token")),
 		query:    stringOr(c.QueryParam, "auth_token"),
 		noHeader: c.DisableHeader, noBearer: c.DisableBearer, noQuery: c.DisableQuery,
 	}

@@ -10,8 +10,13 @@ import (
 	"time"
 )
 
-// User is an account as the Manager sees it. Stores return fresh copies, so
-// a handler may read a User from the request context without locking.
+// User is an account as the Manager sees it.
+//
+// A User handed out by a [UserStore], by the Manager (VerifyToken, Login)
+// or by [FromContext] may be shared with other requests: treat it as
+// read-only, and change a copy from [User.Clone] instead. A store never
+// changes a user it has handed out (it stores a new value on a write), so
+// reading one needs no locking.
 type User struct {
 	// ID identifies the user in tokens and in the store. It never changes.
 	ID string
@@ -53,8 +58,9 @@ func (u *User) HasRole(role string) bool {
 	return slices.Contains(u.Roles, role)
 }
 
-// Clone returns a deep copy of u, so that stores can hand out users that
-// callers may modify freely.
+// Clone returns a deep copy of u, which the caller may modify freely: the
+// way to change a user obtained from a store or from a context, and the way
+// stores keep what they are handed.
 func (u *User) Clone() *User {
 	c := *u
 	c.Roles = slices.Clone(u.Roles)
@@ -86,19 +92,40 @@ func checkEmail(email string) error {
 	return nil
 }
 
-// userKey is the context key of the authenticated user. It is unexported so
-// that no other package can read or overwrite the value.
+// userKey is the key under which a context carries the authenticated user.
+// It is unexported so that no other package can read or overwrite the value.
 type userKey struct{}
+
+// userContext is a context carrying a user, as context.WithValue(parent,
+// userKey{}, user) would, in one allocation half the size of WithValue's.
+type userContext struct {
+	context.Context
+	user *User
+}
+
+func (c *userContext) Value(key any) any {
+	if _, ok := key.(userKey); ok {
+		return c.user
+	}
+	return c.Context.Value(key)
+}
+
+func (c *userContext) String() string { return fmt.Sprintf("%v.WithUser", c.Context) }
 
 // NewContext returns a copy of ctx that carries u. The middlewares call it
 // after authenticating a request; tests and custom schemes may call it too.
+// The context holds u itself, not a copy: see [User] for the read-only rule.
 func NewContext(ctx context.Context, u *User) context.Context {
-	return context.WithValue(ctx, userKey{}, u)
+	return &userContext{Context: ctx, user: u}
 }
 
 // FromContext returns the user that authenticated the request whose context
-// is ctx, and whether there was one. It never panics.
+// is ctx, and whether there was one. It never panics. The user may be shared
+// with other requests and must not be modified (see [User]).
 func FromContext(ctx context.Context) (*User, bool) {
+	if c, ok := ctx.(*userContext); ok {
+		return c.user, c.user != nil
+	}
 	u, ok := ctx.Value(userKey{}).(*User)
 	return u, ok && u != nil
 }

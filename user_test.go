@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -109,6 +111,8 @@ func TestContext(t *testing.T) {
 		//lint:ignore SA1029 the test checks that a plain string key cannot impersonate the package's own key
 		{name: "plain string key", ctx: context.WithValue(context.Background(), any("user"), alice), want: nil, wantOK: false},
 		{name: "wrong value type", ctx: context.WithValue(context.Background(), userKey{}, "alice"), want: nil, wantOK: false},
+		{name: "WithValue under the package's key", ctx: context.WithValue(context.Background(), userKey{}, alice), want: alice, wantOK: true},
+		{name: "under a cancelled context", ctx: NewContext(cancelled(), alice), want: alice, wantOK: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,6 +121,34 @@ func TestContext(t *testing.T) {
 				t.Errorf("FromContext = %v, %v; want %v, %v", got, ok, tt.want, tt.wantOK)
 			}
 		})
+	}
+}
+
+// TestContextPassesThrough checks that a context carrying a user is still
+// its parent for everything else: values, cancellation, deadline, cause.
+func TestContextPassesThrough(t *testing.T) {
+	deadline := time.Now().Add(time.Hour)
+	parent, cancel := context.WithDeadline(context.WithValue(context.Background(), ctxKeyString("k"), "v"), deadline)
+	u := &User{ID: "1"}
+	ctx := NewContext(parent, u)
+	if got := ctx.Value(ctxKeyString("k")); got != "v" {
+		t.Errorf("Value(k) = %v, want v", got)
+	}
+	if d, ok := ctx.Deadline(); !ok || !d.Equal(deadline) {
+		t.Errorf("Deadline = %v, %v; want %v, true", d, ok, deadline)
+	}
+	child, stop := context.WithCancel(ctx)
+	defer stop()
+	if got, ok := FromContext(child); got != u || !ok {
+		t.Errorf("FromContext(child) = %v, %v; want the user", got, ok)
+	}
+	cancel()
+	<-child.Done()
+	if ctx.Err() != context.Canceled || child.Err() != context.Canceled || context.Cause(child) != context.Canceled {
+		t.Errorf("after the parent's cancel: Err = %v, child's %v, cause %v", ctx.Err(), child.Err(), context.Cause(child))
+	}
+	if s := fmt.Sprint(ctx); !strings.HasSuffix(s, ".WithUser") || strings.Contains(s, "0x") {
+		t.Errorf("String = %q", s)
 	}
 }
 

@@ -89,7 +89,7 @@ type macState struct {
 	buf   []byte   // the signed bytes, copied so the string need not be converted
 	sigIn []byte   // the encoded signature from the token, copied likewise
 	sum   [64]byte // the computed MAC
-	sig   [64]byte // the decoded signature from the token
+	enc   [86]byte // the computed MAC, encoded as in a token (86 characters for SHA-512)
 }
 
 // mac computes the MAC of signed into st.sum and returns it.

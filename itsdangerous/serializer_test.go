@@ -377,7 +377,11 @@ func TestSentinels(t *testing.T) {
 	s := newTestSerializer(t, Config{})
 	tok := s.Sign([]byte(`"x"`))
 	other, _ := New([]byte("another key"), Config{})
-	for _, bad := range []string{other.Sign([]byte(`"x"`)), tok[:len(tok)-1] + "A", "no-dots", tok + "."} {
+	swapped := "A" // a last character of another MAC, in canonical form
+	if tok[len(tok)-1] == 'A' {
+		swapped = "E"
+	}
+	for _, bad := range []string{other.Sign([]byte(`"x"`)), tok[:len(tok)-1] + swapped, "no-dots", tok + "."} {
 		if _, _, err := s.Unsign(bad); err != ErrBadSignature {
 			t.Errorf("Unsign(%q) = %v, want ErrBadSignature itself", bad, err)
 		}
@@ -386,5 +390,40 @@ func TestSentinels(t *testing.T) {
 		if !strings.HasPrefix(msg, "itsdangerous: ") {
 			t.Errorf("error text %q", msg)
 		}
+	}
+}
+
+// TestSignatureOnlyCanonical checks that a signature verifies only in its
+// one strict base64 form: not with nonzero padding bits in its last
+// character (which a lenient decoder reads as the same MAC), nor with a
+// line break in it, which base64 decoders skip.
+func TestSignatureOnlyCanonical(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for _, d := range []Digest{SHA1, SHA256, SHA512} {
+		t.Run(string(d), func(t *testing.T) {
+			s := newTestSerializer(t, Config{Digest: d})
+			tok := s.Sign([]byte(`"x"`))
+			if _, _, err := s.Unsign(tok); err != nil {
+				t.Fatalf("Unsign(valid) = %v", err)
+			}
+			dot := strings.LastIndexByte(tok, '.')
+			signed, sig := tok[:dot+1], tok[dot+1:]
+			last := strings.IndexByte(alphabet, sig[len(sig)-1])
+			variants := map[string]string{
+				"padding bit set":    sig[:len(sig)-1] + string(alphabet[last|1]),
+				"CR for a character": sig[:len(sig)-1] + "\r",
+				"LF inside":          sig[:10] + "\n" + sig[10:len(sig)-1],
+				"LF appended":        sig + "\n",
+				"standard alphabet":  strings.NewReplacer("-", "+", "_", "/").Replace(sig),
+			}
+			for name, v := range variants {
+				if v == sig { // no "-" or "_" to replace
+					continue
+				}
+				if _, _, err := s.Unsign(signed + v); err != ErrBadSignature {
+					t.Errorf("%s: Unsign = %v, want ErrBadSignature", name, err)
+				}
+			}
+		})
 	}
 }

@@ -361,8 +361,11 @@ func testRoles(t *testing.T, s Store, _ Reopen) {
 	}
 }
 
-// testCopies checks that users handed in or out are copies: changing them
-// afterwards does not change the store.
+// testCopies checks that users handed in are copies, and that users handed
+// out stay as they were: changing a user after CreateUser, or one kept from
+// an update callback, does not change the store, and an update does not
+// change a user read before it. A store may share the users it hands out,
+// so the suite only reads them (see auth.UserStore).
 func testCopies(t *testing.T, s Store, _ Reopen) {
 	ctx := t.Context()
 	u := fullUser("copied", "copied@example.com")
@@ -379,23 +382,26 @@ func testCopies(t *testing.T, s Store, _ Reopen) {
 	scribble(u)
 	wantUser(t, s, want)
 
-	scribble(byID(t, s, "copied"))
-	wantUser(t, s, want)
-
-	scribble(byEmail(t, s, "copied@example.com"))
+	var kept *auth.User
+	update(t, s, "copied", func(u *auth.User) { kept = u })
+	scribble(kept)
 	wantUser(t, s, want)
 
 	users, err := s.ListUsers(ctx)
 	if err != nil || len(users) != 1 {
 		t.Fatalf("ListUsers = %d users, %v; want 1", len(users), err)
 	}
-	scribble(users[0])
-	wantUser(t, s, want)
-
-	var kept *auth.User
-	update(t, s, "copied", func(u *auth.User) { kept = u })
-	scribble(kept)
-	wantUser(t, s, want)
+	read := map[string]*auth.User{
+		"UserByID":    byID(t, s, "copied"),
+		"UserByEmail": byEmail(t, s, "copied@example.com"),
+		"ListUsers":   users[0],
+	}
+	update(t, s, "copied", scribble)
+	for name, u := range read {
+		if d := diffUser(u, want, limitsOf(s)); d != "" {
+			t.Errorf("%s, read before an update: %s", name, d)
+		}
+	}
 }
 
 // testConcurrentUpdates checks that concurrent read-modify-write updates

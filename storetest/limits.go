@@ -122,9 +122,15 @@ func (m *idMap) out(id string) string {
 	return id
 }
 
+// user gives u the suite's ID. The store's user is read-only, so a user
+// whose ID differs is copied (and the check that a store never changes a
+// user it handed out sees only the copy).
 func (l *limited) user(u *auth.User, err error) (*auth.User, error) {
 	if u != nil {
-		u.ID = l.ids.out(u.ID)
+		if id := l.ids.out(u.ID); id != u.ID {
+			u = u.Clone()
+			u.ID = id
+		}
 	}
 	return u, err
 }
@@ -158,10 +164,8 @@ func (l *limited) CreateUser(ctx context.Context, u *auth.User) error {
 
 func (l *limited) ListUsers(ctx context.Context) ([]*auth.User, error) {
 	users, err := l.Store.ListUsers(ctx)
-	for _, u := range users {
-		if u != nil {
-			u.ID = l.ids.out(u.ID)
-		}
+	for i, u := range users {
+		users[i], _ = l.user(u, nil)
 	}
 	return users, err
 }

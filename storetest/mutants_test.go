@@ -38,6 +38,7 @@ var mutants = []struct {
 	{name: "swallows ID change", open: memory(func(m *mutant) { m.swallowIDChange = true }), wantFail: "IDChange"},
 	{name: "sorts roles", open: memory(func(m *mutant) { m.sortRoles = true }), wantFail: "Roles"},
 	{name: "keeps the caller's user", open: memory(func(m *mutant) { m.alias = true }), wantFail: "Copies"},
+	{name: "updates the user it handed out", open: memory(func(m *mutant) { m.inPlace = true }), wantFail: "Copies"},
 	{name: "unlocked read-modify-write", open: memory(func(m *mutant) { m.racyUpdate = true }), wantFail: "ConcurrentUpdates"},
 	{name: "stale cache", open: memory(func(m *mutant) { m.cache = map[string]*auth.User{} }), wantFail: "Revocation"},
 	{name: "list misses a user", open: memory(func(m *mutant) { m.shortList = true }), wantFail: "ListUsers"},
@@ -106,7 +107,7 @@ type mutant struct {
 	bareNotFound, callUpdateOnMissing, dropIP, minutes, noAssignedID bool
 	caseSensitive, asciiFold, swallowDupEmail, swallowDupID          bool
 	storeOnError, swallowIDChange, sortRoles, alias, racyUpdate      bool
-	shortList                                                        bool
+	shortList, inPlace                                               bool
 	cache                                                            map[string]*auth.User // never invalidated
 	kept                                                             map[string]*auth.User // callers' users, kept by alias
 }
@@ -180,11 +181,25 @@ func (m *mutant) UpdateUser(ctx context.Context, id string, update func(*auth.Us
 		if err != nil {
 			return err
 		}
+		u = u.Clone() // the store's own is read-only
 		if err := update(u); err != nil {
 			return err
 		}
 		runtime.Gosched()
 		return m.MemoryStore.UpdateUser(ctx, id, func(v *auth.User) error { *v = *u; return nil })
+	}
+	if m.inPlace {
+		u, err := m.MemoryStore.UserByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		return m.MemoryStore.UpdateUser(ctx, id, func(v *auth.User) error {
+			if err := update(v); err != nil {
+				return err
+			}
+			*u = *v.Clone() // into the user handed out
+			return nil
+		})
 	}
 	var updateErr error
 	err := m.MemoryStore.UpdateUser(ctx, id, func(u *auth.User) error {
