@@ -82,7 +82,7 @@ const (
 
 type cacheSlot struct {
 	id      string // "" when empty
-	user    *User  // never handed out: get returns clones; never changed once stored
+	user    *User  // shared with every request that gets it: read-only, as every user a store hands out
 	expires time.Time
 	ref     atomic.Bool // set by a hit under the read lock, cleared by the hand
 }
@@ -126,8 +126,8 @@ func (c *userCache) shard(id string) *atomic.Uint64 {
 	return &c.gens[maphash.String(c.seed, id)%genShards]
 }
 
-// get returns a copy of the cached user with the given ID if the entry is
-// fresh and holds the given uniquifier.
+// get returns the cached user with the given ID, shared and read-only, if
+// the entry is fresh and holds the given uniquifier.
 func (c *userCache) get(id string, uniq []byte, now time.Time) (*User, bool) {
 	c.mu.RLock()
 	i, ok := c.index[id]
@@ -144,13 +144,13 @@ func (c *userCache) get(id string, uniq []byte, now time.Time) (*User, bool) {
 	if !ok || now.After(expires) || subtle.ConstantTimeCompare([]byte(u.Uniquifier), uniq) != 1 {
 		return nil, false
 	}
-	return u.Clone(), true
+	return u, true
 }
 
-// put caches a copy of u, unless the user's shard generation is no longer
-// gen (the user, or one sharing its shard, was forgotten since gen was read).
+// put caches u, which the store handed out and so never changes, unless
+// the user's shard generation is no longer gen (the user, or one sharing
+// its shard, was forgotten since gen was read).
 func (c *userCache) put(u *User, gen uint64, now time.Time) {
-	cp := u.Clone()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.shard(u.ID).Load() != gen {
@@ -162,7 +162,7 @@ func (c *userCache) put(u *User, gen uint64, now time.Time) {
 		c.index[u.ID] = i
 	}
 	s := &c.slots[i]
-	s.id, s.user, s.expires = u.ID, cp, now.Add(c.ttl)
+	s.id, s.user, s.expires = u.ID, u, now.Add(c.ttl)
 	s.ref.Store(false)
 }
 
