@@ -144,6 +144,7 @@ func BenchmarkRequireToken(b *testing.B) {
 			b.Run(name, func(b *testing.B) {
 				s := bs.open(b)
 				cfg := auth.Config{Logger: slog.New(slog.DiscardHandler), Password: auth.PasswordConfig{BcryptCost: 4}}
+				cfg.UserCache = auth.UserCacheConfig{Size: -1} // on by default for the SQL stores
 				if cached {
 					cfg.UserCache = auth.UserCacheConfig{Size: 1000, TTL: time.Minute}
 				}
