@@ -3,14 +3,19 @@ package main
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/authkit/auth/internal/dbopen"
 	"github.com/authkit/auth/internal/testpg"
 )
 
@@ -50,16 +55,24 @@ type answer struct {
 	body   string
 }
 
-// load sends requests from several goroutines until stop is closed and
-// returns every answer. Each request function is one route.
-func load(client *http.Client, stop <-chan struct{}, workers int, requests map[string]func() *http.Request) []answer {
+// route is a kind of request a load generator sends, from as many
+// goroutines as workers.
+type route struct {
+	name    string
+	workers int
+	request func() *http.Request
+}
+
+// load sends requests from goroutines of their own until stop is closed
+// and returns every answer.
+func load(client *http.Client, stop <-chan struct{}, routes []route) []answer {
 	var (
 		mu      sync.Mutex
 		answers []answer
 		wg      sync.WaitGroup
 	)
-	for route, newRequest := range requests {
-		for range workers {
+	for _, r := range routes {
+		for range r.workers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -69,8 +82,8 @@ func load(client *http.Client, stop <-chan struct{}, workers int, requests map[s
 						return
 					default:
 					}
-					a := answer{start: time.Now(), route: route}
-					resp, err := client.Do(newRequest())
+					a := answer{start: time.Now(), route: r.name}
+					resp, err := client.Do(r.request())
 					if err == nil {
 						body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 						resp.Body.Close()
@@ -88,6 +101,15 @@ func load(client *http.Client, stop <-chan struct{}, workers int, requests map[s
 	}
 	wg.Wait()
 	return answers
+}
+
+// loginRequest makes the JSON login of the seeded test user.
+func loginRequest(srv string) func() *http.Request {
+	return func() *http.Request {
+		req, _ := http.NewRequest(http.MethodPost, srv+"/login", strings.NewReader(`{"email":"test@example.com","password":"test123"}`))
+		req.Header.Set("Content-Type", "application/json")
+		return req
+	}
 }
 
 // TestPostgresStopped stops PostgreSQL, as the example server sees it,
@@ -154,19 +176,18 @@ func TestPostgresStopped(t *testing.T) {
 			return req
 		}
 	}
-	requests := map[string]func() *http.Request{
-		"GET /protected":    withToken("/protected"),
-		"GET /dummy-api/":   withToken("/dummy-api/"),
-		"GET /admin/ (403)": withToken("/admin/"),
-		"POST /login": func() *http.Request {
-			req, _ := http.NewRequest(http.MethodPost, srv+"/login", strings.NewReader(`{"email":"test@example.com","password":"test123"}`))
-			req.Header.Set("Content-Type", "application/json")
-			return req
-		},
+	// Logins come from 4 goroutines, no more: the throttle counts every
+	// attempt in flight from one address as a failure until its password
+	// checks, and refuses a sixth (429).
+	routes := []route{
+		{"GET /protected", 4, withToken("/protected")},
+		{"GET /dummy-api/", 4, withToken("/dummy-api/")},
+		{"GET /admin/ (403)", 4, withToken("/admin/")},
+		{"POST /login", 4, loginRequest(srv)},
 	}
 	stop := make(chan struct{})
 	done := make(chan []answer)
-	go func() { done <- load(client, stop, 4, requests) }()
+	go func() { done <- load(client, stop, routes) }()
 
 	time.Sleep(500 * time.Millisecond)
 	cut := time.Now()
@@ -261,4 +282,134 @@ func TestPostgresStopped(t *testing.T) {
 		}
 		t.Logf("server log, without successful logins, first 100 lines:\n%s", strings.Join(lines, "\n"))
 	}
+}
+
+// TestSQLiteServerAndAuthctl writes one SQLite file from the server and
+// from authctl at once, for 5 s: 11 goroutines hammer the server's logins
+// (each a write: the login's trackable fields), token routes and the
+// token endpoint, while two loops run authctl (separate processes) to
+// create users, give roles, revoke tokens and deactivate. "database is
+// locked" must reach no one: every server answer is the route's success,
+// never a 5xx or a body naming the lock, and every authctl command
+// succeeds. It holds through WAL (readers never wait for the writer), a
+// busy timeout of 5 s and write transactions that take the lock first
+// (BEGIN IMMEDIATE), all of which sqlstore.SQLiteDSN sets.
+func TestSQLiteServerAndAuthctl(t *testing.T) {
+	const busy = 5 * time.Second
+	dir := t.TempDir()
+	authctl := filepath.Join(dir, "authctl")
+	if out, err := exec.Command("go", "build", "-o", authctl, "../../cmd/authctl").CombinedOutput(); err != nil {
+		t.Fatalf("building authctl: %v\n%s", err, out)
+	}
+	db := filepath.Join(dir, "auth.db")
+	env := map[string]string{"AUTH_SECRET": "sqlite locking test secret, 32 b", "AUTH_BCRYPT_COST": "4"}
+	srv, log := startServer(t, env, "-db", db)
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Post(srv+"/login", "application/json", strings.NewReader(`{"email":"test@example.com","password":"test123"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := loginTokenOf(t, resp)
+	// Password checks come from 5 goroutines, no more (see
+	// TestPostgresStopped).
+	routes := []route{
+		{"GET /protected", 6, func() *http.Request {
+			req, _ := http.NewRequest(http.MethodGet, srv+"/protected", nil)
+			req.Header.Set("Authentication-Token", tok)
+			return req
+		}},
+		{"POST /login", 3, loginRequest(srv)},
+		{"POST /api/v1/tokens/", 2, func() *http.Request {
+			req, _ := http.NewRequest(http.MethodPost, srv+"/api/v1/tokens/", nil)
+			req.SetBasicAuth("admin@example.com", "admin123")
+			return req
+		}},
+	}
+	stop := make(chan struct{})
+	done := make(chan []answer)
+	go func() { done <- load(client, stop, routes) }()
+
+	type run struct {
+		args []string
+		err  error
+		out  string
+	}
+	var (
+		mu   sync.Mutex
+		runs []run
+		wg   sync.WaitGroup
+	)
+	ctl := func(stdin string, args ...string) {
+		cmd := exec.Command(authctl, append([]string{"-db", db, "-bcrypt-cost", "4"}, args...)...)
+		cmd.Env = append(os.Environ(), "AUTH_SECRET="+env["AUTH_SECRET"])
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		mu.Lock()
+		runs = append(runs, run{args: args, err: err, out: string(out)})
+		mu.Unlock()
+	}
+	end := time.Now().Add(busy)
+	for loop := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(end); i++ {
+				email := fmt.Sprintf("ctl%d-%d@example.com", loop, i)
+				ctl("authctl-made-password\n", "users", "create", email, "--password-stdin", "--confirmed")
+				ctl("", "roles", "add", email, "editor")
+				ctl("", "tokens", "revoke", email)
+				ctl("", "users", "deactivate", email)
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	answers := <-done
+
+	for _, r := range runs {
+		if r.err != nil || strings.Contains(r.out, "locked") {
+			t.Errorf("authctl %s: %v\n%s", strings.Join(r.args, " "), r.err, r.out)
+		}
+	}
+	counts := map[string]int{}
+	bad := 0
+	for _, a := range answers {
+		counts[a.route+" "+strconv.Itoa(a.status)]++
+		if a.status != http.StatusOK || strings.Contains(a.body, "locked") {
+			if bad++; bad <= 10 {
+				t.Errorf("%s: %d %q", a.route, a.status, a.body)
+			}
+		}
+	}
+	if bad > 10 {
+		t.Errorf("… %d answers wrong in all", bad)
+	}
+	t.Logf("%d authctl commands; %d answers: %v", len(runs), len(answers), counts)
+	if strings.Contains(log.String(), "locked") {
+		t.Errorf("the server logged a lock:\n%s", log.String())
+	}
+	// No login was lost between the processes' writes either.
+	for email, want := range map[string]int{
+		"test@example.com":  1 + counts["POST /login 200"],
+		"admin@example.com": counts["POST /api/v1/tokens/ 200"],
+	} {
+		if got := loginCountOf(t, db, email); got != want {
+			t.Errorf("%s: login count %d after %d successful logins", email, got, want)
+		}
+	}
+}
+
+// loginCountOf reads a user's login count from the store dsn names.
+func loginCountOf(t *testing.T, dsn, email string) int {
+	t.Helper()
+	store, closeStore, err := dbopen.Open(context.Background(), dsn, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore()
+	u, err := store.UserByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.LoginCount
 }
