@@ -53,6 +53,7 @@ type answer struct {
 	route  string
 	status int // 0: the request itself failed
 	body   string
+	retry  string // Retry-After
 }
 
 // route is a kind of request a load generator sends, from as many
@@ -87,7 +88,7 @@ func load(client *http.Client, stop <-chan struct{}, routes []route) []answer {
 					if err == nil {
 						body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 						resp.Body.Close()
-						a.status, a.body = resp.StatusCode, string(body)
+						a.status, a.body, a.retry = resp.StatusCode, string(body), resp.Header.Get("Retry-After")
 					} else {
 						a.body = err.Error()
 					}
@@ -116,16 +117,16 @@ func loginRequest(srv string) func() *http.Request {
 // under load: a proxy between the server (its pool and its notification
 // listener) and the database closes every connection and refuses new
 // ones for 6.5 s, then lets them through again. Meanwhile token routes
-// and logins are hammered from 16 goroutines. Every answer must be 200 or
-// 503, never 401 (a valid token refused), 500 or a failed request. From
-// 1.5 s into the outage on, past the second in which the verified-user
-// cache still trusts its last read of the change log, every answer must be
-// 503: a cached user is not served from a cache that can no longer learn
-// of revocations. Within 5 s of the database being back every route must
-// answer 200 again and stay so, with the listener's LISTEN session
-// re-established. The outage is long enough that the listener's
-// reconnection backoff, under the old 10 s cap, left it away for 5.7 s
-// after the database was back.
+// and logins are hammered from 16 goroutines. Every answer must be 200
+// (403 on /admin/) or 503 with Retry-After, never 401 (a valid token
+// refused), 500 or a failed request. From 1.5 s into the outage on, past
+// the second in which the verified-user cache still trusts its last read
+// of the change log, every answer must be 503: a cached user is not
+// served from a cache that can no longer learn of revocations. Within 5 s
+// of the database being back every route must answer as before and stay
+// so, with the listener's LISTEN session re-established. The outage is
+// long enough that the listener's reconnection backoff, under the old
+// 10 s cap, left it away for 5.7 s after the database was back.
 func TestPostgresStopped(t *testing.T) {
 	const (
 		outage  = 6500 * time.Millisecond
@@ -245,6 +246,8 @@ func TestPostgresStopped(t *testing.T) {
 		switch {
 		case a.status != ok && a.status != http.StatusServiceUnavailable:
 			problem = "neither " + strconv.Itoa(ok) + " nor 503"
+		case a.status == http.StatusServiceUnavailable && a.retry == "":
+			problem = "503 without Retry-After"
 		case phase == "before" && a.status != ok:
 			problem = "before the outage"
 		case phase == "during" && a.start.After(cut.Add(trusted)) && a.status != http.StatusServiceUnavailable:
