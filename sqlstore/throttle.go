@@ -38,7 +38,8 @@ const reserveSQL = `INSERT INTO throttle (key, failures, last_failure) VALUES (?
 
 // Reserve implements [auth.ThrottleStore] with one atomic upsert. Every
 // 256th call also deletes the keys whose failures are forgotten, so the
-// table does not grow without bound.
+// table does not grow without bound. On SQLite the throttle's writes queue
+// with the Store's other writes (see queued).
 func (s *Store) Reserve(ctx context.Context, key string, now time.Time, limit auth.ThrottleLimit) (time.Duration, error) {
 	at, cutoff := now.UnixNano(), now.Add(-limit.Forget).UnixNano()
 	free, base, ceiling := int64(limit.Free), int64(max(limit.Base, 1)), int64(limit.Max)
@@ -47,8 +48,10 @@ func (s *Store) Reserve(ctx context.Context, key string, now time.Time, limit au
 		query = sqliteLeastGreatest.Replace(query)
 	}
 	var n int64
-	err := s.db.QueryRowContext(ctx, s.dialect.rebind(query),
-		key, at, cutoff, cutoff, free, at, ceiling, base, free, limit.Doublings()).Scan(&n)
+	err := s.queued(ctx, func() error {
+		return s.db.QueryRowContext(ctx, s.dialect.rebind(query),
+			key, at, cutoff, cutoff, free, at, ceiling, base, free, limit.Doublings()).Scan(&n)
+	})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return s.refusal(ctx, key, now, limit)
@@ -56,7 +59,7 @@ func (s *Store) Reserve(ctx context.Context, key string, now time.Time, limit au
 		return 0, fmt.Errorf("sqlstore: reserving a throttle attempt for %q: %w", key, err)
 	}
 	if s.throttleWrites.Add(1)%256 == 0 {
-		if _, err := s.db.ExecContext(ctx, s.dialect.rebind("DELETE FROM throttle WHERE last_failure < ?"), cutoff); err != nil {
+		if err := s.exec(ctx, "DELETE FROM throttle WHERE last_failure < ?", cutoff); err != nil {
 			return 0, fmt.Errorf("sqlstore: pruning the throttle table: %w", err)
 		}
 	}
@@ -84,8 +87,7 @@ func (s *Store) refusal(ctx context.Context, key string, now time.Time, limit au
 
 // Refund implements [auth.ThrottleStore].
 func (s *Store) Refund(ctx context.Context, key string) error {
-	_, err := s.db.ExecContext(ctx, s.dialect.rebind("UPDATE throttle SET failures = failures - 1 WHERE key = ? AND failures > 0"), key)
-	if err != nil {
+	if err := s.exec(ctx, "UPDATE throttle SET failures = failures - 1 WHERE key = ? AND failures > 0", key); err != nil {
 		return fmt.Errorf("sqlstore: refunding throttle %q: %w", key, err)
 	}
 	return nil
@@ -93,8 +95,16 @@ func (s *Store) Refund(ctx context.Context, key string) error {
 
 // Reset implements [auth.ThrottleStore].
 func (s *Store) Reset(ctx context.Context, key string) error {
-	if _, err := s.db.ExecContext(ctx, s.dialect.rebind("DELETE FROM throttle WHERE key = ?"), key); err != nil {
+	if err := s.exec(ctx, "DELETE FROM throttle WHERE key = ?", key); err != nil {
 		return fmt.Errorf("sqlstore: resetting throttle %q: %w", key, err)
 	}
 	return nil
+}
+
+// exec runs one write statement, queued with the Store's other writes.
+func (s *Store) exec(ctx context.Context, query string, args ...any) error {
+	return s.queued(ctx, func() error {
+		_, err := s.db.ExecContext(ctx, s.dialect.rebind(query), args...)
+		return err
+	})
 }

@@ -49,6 +49,25 @@ func (s txRunner) inTx(ctx context.Context, fn func(querier) error) error {
 	return nil
 }
 
+// queued runs fn, a write of one statement outside inTx, after the writes
+// of the Store queued before it: on SQLite it holds the semaphore that
+// inSQLiteTx holds, so that the Store's writers wait for each other in Go
+// and never in SQLite's busy handler, whose polling can starve a writer
+// past busy_timeout (SQLITE_BUSY, "database is locked") when many write
+// at once. On PostgreSQL it only calls fn.
+func (s *Store) queued(ctx context.Context, fn func() error) error {
+	if s.dialect != SQLite {
+		return fn()
+	}
+	select {
+	case s.writing <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("sqlstore: waiting to write: %w", ctx.Err())
+	}
+	defer func() { <-s.writing }()
+	return fn()
+}
+
 // inSQLiteTx runs fn in a transaction that holds SQLite's write lock from
 // its first statement on. A deferred transaction (database/sql's BeginTx
 // without _txlock=immediate) would read under a shared lock and then fail

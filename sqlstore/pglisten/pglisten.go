@@ -40,15 +40,30 @@ type Config struct {
 	// OnListen, if set, is called each time the listener is connected and
 	// listening, after the cache was emptied.
 	OnListen func()
-	// MaxBackoff caps the wait between reconnection attempts. Default 10 s.
+	// MaxBackoff caps the wait between reconnection attempts. Default 2 s,
+	// so that the listener is back within about 2 s of the database,
+	// however long it was away.
 	MaxBackoff time.Duration
 }
+
+// The waits between reconnection attempts: firstBackoff after a
+// connection that was listening is lost, doubling after each failed
+// attempt up to Config.MaxBackoff (default defaultMaxBackoff).
+const (
+	firstBackoff      = 100 * time.Millisecond
+	defaultMaxBackoff = 2 * time.Second
+	// connectTimeout bounds connecting and the LISTEN, so that an attempt
+	// made while the network drops packets fails in time for the next.
+	connectTimeout = 5 * time.Second
+)
 
 // Run listens for user changes on the PostgreSQL database dsn names and
 // tells target to forget each changed user, until ctx ends; then it
 // returns ctx's error. Notifications sent while the connection is down are
 // lost, so each time it (re)connects it first empties target's cache. It
-// reconnects after failures, waiting longer each time up to MaxBackoff.
+// reconnects after failures, waiting 100 ms after losing a connection that
+// was listening and twice as long after each failed attempt, up to
+// MaxBackoff.
 func Run(ctx context.Context, dsn string, target Forgetter, cfg Config) error {
 	if target == nil {
 		return errors.New("pglisten: nil target")
@@ -62,13 +77,16 @@ func Run(ctx context.Context, dsn string, target Forgetter, cfg Config) error {
 	}
 	maxBackoff := cfg.MaxBackoff
 	if maxBackoff <= 0 {
-		maxBackoff = 10 * time.Second
+		maxBackoff = defaultMaxBackoff
 	}
-	backoff := 100 * time.Millisecond
+	backoff := firstBackoff
 	for {
-		err := listen(ctx, dsn, target, cfg.OnListen)
+		listened, err := listen(ctx, dsn, target, cfg.OnListen)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if listened {
+			backoff = firstBackoff // an outage starts; the last one is over
 		}
 		logger.WarnContext(ctx, "pglisten: connection lost; reconnecting", "error", err.Error(), "after", backoff)
 		select {
@@ -80,16 +98,20 @@ func Run(ctx context.Context, dsn string, target Forgetter, cfg Config) error {
 	}
 }
 
-// listen runs one connection until it fails or ctx ends.
-func listen(ctx context.Context, dsn string, target Forgetter, onListen func()) error {
-	conn, err := pgx.Connect(ctx, dsn)
+// listen runs one connection until it fails or ctx ends, and reports
+// whether it was listening.
+func listen(ctx context.Context, dsn string, target Forgetter, onListen func()) (listened bool, _ error) {
+	connectCtx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	conn, err := pgx.Connect(connectCtx, dsn)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{sqlstore.ChangeChannel}.Sanitize()); err != nil {
-		return err
+	if _, err := conn.Exec(connectCtx, "LISTEN "+pgx.Identifier{sqlstore.ChangeChannel}.Sanitize()); err != nil {
+		return false, err
 	}
+	cancel()
 	target.ForgetAllUsers()
 	if onListen != nil {
 		onListen()
@@ -97,7 +119,7 @@ func listen(ctx context.Context, dsn string, target Forgetter, onListen func()) 
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
-			return err
+			return true, err
 		}
 		target.ForgetUser(n.Payload)
 	}

@@ -13,6 +13,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/internal/testpg"
 	"github.com/authkit/auth/sqlstore"
 	"github.com/authkit/auth/sqlstore/pglisten"
 )
@@ -143,5 +144,43 @@ func TestRunRejectsBadInput(t *testing.T) {
 	err := pglisten.Run(ctx, "postgres://nobody@127.0.0.1:1/none?connect_timeout=1", m, pglisten.Config{Logger: slog.New(slog.DiscardHandler)})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Run on an unreachable server returned %v, want the context's error", err)
+	}
+}
+
+// TestListensAgainAfterOutages cuts the listener's connection to
+// PostgreSQL, through a proxy, twice: for 1.6 s, which the reconnection
+// backoff doubles through (100 ms to 1.6 s), and then for an instant.
+// With the default settings the listener must be back within 2.5 s of the
+// database after each: the backoff is capped (at 2 s) and starts again at
+// 100 ms once a connection had been listening, rather than carrying the
+// first outage's wait into the next.
+func TestListensAgainAfterOutages(t *testing.T) {
+	proxy, dsn := testpg.NewProxy(t, postgresDSN(t))
+	m, _ := instance(t, dsn) // creates the schema through the proxy
+	ctx, stop := context.WithCancel(context.Background())
+	listening := make(chan time.Time, 16)
+	done := make(chan error, 1)
+	go func() {
+		done <- pglisten.Run(ctx, dsn, m, pglisten.Config{
+			Logger:   slog.New(slog.DiscardHandler),
+			OnListen: func() { listening <- time.Now() },
+		})
+	}()
+	defer func() {
+		stop()
+		<-done
+	}()
+	<-listening
+	for _, outage := range []time.Duration{1600 * time.Millisecond, 0} {
+		proxy.Cut()
+		time.Sleep(outage)
+		proxy.Restore()
+		back := time.Now()
+		select {
+		case at := <-listening:
+			t.Logf("after an outage of %v: listening again %v after the database was back", outage, at.Sub(back).Round(time.Millisecond))
+		case <-time.After(2500 * time.Millisecond):
+			t.Fatalf("after an outage of %v: not listening 2.5 s after the database was back", outage)
+		}
 	}
 }
