@@ -37,8 +37,8 @@ type passwords struct {
 }
 
 // newPasswords validates the password settings. The Manager's own hasher
-// writes only bcrypt or argon2id hashes; it reads every scheme passhash
-// reads.
+// writes only argon2id (the default) or bcrypt hashes; it reads every
+// scheme passhash reads.
 func newPasswords(c PasswordConfig) (passwords, error) {
 	p := passwords{hasher: c.Hasher, maxBytes: orDefault(c.MaxBytes, 1024), minLength: orDefault(c.MinLength, 8)}
 	switch {
@@ -47,7 +47,7 @@ func newPasswords(c PasswordConfig) (passwords, error) {
 	case p.hasher == nil:
 		h := passhash.Hasher{Scheme: c.Scheme, BcryptCost: c.BcryptCost, Argon2: c.Argon2}
 		if h.Scheme == "" {
-			h.Scheme = passhash.Bcrypt
+			h.Scheme = passhash.Argon2id
 		}
 		if h.Scheme != passhash.Bcrypt && h.Scheme != passhash.Argon2id {
 			return p, fmt.Errorf("auth: unknown password scheme %q (want bcrypt or argon2id)", string(h.Scheme))

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/authkit/auth/passhash"
 )
 
 // BenchmarkCredentialTiming measures, on every path that checks a password,
@@ -20,7 +22,7 @@ func BenchmarkCredentialTiming(b *testing.B) {
 	m, err := New(store, []byte("timing benchmark signing key...."), Config{
 
 		Throttle: ThrottleConfig{Disabled: true},
-		Logger:   discardLogger, Password: PasswordConfig{BcryptCost: 10},
+		Logger:   discardLogger, Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 10},
 	})
 	if err != nil {
 		b.Fatal(err)

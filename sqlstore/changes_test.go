@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/passhash"
 	"github.com/authkit/auth/sqlstore"
 	"github.com/authkit/auth/sqlstore/pglisten"
 )
@@ -209,7 +210,7 @@ func TestCacheSeesOtherProcess(t *testing.T) {
 			server := &countingStore{Store: openStore(t, v.b.driver, dsn, v.b.dialect)}
 			operator := openStore(t, v.b.driver, dsn, v.b.dialect)
 			m, err := auth.New(server, []byte("other process test signing key.."), auth.Config{
-				Logger: slog.New(slog.DiscardHandler), Password: auth.PasswordConfig{BcryptCost: 4},
+				Logger: slog.New(slog.DiscardHandler), Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -13,8 +13,8 @@
 // with mode 0600 (auth.db.secret), so tokens survive a restart; with
 // PostgreSQL, where several instances must share it, it is required.
 // AUTH_TOKEN_SALT overrides the library's token salt. AUTH_BCRYPT_COST
-// (4 to 31) sets the bcrypt cost of the hashes the server writes, with
-// -schema native; the default is the library's, 12.
+// (4 to 31), with -schema native, makes the server write bcrypt hashes of
+// that cost instead of the library's default, argon2id.
 //
 // Flask-Security compatibility: with -schema flask-security, -db names an
 // existing Flask-Security database (SQLite file or postgres:// URL), used
@@ -56,6 +56,7 @@ import (
 
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/internal/dbopen"
+	"github.com/authkit/auth/passhash"
 	"github.com/authkit/auth/sqlstore"
 	"github.com/authkit/auth/sqlstore/pglisten"
 )
@@ -183,6 +184,7 @@ func nativeManager(ctx context.Context, dsn string, getenv func(string) string, 
 		if cfg.Password.BcryptCost, err = strconv.Atoi(v); err != nil {
 			return nil, nil, fmt.Errorf("AUTH_BCRYPT_COST=%q: want a whole number from 4 to 31", v)
 		}
+		cfg.Password.Scheme = passhash.Bcrypt
 	}
 	m, _, closeStore, err := openNative(ctx, dsn, secret, cfg)
 	if err != nil {
