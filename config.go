@@ -124,6 +124,20 @@ type PasswordConfig struct {
 	// password may have, checked by [Manager.NewUser] and
 	// [Manager.SetPassword]. Default 8.
 	MinLength int
+
+	// Concurrency is the most password hashes computed at once, checks
+	// and new hashes alike, so that a flood of logins cannot take every
+	// core from the rest of the server. Default half of GOMAXPROCS, at
+	// least 1; negative: no bound (and no queue).
+	Concurrency int
+	// QueueSize is the most hashes waiting for a slot; one more is refused
+	// at once. Default 32 per slot (32 × Concurrency); negative: no bound.
+	QueueSize int
+	// QueueWait is the longest a hash waits for a slot. A login refused
+	// for want of one, from the queue or for its wait, gets 503 with
+	// Retry-After ([ErrOverloaded]) without a password check, and is not
+	// counted by the throttle. Default 1 s; negative: no bound.
+	QueueWait time.Duration
 }
 
 // SessionConfig configures browser sessions. The session cookie is signed
