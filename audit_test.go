@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authkit/auth/passhash"
 )
 
 // TestAuditEventsCarryNoSecrets drives every credential path, success and
@@ -19,7 +21,7 @@ func TestAuditEventsCarryNoSecrets(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	key := []byte("audit-test-signing-key-KEYMATERIAL")
 	store := NewMemoryStore()
-	m, err := New(store, key, Config{Logger: logger, Throttle: ThrottleConfig{FreeAttempts: 3}, Password: PasswordConfig{BcryptCost: 4}})
+	m, err := New(store, key, Config{Logger: logger, Throttle: ThrottleConfig{FreeAttempts: 3}, Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}

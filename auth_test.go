@@ -45,8 +45,8 @@ func TestNew(t *testing.T) {
 			wantErr: "every token source is disabled",
 		},
 		{name: "unknown password scheme", store: store, key: seededKey, cfg: Config{Password: PasswordConfig{Scheme: "md5"}}, wantErr: `unknown password scheme "md5"`},
-		{name: "bcrypt cost below minimum", store: store, key: seededKey, cfg: Config{Password: PasswordConfig{BcryptCost: bcrypt.MinCost - 1}}, wantErr: "bcrypt cost 3"},
-		{name: "bcrypt cost above maximum", store: store, key: seededKey, cfg: Config{Password: PasswordConfig{BcryptCost: bcrypt.MaxCost + 1}}, wantErr: "bcrypt cost 32"},
+		{name: "bcrypt cost below minimum", store: store, key: seededKey, cfg: Config{Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: bcrypt.MinCost - 1}}, wantErr: "bcrypt cost 3"},
+		{name: "bcrypt cost above maximum", store: store, key: seededKey, cfg: Config{Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: bcrypt.MaxCost + 1}}, wantErr: "bcrypt cost 32"},
 		{name: "unknown digest", store: store, key: seededKey, cfg: Config{Token: TokenConfig{Digest: "md5"}}, wantErr: `unknown digest "md5"`},
 		{name: "unknown key derivation", store: store, key: seededKey, cfg: Config{Token: TokenConfig{KeyDerivation: "pbkdf2"}}, wantErr: `unknown key derivation "pbkdf2"`},
 		{name: "sha1 and hmac derivation", store: store, key: seededKey, cfg: Config{Token: TokenConfig{Digest: itsdangerous.SHA1, KeyDerivation: itsdangerous.HMAC}}},
@@ -642,11 +642,11 @@ func TestLoginRehashes(t *testing.T) {
 		wantRehash bool
 		wantPrefix string // of the stored hash afterwards
 	}{
-		{name: "bcrypt below configured cost", cfg: Config{Password: PasswordConfig{BcryptCost: 5}}, stored: bcryptHash(4), password: password, wantRehash: true, wantPrefix: "$2a$05$"},
-		{name: "bcrypt at configured cost", cfg: Config{Password: PasswordConfig{BcryptCost: 4}}, stored: bcryptHash(4), password: password, wantPrefix: "$2a$04$"},
-		{name: "bcrypt above configured cost", cfg: Config{Password: PasswordConfig{BcryptCost: 4}}, stored: bcryptHash(5), password: password, wantPrefix: "$2a$05$"},
-		{name: "wrong password never rehashes", cfg: Config{Password: PasswordConfig{BcryptCost: 5}}, stored: bcryptHash(4), password: "wrong", wantPrefix: "$2a$04$"},
-		{name: "argon2id to bcrypt", cfg: Config{Password: PasswordConfig{BcryptCost: 4}}, stored: argonHash(smallArgon2), password: password, wantRehash: true, wantPrefix: "$2a$04$"},
+		{name: "bcrypt below configured cost", cfg: Config{Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 5}}, stored: bcryptHash(4), password: password, wantRehash: true, wantPrefix: "$2a$05$"},
+		{name: "bcrypt at configured cost", cfg: Config{Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}}, stored: bcryptHash(4), password: password, wantPrefix: "$2a$04$"},
+		{name: "bcrypt above configured cost", cfg: Config{Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}}, stored: bcryptHash(5), password: password, wantPrefix: "$2a$05$"},
+		{name: "wrong password never rehashes", cfg: Config{Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 5}}, stored: bcryptHash(4), password: "wrong", wantPrefix: "$2a$04$"},
+		{name: "argon2id to bcrypt", cfg: Config{Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}}, stored: argonHash(smallArgon2), password: password, wantRehash: true, wantPrefix: "$2a$04$"},
 		{
 			name: "bcrypt to argon2id", cfg: Config{Password: PasswordConfig{Scheme: passhash.Argon2id, Argon2: smallArgon2}},
 			stored: bcryptHash(4), password: password, wantRehash: true, wantPrefix: "$argon2id$v=19$m=64,t=1,p=1$",
@@ -689,9 +689,53 @@ func TestLoginRehashes(t *testing.T) {
 	}
 }
 
+// TestDefaultSchemeArgon2id checks the zero PasswordConfig: new hashes are
+// argon2id with OWASP's parameters, and a bcrypt or pbkdf2_sha512 hash
+// still verifies and is replaced by one on the next login.
+func TestDefaultSchemeArgon2id(t *testing.T) {
+	const password, want = "upgrade-me", "$argon2id$v=19$m=19456,t=2,p=1$"
+	bcrypt4, err := passhash.Hasher{Scheme: passhash.Bcrypt, BcryptCost: 4}.Hash(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbkdf2, err := passhash.Hasher{Scheme: passhash.PBKDF2SHA512, Rounds: 1000}.Hash(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := NewMemoryStore()
+	m, err := New(store, seededKey, Config{Logger: discardLogger, Throttle: ThrottleConfig{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, err := m.HashPassword(password); err != nil || !strings.HasPrefix(h, want) {
+		t.Fatalf("HashPassword = %q, %v; want prefix %q", h, err, want)
+	}
+	for _, tt := range []struct{ name, stored string }{
+		{name: "bcrypt", stored: bcrypt4},
+		{name: "pbkdf2_sha512", stored: pbkdf2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			email := tt.name + "@example.com"
+			if err := store.CreateUser(context.Background(), &User{ID: tt.name, Email: email, PasswordHash: tt.stored, Active: true, Uniquifier: "u"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Login(context.Background(), email, password, "192.0.2.1"); err != nil {
+				t.Fatalf("Login: %v", err)
+			}
+			u, _ := store.UserByID(context.Background(), tt.name)
+			if !strings.HasPrefix(u.PasswordHash, want) {
+				t.Errorf("stored hash %q after login, want prefix %q", u.PasswordHash, want)
+			}
+			if _, err := m.Login(context.Background(), email, password, "192.0.2.1"); err != nil {
+				t.Errorf("login after the upgrade: %v", err)
+			}
+		})
+	}
+}
+
 func TestLoginWithoutUpdater(t *testing.T) {
 	store := newSeededStore(t)
-	m := newManagerWithKey(t, readOnlyStore{store}, seededKey, Config{Password: PasswordConfig{BcryptCost: bcrypt.MinCost + 1}})
+	m := newManagerWithKey(t, readOnlyStore{store}, seededKey, Config{Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: bcrypt.MinCost + 1}})
 	u, err := m.Login(context.Background(), "user@example.com", "user-password", "192.0.2.1")
 	if err != nil || u.ID != idUser {
 		t.Fatalf("Login = %v, %v", u, err)

@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/authkit/auth/passhash"
 )
 
 // benchManager returns a Manager over a MemoryStore holding one user, and a
@@ -15,7 +17,7 @@ import (
 func benchManager(b *testing.B) (*Manager, string) {
 	b.Helper()
 	store := NewMemoryStore()
-	m, err := New(store, []byte("benchmark-secret-key-0123456789"), Config{Password: PasswordConfig{BcryptCost: 4}})
+	m, err := New(store, []byte("benchmark-secret-key-0123456789"), Config{Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/authkit/auth/passhash"
 )
 
 // countingStore counts UserByID calls, to see when the cache answers.
@@ -24,7 +26,7 @@ func TestUserCache(t *testing.T) {
 	ctx := context.Background()
 	store := &countingStore{MemoryStore: NewMemoryStore()}
 	m, err := New(store, []byte("cache test signing key.........."), Config{
-		Logger: discardLogger, UserCache: UserCacheConfig{Size: 2, TTL: time.Minute}, Password: PasswordConfig{BcryptCost: 4},
+		Logger: discardLogger, UserCache: UserCacheConfig{Size: 2, TTL: time.Minute}, Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +136,7 @@ func TestUserCacheStaleWriteBack(t *testing.T) {
 			ctx := context.Background()
 			store := &pausingStore{MemoryStore: NewMemoryStore(), read: make(chan struct{}), release: make(chan struct{})}
 			m, err := New(store, []byte("cache test signing key.........."), Config{
-				Logger: discardLogger, UserCache: UserCacheConfig{Size: 8, TTL: time.Hour}, Password: PasswordConfig{BcryptCost: 4},
+				Logger: discardLogger, UserCache: UserCacheConfig{Size: 8, TTL: time.Hour}, Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -309,7 +311,7 @@ func TestUserCacheGeneration(t *testing.T) {
 // verified-user cache on.
 func BenchmarkRequireTokenCached(b *testing.B) {
 	store := NewMemoryStore()
-	m, err := New(store, []byte("benchmark-secret-key-0123456789"), Config{UserCache: UserCacheConfig{Size: 1000}, Password: PasswordConfig{BcryptCost: 4}})
+	m, err := New(store, []byte("benchmark-secret-key-0123456789"), Config{UserCache: UserCacheConfig{Size: 1000}, Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/authkit/auth/passhash"
 )
 
 // loggedStore is a MemoryStore with a change log of its updates, standing
@@ -111,7 +113,7 @@ func newFeedFixture(t *testing.T) *feedFixture {
 	f := &feedFixture{store: &loggedStore{MemoryStore: NewMemoryStore()}, clock: &atomicClock{}, logs: &lockedWriter{w: &bytes.Buffer{}}}
 	f.clock.t.Store(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC).UnixNano())
 	m, err := New(f.store, []byte("change log test signing key....."), Config{
-		Logger: slog.New(slog.NewTextHandler(f.logs, nil)), Password: PasswordConfig{BcryptCost: 4},
+		Logger: slog.New(slog.NewTextHandler(f.logs, nil)), Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -98,14 +98,16 @@ type TokenConfig struct {
 // PasswordConfig configures password hashing (package
 // github.com/authkit/auth/passhash) and the length policy.
 type PasswordConfig struct {
-	// Scheme is the hash written for new passwords: passhash.Bcrypt or
-	// passhash.Argon2id. Every scheme passhash reads is verified, whatever
-	// this is. Default passhash.Bcrypt.
+	// Scheme is the hash written for new passwords: passhash.Argon2id or
+	// passhash.Bcrypt. Every scheme passhash reads is verified, whatever
+	// this is, and a hash in another scheme (or with weaker parameters) is
+	// replaced on the user's next login. Default passhash.Argon2id.
 	Scheme passhash.Scheme
-	// BcryptCost is the bcrypt work factor. Default 12.
+	// BcryptCost is the bcrypt work factor when Scheme is passhash.Bcrypt.
+	// Default 12.
 	BcryptCost int
 	// Argon2 holds the argon2id parameters; zero fields take passhash's
-	// defaults (t=3, 64 MiB, p=2, 16-byte salt, 32-byte key).
+	// defaults, OWASP's (m=19 MiB, t=2, p=1, 16-byte salt, 32-byte key).
 	Argon2 passhash.Argon2Params
 	// Hasher, if set, makes and checks every hash instead of Scheme,
 	// BcryptCost and Argon2, which must then be left zero; package
@@ -122,6 +124,20 @@ type PasswordConfig struct {
 	// password may have, checked by [Manager.NewUser] and
 	// [Manager.SetPassword]. Default 8.
 	MinLength int
+
+	// Concurrency is the most password hashes computed at once, checks
+	// and new hashes alike, so that a flood of logins cannot take every
+	// core from the rest of the server. Default half of GOMAXPROCS, at
+	// least 1; negative: no bound (and no queue).
+	Concurrency int
+	// QueueSize is the most hashes waiting for a slot; one more is refused
+	// at once. Default 32 per slot (32 × Concurrency); negative: no bound.
+	QueueSize int
+	// QueueWait is the longest a hash waits for a slot. A login refused
+	// for want of one, from the queue or for its wait, gets 503 with
+	// Retry-After ([ErrOverloaded]) without a password check, and is not
+	// counted by the throttle. Default 1 s; negative: no bound.
+	QueueWait time.Duration
 }
 
 // SessionConfig configures browser sessions. The session cookie is signed

@@ -65,6 +65,13 @@ var (
 	// (the database is down, say). Handlers answer 503.
 	ErrStoreUnavailable = errors.New("auth: user store unavailable")
 
+	// ErrOverloaded: every slot of the password hashing pool stayed busy
+	// for as long as the request could wait, or the queue for one was
+	// full (see [PasswordConfig].Concurrency). No password was checked.
+	// Handlers answer 503 with Retry-After, for a known email as for an
+	// unknown one.
+	ErrOverloaded = errors.New("auth: too many password checks at once")
+
 	// ErrReadOnlyStore: the operation writes users but the store does not
 	// implement [UserUpdater].
 	ErrReadOnlyStore = errors.New("auth: user store cannot be updated")

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/passhash"
 )
 
 // ExampleManager_RequireSession adds browser login to a net/http
@@ -19,7 +20,7 @@ import (
 // RequireSession read the user, and their forms carry a CSRF token.
 func ExampleManager_RequireSession() {
 	store := auth.NewMemoryStore()
-	m, err := auth.New(store, []byte("a secret of at least 16 bytes"), auth.Config{Password: auth.PasswordConfig{BcryptCost: 4}})
+	m, err := auth.New(store, []byte("a secret of at least 16 bytes"), auth.Config{Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	if err != nil {
 		panic(err)
 	}

@@ -10,13 +10,14 @@ import (
 	"strings"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/passhash"
 )
 
 // Example shows the whole flow: a store with one user, a login endpoint, a
 // protected route, and a client that logs in and uses its token.
 func Example() {
 	store := auth.NewMemoryStore()
-	m, err := auth.New(store, []byte("a secret of at least 16 bytes"), auth.Config{Password: auth.PasswordConfig{BcryptCost: 4}})
+	m, err := auth.New(store, []byte("a secret of at least 16 bytes"), auth.Config{Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	if err != nil {
 		panic(err)
 	}
@@ -50,7 +51,7 @@ func Example() {
 // ExampleManager_RequireToken shows the answers of a token-protected route.
 func ExampleManager_RequireToken() {
 	store := auth.NewMemoryStore()
-	m, _ := auth.New(store, []byte("a secret of at least 16 bytes"), auth.Config{Password: auth.PasswordConfig{BcryptCost: 4}})
+	m, _ := auth.New(store, []byte("a secret of at least 16 bytes"), auth.Config{Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	u, _ := m.NewUser("bob@example.com", "hunter2hunter2")
 	store.CreateUser(context.Background(), u)
 	token, _ := m.IssueToken(u)
@@ -77,7 +78,7 @@ func ExampleManager_RequireToken() {
 // requires a role.
 func ExampleManager_Require() {
 	store := auth.NewMemoryStore()
-	m, _ := auth.New(store, []byte("a secret of at least 16 bytes"), auth.Config{Password: auth.PasswordConfig{BcryptCost: 4}})
+	m, _ := auth.New(store, []byte("a secret of at least 16 bytes"), auth.Config{Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	u, _ := m.NewUser("carol@example.com", "s3cret-pass", "admin")
 	store.CreateUser(context.Background(), u)
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/authkit/auth/passhash"
 )
 
 // FuzzParseBasic feeds arbitrary header values to the Basic parser: it
@@ -79,7 +81,7 @@ func FuzzLoginBody(f *testing.F) {
 // a signed payload is accepted exactly when encoding/json reads it as two
 // strings, with the same ID; every refusal matches the package's sentinels.
 func FuzzParseClaims(f *testing.F) {
-	m, err := New(NewMemoryStore(), seededKey, Config{Password: PasswordConfig{BcryptCost: 4}})
+	m, err := New(NewMemoryStore(), seededKey, Config{Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	if err != nil {
 		f.Fatal(err)
 	}

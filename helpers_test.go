@@ -96,16 +96,20 @@ func newSeededStore(t testing.TB) *MemoryStore {
 // discardLogger keeps expected store failures out of the test output.
 var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// newManagerWithKey returns a Manager over store with test defaults: the
-// lowest bcrypt cost, small argon2id parameters, a silent logger, and no
-// throttling unless cfg.Throttle asks for some (the tables here make many
-// failed attempts from one address on purpose).
+// newManagerWithKey returns a Manager over store with test defaults:
+// bcrypt (unless cfg names a scheme or a hasher; the tables here test
+// bcrypt's 72-byte limit) at the lowest cost, small argon2id parameters, a
+// silent logger, and no throttling unless cfg.Throttle asks for some (the
+// tables here make many failed attempts from one address on purpose).
 func newManagerWithKey(t testing.TB, store UserStore, key []byte, cfg Config) *Manager {
 	t.Helper()
 	if cfg.Throttle == (ThrottleConfig{}) {
 		cfg.Throttle.Disabled = true
 	}
-	if cfg.Password.BcryptCost == 0 {
+	if cfg.Password.Scheme == "" && cfg.Password.Hasher == nil {
+		cfg.Password.Scheme = passhash.Bcrypt
+	}
+	if cfg.Password.BcryptCost == 0 && cfg.Password.Hasher == nil {
 		cfg.Password.BcryptCost = bcrypt.MinCost
 	}
 	if cfg.Password.Argon2 == (passhash.Argon2Params{}) {

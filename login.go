@@ -9,9 +9,11 @@ import (
 
 // Authenticate checks an email and password and returns the active user
 // they belong to. An unknown email, a wrong password and an inactive account
-// all give [ErrInvalidCredentials] after the same hash work; a store failure
-// gives [ErrStoreUnavailable]; too many recent failures for the account give
-// a [*ThrottledError]. It does not record the login; see [Manager.Login].
+// all give [ErrInvalidCredentials] after the same hash work and time; a
+// store failure gives [ErrStoreUnavailable]; too many recent failures for
+// the account give a [*ThrottledError]; no free slot of the hashing pool in
+// time gives [ErrOverloaded]. It does not record the login; see
+// [Manager.Login].
 func (m *Manager) Authenticate(ctx context.Context, email, password string) (*User, error) {
 	u, _, err := m.authenticate(ctx, email, password, "")
 	return u, err
@@ -25,6 +27,13 @@ func (m *Manager) Authenticate(ctx context.Context, email, password string) (*Us
 // password is checked, so concurrent attempts cannot all pass the throttle
 // before any is counted; a success gives it back. A throttle store that
 // fails refuses the attempt (ErrStoreUnavailable) without a check.
+//
+// Every password check takes a slot of the hashing pool, for a known email
+// as for an unknown one, after the same steps; without one in time the
+// attempt is refused (ErrOverloaded) and its counts are given back, since
+// no password was checked. A failure is padded to the cost of the
+// costliest hash checked so far (passwords.pad), so that it takes as long
+// whatever the account's stored hash, or whether there is one.
 func (m *Manager) authenticate(ctx context.Context, email, password, ip string) (_ *User, rehash bool, _ error) {
 	now := m.now()
 	addr, err := m.throttle.reserveAddr(ctx, ip, now)
@@ -34,7 +43,11 @@ func (m *Manager) authenticate(ctx context.Context, email, password, ip string) 
 	if email == "" || len(password) > m.passwords.maxBytes {
 		// No password of the account is checked: the address's count
 		// alone takes the failure.
-		m.passwords.spend(password[:min(len(password), bcryptMaxBytes)])
+		took, err := m.passwords.spend(ctx, password[:min(len(password), bcryptMaxBytes)])
+		if err != nil {
+			return nil, false, m.overloaded(ctx, addr, "")
+		}
+		m.passwords.pad(ctx, took)
 		reason := reasonTooLong
 		if email == "" {
 			reason = reasonNoEmail
@@ -56,26 +69,47 @@ func (m *Manager) authenticate(ctx context.Context, email, password, ip string) 
 		return nil, false, m.refused(ctx, ip, email, err)
 	}
 	if u == nil {
-		m.passwords.spend(password)
+		took, err := m.passwords.spend(ctx, password)
+		if err != nil {
+			return nil, false, m.overloaded(ctx, addr, account)
+		}
+		m.passwords.pad(ctx, took)
 		return nil, false, m.loginFailed(ctx, email, ip, nil, reasonUnknownUser)
 	}
-	rehash, err = m.passwords.verify(u.PasswordHash, password)
-	if errors.Is(err, ErrUnsupportedHash) {
+	rehash, took, err := m.passwords.verify(ctx, u.PasswordHash, password)
+	switch {
+	case errors.Is(err, ErrOverloaded):
+		return nil, false, m.overloaded(ctx, addr, account)
+	case errors.Is(err, ErrUnsupportedHash):
 		// Tell the operator, not the client, and spend the same work.
 		m.log.ErrorContext(ctx, "auth: cannot verify password", "user_id", u.ID, "error", err.Error())
-		m.passwords.spend(password)
+		spent, err := m.passwords.spend(ctx, password)
+		if err != nil {
+			return nil, false, m.overloaded(ctx, addr, account)
+		}
+		m.passwords.pad(ctx, took+spent)
 		return nil, false, m.loginFailed(ctx, email, ip, u, reasonBadHash)
-	}
-	if err != nil {
+	case err != nil:
+		m.passwords.pad(ctx, took)
 		return nil, false, m.loginFailed(ctx, email, ip, u, reasonBadPassword)
 	}
 	if !u.Active {
+		m.passwords.pad(ctx, took)
 		return nil, false, m.loginFailed(ctx, email, ip, u, reasonInactive)
 	}
 	if err := m.throttle.succeeded(ctx, addr, account); err != nil {
 		m.log.ErrorContext(ctx, "auth: throttle store failed", "error", err.Error())
 	}
 	return u, rehash, nil
+}
+
+// overloaded gives back the attempts counted for the address and account
+// keys (either may be "") of an attempt refused for want of a hashing
+// slot, whose password was not checked, and returns ErrOverloaded.
+func (m *Manager) overloaded(ctx context.Context, addr, account string) error {
+	m.refund(ctx, addr)
+	m.refund(ctx, account)
+	return ErrOverloaded
 }
 
 // refused audits an attempt the throttle refused (for the account of
@@ -93,10 +127,10 @@ func (m *Manager) refused(ctx context.Context, ip, email string, err error) erro
 	return err
 }
 
-// refund gives back the attempt counted for the address key addr when the
-// password was not checked after all.
-func (m *Manager) refund(ctx context.Context, addr string) {
-	if err := m.throttle.refund(ctx, addr); err != nil {
+// refund gives back the attempt counted for the key (of an address or an
+// account; "" for none) when the password was not checked after all.
+func (m *Manager) refund(ctx context.Context, key string) {
+	if err := m.throttle.refund(ctx, key); err != nil {
 		m.log.ErrorContext(ctx, "auth: throttle store failed", "error", err.Error())
 	}
 }
@@ -129,7 +163,7 @@ func (m *Manager) Login(ctx context.Context, email, password, ip string) (*User,
 	}
 	var rehash string
 	if needsRehash {
-		if h, err := m.passwords.hash(password); err == nil {
+		if h, err := m.passwords.hash(ctx, password); err == nil {
 			rehash = h
 		}
 	}

@@ -48,9 +48,9 @@ func (m *Manager) pipeline(schemes ...Scheme) pipeline {
 }
 
 // authenticate runs the steps and returns the first user one of them
-// authenticates. A store failure, a throttled password check, a failed
-// CSRF check and a bad request (a form body too large to find its CSRF
-// token in) end the run at once. Otherwise the error is the last failure
+// authenticates. A store failure, an overloaded or throttled password
+// check, a failed CSRF check and a bad request (a form body too large to
+// find its CSRF token in) end the run at once. Otherwise the error is the last failure
 // of a credential the request carried; a step that found no credentials
 // (or an unusable session cookie, which counts as none) never replaces an
 // earlier failure. With no credentials at all it is ErrNoCredentials.
@@ -61,7 +61,7 @@ func (p pipeline) authenticate(w http.ResponseWriter, r *http.Request) (*User, e
 		switch {
 		case err == nil:
 			return u, nil
-		case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrThrottled), errors.Is(err, ErrCSRF), errors.Is(err, ErrBadRequest):
+		case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrOverloaded), errors.Is(err, ErrThrottled), errors.Is(err, ErrCSRF), errors.Is(err, ErrBadRequest):
 			return nil, err
 		case errors.Is(err, ErrNoCredentials) && failure != ErrNoCredentials:
 		default:
@@ -126,13 +126,14 @@ func (m *Manager) verifyRequestToken(r *http.Request, token string) (*User, erro
 }
 
 // refuse answers a request that the schemes in set did not authenticate:
-// 503 for a store failure, 429 for a throttled password check, 403 for a
-// failed CSRF check; with Session in set, a browser is redirected 303 to
-// the login page (with next=the page, for GET and HEAD); anyone else gets
-// 401 with a WWW-Authenticate challenge for each scheme.
+// 503 for a store failure or an overloaded hashing pool, 429 for a
+// throttled password check, 403 for a failed CSRF check; with Session in
+// set, a browser is redirected 303 to the login page (with next=the page,
+// for GET and HEAD); anyone else gets 401 with a WWW-Authenticate
+// challenge for each scheme.
 func (m *Manager) refuse(w http.ResponseWriter, r *http.Request, set Scheme, err error) {
 	switch {
-	case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrThrottled), errors.Is(err, ErrCSRF), errors.Is(err, ErrBadRequest):
+	case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrOverloaded), errors.Is(err, ErrThrottled), errors.Is(err, ErrCSRF), errors.Is(err, ErrBadRequest):
 		m.fail(w, r, statusOf(err), err)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/authkit/auth/internal/testpython"
+	"github.com/authkit/auth/passhash"
 )
 
 // pythonWithItsdangerous returns a Python that has itsdangerous.
@@ -21,7 +22,7 @@ func TestPythonVerifiesManagerToken(t *testing.T) {
 	py := pythonWithItsdangerous(t)
 	store := NewMemoryStore()
 	secret := "python-interop-secret-0123456789"
-	m, err := New(store, []byte(secret), Config{Password: PasswordConfig{BcryptCost: 4}})
+	m, err := New(store, []byte(secret), Config{Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}

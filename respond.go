@@ -67,7 +67,11 @@ func writeOK(w http.ResponseWriter, response any) {
 // if one is set. Challenge headers must already be set.
 func (m *Manager) fail(w http.ResponseWriter, r *http.Request, status int, err error) {
 	if status == http.StatusServiceUnavailable {
-		m.log.ErrorContext(r.Context(), "auth: user store failed", "method", r.Method, "path", r.URL.Path, "error", err.Error())
+		if errors.Is(err, ErrOverloaded) {
+			m.passwords.overload.refuse(r.Context(), m.log, m.now())
+		} else {
+			m.log.ErrorContext(r.Context(), "auth: user store failed", "method", r.Method, "path", r.URL.Path, "error", err.Error())
+		}
 		w.Header().Set("Retry-After", "1")
 	}
 	var throttled *ThrottledError
@@ -121,7 +125,7 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &re):
 		return re.status
-	case errors.Is(err, ErrStoreUnavailable):
+	case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrOverloaded):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrThrottled):
 		return http.StatusTooManyRequests

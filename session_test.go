@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit/auth/passhash"
 	"github.com/gorilla/securecookie"
 )
 
@@ -558,7 +559,7 @@ func TestRequireSession(t *testing.T) {
 func TestRequireSessionStoreFailure(t *testing.T) {
 	f := newSessFixture(t, sessKey, Config{})
 	c := f.cookie(t, defaultSessionCookieName)
-	m, err := New(failingStore{}, sessKey, Config{Logger: sessSilence, Password: PasswordConfig{BcryptCost: 4}})
+	m, err := New(failingStore{}, sessKey, Config{Logger: sessSilence, Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -742,7 +743,7 @@ func TestSessionKeyRotation(t *testing.T) {
 			}
 			issuer := newSessFixture(t, ik, tt.issuer)
 			c := findCookie(issuer.sessionCookies(t, false), defaultSessionCookieName)
-			verifier, err := New(issuer.store, vk, Config{Logger: sessSilence, Password: PasswordConfig{BcryptCost: 4}, Session: SessionConfig{Keys: tt.verifier.Session.Keys}, Token: TokenConfig{OldKeys: tt.verifier.Token.OldKeys}})
+			verifier, err := New(issuer.store, vk, Config{Logger: sessSilence, Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}, Session: SessionConfig{Keys: tt.verifier.Session.Keys}, Token: TokenConfig{OldKeys: tt.verifier.Token.OldKeys}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -896,7 +897,7 @@ func TestLogoutWithoutSession(t *testing.T) {
 // it never panics, and what it accepts is a state the test signed (the
 // committed seeds include cookies made with this test's fixed keys).
 func FuzzSessionCookie(f *testing.F) {
-	m, err := New(NewMemoryStore(), []byte("fuzz session key, fixed forever."), Config{Logger: sessSilence, Password: PasswordConfig{BcryptCost: 4}})
+	m, err := New(NewMemoryStore(), []byte("fuzz session key, fixed forever."), Config{Logger: sessSilence, Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -943,7 +944,7 @@ func FuzzSessionCookie(f *testing.F) {
 // TestSessionCookieSeeds checks that the committed fuzz seeds still mean
 // what their names say, so the fuzz target starts from an accepted cookie.
 func TestSessionCookieSeeds(t *testing.T) {
-	m, err := New(NewMemoryStore(), []byte("fuzz session key, fixed forever."), Config{Logger: sessSilence, Password: PasswordConfig{BcryptCost: 4}})
+	m, err := New(NewMemoryStore(), []byte("fuzz session key, fixed forever."), Config{Logger: sessSilence, Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}

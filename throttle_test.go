@@ -35,7 +35,7 @@ const (
 func newThrottleFixture(t *testing.T, cfg ThrottleConfig) *throttleFixture {
 	t.Helper()
 	f := &throttleFixture{store: NewMemoryStore(), now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-	m, err := New(f.store, []byte("throttle test signing key......"), Config{Throttle: cfg, Logger: discardLogger, Password: PasswordConfig{BcryptCost: 4}})
+	m, err := New(f.store, []byte("throttle test signing key......"), Config{Throttle: cfg, Logger: discardLogger, Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func TestThrottleKeysAreKeyedHashes(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	rec := &recordingThrottle{memoryThrottle: newMemoryThrottle()}
 	newManager := func(store ThrottleStore, key string) *Manager {
-		m, err := New(NewMemoryStore(), []byte(key), Config{Throttle: ThrottleConfig{Store: store}, Logger: logger, Password: PasswordConfig{BcryptCost: 4}})
+		m, err := New(NewMemoryStore(), []byte(key), Config{Throttle: ThrottleConfig{Store: store}, Logger: logger, Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -408,7 +408,7 @@ func TestClientAddrTrustedProxies(t *testing.T) {
 	m, err := New(NewMemoryStore(), []byte("client addr test signing key..."), Config{
 
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
-		Logger:         discardLogger, Password: PasswordConfig{BcryptCost: 4},
+		Logger:         discardLogger, Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -2,10 +2,15 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/authkit/auth/passhash"
 )
 
 // BenchmarkCredentialTiming measures, on every path that checks a password,
@@ -20,7 +25,7 @@ func BenchmarkCredentialTiming(b *testing.B) {
 	m, err := New(store, []byte("timing benchmark signing key...."), Config{
 
 		Throttle: ThrottleConfig{Disabled: true},
-		Logger:   discardLogger, Password: PasswordConfig{BcryptCost: 10},
+		Logger:   discardLogger, Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 10},
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -73,4 +78,73 @@ func BenchmarkCredentialTiming(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkStoredHashTiming measures, with the default scheme (argon2id,
+// 19 MiB, t=2, p=1) written, a wrong password for users stored with bcrypt
+// 10, bcrypt 12, argon2id and pbkdf2_sha512 (passlib's 25000 rounds, as
+// Flask-Security writes it), each beside an unknown email in the same
+// iteration, so that both share the machine's noise. It reports the
+// medians in ms and their ratio, which should be within 10% of 1:
+//
+//	go test -run '^$' -bench StoredHashTiming -benchtime 20x .
+func BenchmarkStoredHashTiming(b *testing.B) {
+	const password = "the-right-password"
+	store := NewMemoryStore()
+	m, err := New(store, []byte("timing benchmark signing key...."), Config{
+		Throttle: ThrottleConfig{Disabled: true}, Logger: discardLogger,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	users := []struct {
+		name string
+		h    passhash.Hasher
+	}{
+		{name: "bcrypt-10", h: passhash.Hasher{Scheme: passhash.Bcrypt, BcryptCost: 10}},
+		{name: "bcrypt-12", h: passhash.Hasher{Scheme: passhash.Bcrypt, BcryptCost: 12}},
+		{name: "argon2id", h: passhash.Hasher{Scheme: passhash.Argon2id}},
+		{name: "pbkdf2_sha512", h: passhash.Hasher{Scheme: passhash.PBKDF2SHA512}},
+	}
+	ctx := context.Background()
+	for _, u := range users {
+		enc, err := u.h.Hash(password)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := store.CreateUser(ctx, &User{ID: u.name, Email: u.name + "@example.com", PasswordHash: enc, Active: true, Uniquifier: "u"}); err != nil {
+			b.Fatal(err)
+		}
+		_, _ = m.Authenticate(ctx, u.name+"@example.com", "wrong-password") // learn its cost
+	}
+	timed := func(b *testing.B, email string) float64 {
+		start := time.Now()
+		if _, err := m.Authenticate(ctx, email, "wrong-password"); !errors.Is(err, ErrInvalidCredentials) {
+			b.Fatal(err)
+		}
+		return float64(time.Since(start)) / 1e6
+	}
+	for _, u := range users {
+		b.Run(u.name, func(b *testing.B) {
+			var unknown, known []float64
+			for b.Loop() {
+				unknown = append(unknown, timed(b, "nobody@example.com"))
+				known = append(known, timed(b, u.name+"@example.com"))
+			}
+			mu, mk := median(unknown), median(known)
+			b.ReportMetric(mu, "unknown-ms")
+			b.ReportMetric(mk, "known-ms")
+			b.ReportMetric(mk/mu, "known/unknown")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authkit/auth/passhash"
 )
 
 func TestUserHasRole(t *testing.T) {
@@ -160,7 +162,7 @@ func cancelled() context.Context {
 
 // TestNewUserEmail checks that NewUser takes plain addresses only.
 func TestNewUserEmail(t *testing.T) {
-	m, err := New(NewMemoryStore(), []byte("new-user-email-test-secret-0123"), Config{Password: PasswordConfig{BcryptCost: 4}})
+	m, err := New(NewMemoryStore(), []byte("new-user-email-test-secret-0123"), Config{Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}

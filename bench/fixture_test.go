@@ -11,6 +11,7 @@ import (
 
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/itsdangerous"
+	"github.com/authkit/auth/passhash"
 	jwt "github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/securecookie"
 	guardian "github.com/shaj13/go-guardian/v2/auth"
@@ -89,7 +90,7 @@ func newFixture() (*fixture, error) {
 	ctx := context.Background()
 	f := &fixture{store: auth.NewMemoryStore()}
 	var err error
-	if f.m, err = auth.New(f.store, secret, auth.Config{Password: auth.PasswordConfig{BcryptCost: bcryptCost}}); err != nil {
+	if f.m, err = auth.New(f.store, secret, auth.Config{Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: bcryptCost}}); err != nil {
 		return nil, err
 	}
 	if f.user, err = f.m.NewUser(email, password); err != nil {

@@ -23,6 +23,15 @@
 # -u WRK_USERS (0): also add that many users to the database (bench/scale
 # seed) and run /dummy-api/ with their tokens in rotation, beside the
 # single user's token;
+# -f WRK_FLOOD (0): also run /dummy-api/ (token) while that many connections
+# flood POST /login with wrong passwords for unknown emails, each from
+# an address of its own (198.18.0.0/15 in X-Forwarded-For, which the server
+# trusts from 127.0.0.1 with AUTH_TRUSTED_PROXIES), so that the throttle
+# refuses none and every one costs a password check; the flood starts 1 s
+# before the measured run and ends 1 s after it, and the table adds its row
+# (status counts) and each path's idle and flooded figures side by side.
+# The server takes its other settings from the environment
+# (AUTH_HASH_CONCURRENCY=-1 turns the hashing pool off, for comparison);
 # WRK_ROOT is the repository to build the server from (default: bench/..).
 # Needs go, curl and wrk; wrk (Debian package "wrk") is installed with
 # apt-get when missing and running as root.
@@ -35,7 +44,8 @@ out=${WRK_OUT:-wrk.md}
 rounds=${WRK_ROUNDS:-1}
 pin=${WRK_PIN:-0}
 users=${WRK_USERS:-0}
-while getopts 'd:t:c:o:r:pu:h' opt; do
+flood=${WRK_FLOOD:-0}
+while getopts 'd:t:c:o:r:pu:f:h' opt; do
 	case $opt in
 	d) duration=$OPTARG ;;
 	t) threads=$OPTARG ;;
@@ -44,6 +54,7 @@ while getopts 'd:t:c:o:r:pu:h' opt; do
 	r) rounds=$OPTARG ;;
 	p) pin=1 ;;
 	u) users=$OPTARG ;;
+	f) flood=$OPTARG ;;
 	*)
 		awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
 		[ "$opt" = h ] && exit 0 || exit 2
@@ -100,7 +111,9 @@ help=$("$tmp/server" -h 2>&1 || true)
 if grep -q -- '^ *-db' <<<"$help"; then
 	args+=(-db "$tmp/auth.db")
 fi
-(cd "$tmp" && AUTH_SECRET=$secret exec "${server_cpu[@]}" "$tmp/server" "${args[@]}") 2>"$tmp/server.log" &
+trusted=
+[ "$flood" -gt 0 ] && trusted=127.0.0.1/32
+(cd "$tmp" && AUTH_SECRET=$secret AUTH_TRUSTED_PROXIES=$trusted exec "${server_cpu[@]}" "$tmp/server" "${args[@]}") 2>"$tmp/server.log" &
 server_pid=$!
 
 # The server logs "listening addr=http://127.0.0.1:PORT" once it accepts.
@@ -186,6 +199,46 @@ function done(summary, latency, requests)
 end
 LUA
 
+# The flood: POST /login, a new unknown email and a random address of
+# 198.18.0.0/15 (for benchmarks, RFC 2544) in every request; it counts the
+# statuses.
+cat >"$tmp/flood.lua" <<'LUA'
+wrk.method = "POST"
+local threads = {}
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  n, s400, s503, s429, other = 0, 0, 0, 0, 0
+  math.randomseed(os.time() + id * 7919)
+end
+function request()
+  n = n + 1
+  local ip = string.format("198.%d.%d.%d", 18 + math.random(0, 1), math.random(0, 255), math.random(1, 254))
+  local body = string.format('{"email":"flood-%d-%d-%d@example.com","password":"wrong-password"}', id, n, math.random(0, 1e9))
+  return wrk.format(nil, nil, { ["Content-Type"] = "application/json", ["X-Forwarded-For"] = ip }, body)
+end
+function response(status, headers, body)
+  if status == 400 then s400 = s400 + 1
+  elseif status == 503 then s503 = s503 + 1
+  elseif status == 429 then s429 = s429 + 1
+  else other = other + 1 end
+end
+function done(summary, latency, requests)
+  local c = { s400 = 0, s503 = 0, s429 = 0, other = 0 }
+  for _, t in ipairs(threads) do
+    for k in pairs(c) do c[k] = c[k] + t:get(k) end
+  end
+  io.write(string.format("result requests %d\n", summary.requests))
+  io.write(string.format("result rps %.0f\n", summary.requests / summary.duration * 1e6))
+  io.write(string.format("result p50 %.2f\n", latency:percentile(50) / 1000))
+  io.write(string.format("result p99 %.2f\n", latency:percentile(99) / 1000))
+  io.write(string.format("result statuses 400:%d,503:%d,429:%d,other:%d\n", c.s400, c.s503, c.s429, c.other))
+  io.write(string.format("result socket %d\n", summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+LUA
+
 rows=()
 failed=0
 idle=$(rss)
@@ -214,6 +267,20 @@ run() { # name path token [tokens-file]
 	if [ "$non2xx" != 0 ] || [ "$socket" != 0 ]; then failed=1; fi
 	rows+=("| \`$path\` | $name${round:+ (round $round)} | $rps | $requests | $p50 | $p99 | $non2xx | $socket | $before → $after |")
 	rps_of[$name]="${rps_of[$name]:-} $rps"
+	p99_of[$name]="${p99_of[$name]:-} $p99"
+}
+declare -A p99_of
+flooded() { # name path token: run name+flood while the flood runs
+	local secs flog=$tmp/flood.log
+	case $duration in *s) secs=$((${duration%s} + 2)) ;; *m) secs=$((${duration%m} * 60 + 2)) ;; *) secs=$((duration + 2)) ;; esac
+	echo "wrk.sh: flooding POST $base/login with $flood connections for ${secs}s" >&2
+	timeout "$((secs + 30))" "${wrk_cpu[@]}" wrk -t1 -c"$flood" -d"${secs}s" -s "$tmp/flood.lua" "$base/login" >"$flog" &
+	local flood_pid=$!
+	sleep 1
+	run "$1+flood" "$2" "$3"
+	wait "$flood_pid" || die "wrk failed on the flood: $(cat "$flog")"
+	fget() { awk -v k="$1" '$1 == "result" && $2 == k { print $3 }' "$flog"; }
+	rows+=("| \`POST /login\` | flood, $flood connections${round:+ (round $round)} | $(fget rps) | $(fget requests) | $(fget p50) | $(fget p99) | $(fget statuses) | $(fget socket) | |")
 }
 median() { tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -227,8 +294,14 @@ for r in $(seq 1 "$rounds"); do
 	run none /public/ ""
 	run token /dummy-api/ "$token"
 	[ "$users" -gt 0 ] && run "$users-users" /dummy-api/ "" "$tmp/tokens.txt"
+	[ "$flood" -gt 0 ] && flooded token /dummy-api/ "$token"
 done
+[ "$flood" -gt 0 ] && names+=("token+flood")
 summary=()
+if [ "$flood" -gt 0 ]; then
+	ri=$(median <<<"${rps_of[token]}") rf=$(median <<<"${rps_of[token+flood]}")
+	summary+=("/dummy-api/ idle vs flooded ($flood connections on POST /login): median $ri vs $rf requests/s ($(awk -v a="$rf" -v b="$ri" 'BEGIN { printf "%.2f", a / b }') of idle), p99 ms $(tr ' ' '\n' <<<"${p99_of[token]}" | sed '/^$/d' | paste -sd/) vs $(tr ' ' '\n' <<<"${p99_of[token+flood]}" | sed '/^$/d' | paste -sd/) over $rounds round(s)")
+fi
 if [ "$rounds" -gt 1 ]; then
 	base_rps=$(median <<<"${rps_of[none]}")
 	for name in "${names[@]}"; do
@@ -239,7 +312,7 @@ fi
 
 cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -n 1 | tr -s ' ')
 {
-	echo "examples/server on $base, measured $(date -u +%Y-%m-%d) on ${cpu:-an unknown CPU} ($(nproc) cores) with $(go env GOVERSION) and wrk $(wrk --version 2>&1 | awk 'NR == 1 { print $2 }'): $threads threads, $connections connections, $duration per endpoint, $([ "$pin" = 1 ] && echo "server on CPU 0 and wrk on CPU 1" || echo "client and server on the same cores")$([ "$users" -gt 0 ] && echo ", $users added users' tokens in rotation on the $users-users rows"). The server runs with a fixed AUTH_SECRET in a fresh temporary directory (${args[*]//$tmp/<tmp>}). RSS is the server's VmRSS in MiB before and after each run ($idle MiB idle after login, before a 2 s unrecorded warm-up of each path). Regenerate with \`bash wrk.sh\` in bench/, then \`go run ./cmd/report -in results.txt\`."
+	echo "examples/server on $base, measured $(date -u +%Y-%m-%d) on ${cpu:-an unknown CPU} ($(nproc) cores) with $(go env GOVERSION) and wrk $(wrk --version 2>&1 | awk 'NR == 1 { print $2 }'): $threads threads, $connections connections, $duration per endpoint, $([ "$pin" = 1 ] && echo "server on CPU 0 and wrk on CPU 1" || echo "client and server on the same cores")$([ "$users" -gt 0 ] && echo ", $users added users' tokens in rotation on the $users-users rows")$([ "$flood" -gt 0 ] && echo ", the +flood rows measured while $flood connections flood POST /login (wrong passwords, unknown emails, one address each; AUTH_HASH_CONCURRENCY=${AUTH_HASH_CONCURRENCY:-default})"). The server runs with a fixed AUTH_SECRET in a fresh temporary directory (${args[*]//$tmp/<tmp>}). RSS is the server's VmRSS in MiB before and after each run ($idle MiB idle after login, before a 2 s unrecorded warm-up of each path). Regenerate with \`bash wrk.sh\` in bench/, then \`go run ./cmd/report -in results.txt\`."
 	echo
 	echo "| path | auth | requests/s | requests | p50 ms | p99 ms | non-2xx | socket errors | RSS MiB |"
 	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"

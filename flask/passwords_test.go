@@ -144,7 +144,7 @@ func newHasherManager(t testing.TB, store auth.UserStore, h *Hasher) *auth.Manag
 	if store == nil {
 		store = auth.NewMemoryStore()
 	}
-	pc := auth.PasswordConfig{BcryptCost: 4}
+	pc := auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}
 	if h != nil {
 		pc = auth.PasswordConfig{Hasher: h}
 	}

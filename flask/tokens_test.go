@@ -111,7 +111,7 @@ func newTokenManager(t testing.TB, store auth.UserStore, tokens *Tokens, issue b
 	}
 	m, err := auth.New(store, flaskNativeKey, auth.Config{
 		Token:    tc,
-		Password: auth.PasswordConfig{BcryptCost: 4},
+		Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
 		Logger:   slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -532,7 +532,7 @@ func TestFlaskSharedKey(t *testing.T) {
 		if issue {
 			tc.Issuer = tokens
 		}
-		m, err := auth.New(store, key, auth.Config{Token: tc, Password: auth.PasswordConfig{BcryptCost: 4}, Logger: slog.New(slog.DiscardHandler)})
+		m, err := auth.New(store, key, auth.Config{Token: tc, Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			t.Fatalf("New with the Flask key, salt and digest: %v", err)
 		}

@@ -20,25 +20,25 @@ const (
 )
 
 // Argon2Params are the argon2id parameters. Zero fields take the defaults
-// given on each field, which follow RFC 9106's second recommendation
-// scaled to two threads.
+// given on each field: OWASP's first recommendation for argon2id
+// (m=19 MiB, t=2, p=1), the Password Storage Cheat Sheet's.
 type Argon2Params struct {
-	Time      uint32 // passes; default 3
-	MemoryKiB uint32 // default 64 MiB (65536)
-	Threads   uint8  // default 2
+	Time      uint32 // passes; default 2
+	MemoryKiB uint32 // default 19 MiB (19456)
+	Threads   uint8  // default 1
 	KeyLen    uint32 // default 32
 	SaltLen   uint32 // default 16
 }
 
 func (p Argon2Params) withDefaults() Argon2Params {
 	if p.Time == 0 {
-		p.Time = 3
+		p.Time = 2
 	}
 	if p.MemoryKiB == 0 {
-		p.MemoryKiB = 64 << 10
+		p.MemoryKiB = 19 << 10
 	}
 	if p.Threads == 0 {
-		p.Threads = 2
+		p.Threads = 1
 	}
 	if p.KeyLen == 0 {
 		p.KeyLen = 32

@@ -61,9 +61,9 @@ func Identify(encoded string) Scheme {
 }
 
 // Hasher writes new hashes in Scheme and verifies hashes of every scheme.
-// Its zero value writes bcrypt at cost 12.
+// Its zero value writes argon2id with the defaults of [Argon2Params].
 type Hasher struct {
-	// Scheme is the scheme of the hashes Hash writes. Default Bcrypt.
+	// Scheme is the scheme of the hashes Hash writes. Default Argon2id.
 	Scheme Scheme
 	// BcryptCost is the bcrypt cost, 4 to 31. Default 12.
 	BcryptCost int
@@ -83,7 +83,7 @@ const defaultBcryptCost = 12
 
 func (h Hasher) scheme() Scheme {
 	if h.Scheme == "" {
-		return Bcrypt
+		return Argon2id
 	}
 	return h.Scheme
 }

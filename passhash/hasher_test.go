@@ -422,7 +422,7 @@ func TestArgon2ParamsDefaults(t *testing.T) {
 		in   Argon2Params
 		want Argon2Params
 	}{
-		{name: "zero", in: Argon2Params{}, want: Argon2Params{Time: 3, MemoryKiB: 64 << 10, Threads: 2, KeyLen: 32, SaltLen: 16}},
+		{name: "zero", in: Argon2Params{}, want: Argon2Params{Time: 2, MemoryKiB: 19456, Threads: 1, KeyLen: 32, SaltLen: 16}},
 		{name: "set", in: Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 20, SaltLen: 10}, want: Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 20, SaltLen: 10}},
 	}
 	for _, tt := range tests {

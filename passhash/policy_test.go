@@ -68,6 +68,9 @@ func TestDefaultRounds(t *testing.T) {
 	if h := (Hasher{}); h.bcryptCost() != 12 {
 		t.Error("default bcrypt cost is not 12")
 	}
+	if h := (Hasher{}); h.scheme() != Argon2id {
+		t.Errorf("default scheme %s, want argon2id", h.scheme())
+	}
 }
 
 // fakeHash is a well-formed hash of scheme s with rounds "ROUNDS".

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/passhash"
 	"github.com/authkit/auth/sqlstore"
 	"github.com/authkit/auth/storetest"
 )
@@ -143,7 +144,7 @@ func BenchmarkRequireToken(b *testing.B) {
 			}
 			b.Run(name, func(b *testing.B) {
 				s := bs.open(b)
-				cfg := auth.Config{Logger: slog.New(slog.DiscardHandler), Password: auth.PasswordConfig{BcryptCost: 4}}
+				cfg := auth.Config{Logger: slog.New(slog.DiscardHandler), Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}}
 				cfg.UserCache = auth.UserCacheConfig{Size: -1} // on by default for the SQL stores
 				if cached {
 					cfg.UserCache = auth.UserCacheConfig{Size: 1000, TTL: time.Minute}
@@ -168,7 +169,7 @@ func BenchmarkLogin(b *testing.B) {
 		b.Run(bs.name, func(b *testing.B) {
 			s := bs.open(b)
 			m, err := auth.New(s, []byte("login benchmark signing key....."), auth.Config{
-				Logger: slog.New(slog.DiscardHandler), Throttle: auth.ThrottleConfig{Disabled: true}, Password: auth.PasswordConfig{BcryptCost: 10},
+				Logger: slog.New(slog.DiscardHandler), Throttle: auth.ThrottleConfig{Disabled: true}, Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 10},
 			})
 			if err != nil {
 				b.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/passhash"
 	"github.com/authkit/auth/sqlstore"
 	"github.com/authkit/auth/sqlstore/pglisten"
 )
@@ -67,7 +68,11 @@ func TestUserChanges(t *testing.T) {
 				cursor = next
 				return ids
 			}
-			if ids := read("nothing changed"); len(ids) != 0 {
+			// On PostgreSQL a read repeats the entries of transactions not
+			// older than the oldest one running anywhere in the cluster at
+			// the last read (another test's, say), as the contract allows:
+			// only SQLite's log must be empty here.
+			if ids := read("nothing changed"); len(ids) != 0 && b.dialect == sqlstore.SQLite {
 				t.Fatalf("nothing changed, yet the log names %q", ids)
 			}
 			update := func(f func(*auth.User)) {
@@ -91,7 +96,7 @@ func TestUserChanges(t *testing.T) {
 			} {
 				tc.change()
 				ids := read(tc.name)
-				if !slices.Contains(ids, u.ID) || slices.Contains(ids, other.ID) {
+				if !slices.Contains(ids, u.ID) || slices.Contains(ids, other.ID) && b.dialect == sqlstore.SQLite {
 					t.Fatalf("%s: the log names %q; want user %q and not %q", tc.name, ids, u.ID, other.ID)
 				}
 				if b.dialect == sqlstore.SQLite {
@@ -209,7 +214,7 @@ func TestCacheSeesOtherProcess(t *testing.T) {
 			server := &countingStore{Store: openStore(t, v.b.driver, dsn, v.b.dialect)}
 			operator := openStore(t, v.b.driver, dsn, v.b.dialect)
 			m, err := auth.New(server, []byte("other process test signing key.."), auth.Config{
-				Logger: slog.New(slog.DiscardHandler), Password: auth.PasswordConfig{BcryptCost: 4},
+				Logger: slog.New(slog.DiscardHandler), Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/passhash"
 	"github.com/authkit/auth/sqlstore"
 )
 
@@ -45,8 +46,10 @@ func TestConcurrentLoginsCounted(t *testing.T) {
 			}
 			var log lockedBuffer
 			m, err := auth.New(store, []byte("concurrent logins test key, 32 b"), auth.Config{
-				Logger:   slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelError})),
-				Password: auth.PasswordConfig{BcryptCost: 4},
+				Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelError})),
+				// Every login waits for its hash: this test is about the
+				// store, not about the hashing pool's admission control.
+				Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4, QueueSize: -1, QueueWait: -1},
 				// The throttle counts each attempt in flight as a failure
 				// until its password checks: by default a sixth concurrent
 				// attempt from one address is refused.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/passhash"
 	"github.com/authkit/auth/sqlstore"
 )
 
@@ -25,7 +26,7 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	key := []byte("shared signing key of both instances")
 	newInstance := func() (*auth.Manager, *sqlstore.Store) {
 		s := openStore(t, "pgx", dsn, sqlstore.Postgres)
-		m, err := auth.New(s, key, auth.Config{Logger: slog.New(slog.DiscardHandler), Password: auth.PasswordConfig{BcryptCost: 4}})
+		m, err := auth.New(s, key, auth.Config{Logger: slog.New(slog.DiscardHandler), Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/passhash"
 	"github.com/authkit/auth/storetest"
 )
 
@@ -36,7 +37,7 @@ func TestThrottleSharedByInstances(t *testing.T) {
 				m, err := auth.New(s, []byte("throttle shared signing key....."), auth.Config{
 
 					Logger:   slog.New(slog.DiscardHandler),
-					Throttle: auth.ThrottleConfig{Store: s, FreeAttempts: 3, BaseDelay: time.Minute}, Password: auth.PasswordConfig{BcryptCost: 4},
+					Throttle: auth.ThrottleConfig{Store: s, FreeAttempts: 3, BaseDelay: time.Minute}, Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
 				})
 				if err != nil {
 					t.Fatal(err)

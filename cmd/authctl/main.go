@@ -87,7 +87,9 @@ Options:
   -schema S        native (sqlstore's tables) or flask-security (an existing
                    Flask-Security database; needs $SECURITY_PASSWORD_SALT to
                    write passwords); default: the tables found
-  -bcrypt-cost N   bcrypt cost of new password hashes (default 12)
+  -bcrypt-cost N   write new password hashes with bcrypt at cost N
+                   (default: argon2id, the library's default; with
+                   flask-security, the Flask app's SECURITY_PASSWORD_HASH)
 
 Passwords are read from the terminal without echo, or from the first line
 of stdin with --password-stdin. A TOKEN of "-" is read from stdin.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/passhash"
 	"github.com/authkit/auth/sqlstore"
 )
 
@@ -123,7 +124,7 @@ func TestUsers(t *testing.T) {
 
 	// The changes must be in the database, as the service would see them.
 	s := openTestStore(t, db)
-	m, err := auth.New(s, []byte(testSecret), auth.Config{Logger: slog.New(slog.DiscardHandler), Password: auth.PasswordConfig{BcryptCost: 4}})
+	m, err := auth.New(s, []byte(testSecret), auth.Config{Logger: slog.New(slog.DiscardHandler), Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func TestTokens(t *testing.T) {
 	runSteps(t, db, []step{{name: "create", args: []string{"users", "create", "dave@example.com", "--no-password"}, stdout: []string{"created user 1"}}})
 	s := openTestStore(t, db)
 	const salt = "test-salt"
-	m, err := auth.New(s, []byte(testSecret), auth.Config{Logger: slog.New(slog.DiscardHandler), Token: auth.TokenConfig{Salt: salt}, Password: auth.PasswordConfig{BcryptCost: 4}})
+	m, err := auth.New(s, []byte(testSecret), auth.Config{Logger: slog.New(slog.DiscardHandler), Token: auth.TokenConfig{Salt: salt}, Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}

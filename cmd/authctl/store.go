@@ -16,6 +16,7 @@ import (
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/flask"
 	"github.com/authkit/auth/internal/dbopen"
+	"github.com/authkit/auth/passhash"
 	"github.com/authkit/auth/sqlstore"
 )
 
@@ -111,6 +112,9 @@ func (a *app) manager(s auth.UserStore, cfg auth.Config, signing, hashes bool) (
 		cfg.Password.Hasher = h
 	} else {
 		cfg.Password.BcryptCost = a.bcryptCost
+		if a.bcryptCost != 0 {
+			cfg.Password.Scheme = passhash.Bcrypt
+		}
 	}
 	// Warnings and errors only: the command reports its own success, and
 	// the Manager's audit events (at level INFO) would repeat it.

@@ -13,8 +13,8 @@
 // with mode 0600 (auth.db.secret), so tokens survive a restart; with
 // PostgreSQL, where several instances must share it, it is required.
 // AUTH_TOKEN_SALT overrides the library's token salt. AUTH_BCRYPT_COST
-// (4 to 31) sets the bcrypt cost of the hashes the server writes, with
-// -schema native; the default is the library's, 12.
+// (4 to 31), with -schema native, makes the server write bcrypt hashes of
+// that cost instead of the library's default, argon2id.
 //
 // Flask-Security compatibility: with -schema flask-security, -db names an
 // existing Flask-Security database (SQLite file or postgres:// URL), used
@@ -48,14 +48,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/internal/dbopen"
+	"github.com/authkit/auth/passhash"
 	"github.com/authkit/auth/sqlstore"
 	"github.com/authkit/auth/sqlstore/pglisten"
 )
@@ -148,7 +151,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 // another instance) is seen within a second through the store's change
 // log, at once on PostgreSQL through its notifications.
 // AUTH_USER_CACHE_TTL (a Go duration such as 1m, or "off") sets how long an
-// entry lives at most, or turns the cache off.
+// entry lives at most, or turns the cache off. AUTH_TRUSTED_PROXIES
+// (comma-separated prefixes such as 127.0.0.1/32) names the proxies whose
+// X-Forwarded-For is believed; AUTH_HASH_CONCURRENCY sets
+// PasswordConfig.Concurrency (negative: no hashing pool).
 func serverConfig(getenv func(string) string, logger *slog.Logger) (auth.Config, error) {
 	cfg := auth.Config{
 		Logger: logger, Token: auth.TokenConfig{Salt: getenv("AUTH_TOKEN_SALT"), MaxAge: time.Hour}, Session: auth.SessionConfig{LoginRedirect: "/account"},
@@ -163,6 +169,22 @@ func serverConfig(getenv func(string) string, logger *slog.Logger) (auth.Config,
 			return cfg, fmt.Errorf("AUTH_USER_CACHE_TTL=%q: want a positive duration such as 1m, or off", v)
 		}
 		cfg.UserCache.TTL = ttl
+	}
+	if v := getenv("AUTH_TRUSTED_PROXIES"); v != "" {
+		for _, f := range strings.Split(v, ",") {
+			p, err := netip.ParsePrefix(strings.TrimSpace(f))
+			if err != nil {
+				return cfg, fmt.Errorf("AUTH_TRUSTED_PROXIES=%q: want comma-separated prefixes such as 127.0.0.1/32", v)
+			}
+			cfg.TrustedProxies = append(cfg.TrustedProxies, p)
+		}
+	}
+	if v := getenv("AUTH_HASH_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n == 0 {
+			return cfg, fmt.Errorf("AUTH_HASH_CONCURRENCY=%q: want a whole number, negative for no bound", v)
+		}
+		cfg.Password.Concurrency = n
 	}
 	return cfg, nil
 }
@@ -183,6 +205,7 @@ func nativeManager(ctx context.Context, dsn string, getenv func(string) string, 
 		if cfg.Password.BcryptCost, err = strconv.Atoi(v); err != nil {
 			return nil, nil, fmt.Errorf("AUTH_BCRYPT_COST=%q: want a whole number from 4 to 31", v)
 		}
+		cfg.Password.Scheme = passhash.Bcrypt
 	}
 	m, _, closeStore, err := openNative(ctx, dsn, secret, cfg)
 	if err != nil {

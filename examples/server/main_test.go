@@ -18,6 +18,7 @@ import (
 
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/internal/dbopen"
+	"github.com/authkit/auth/passhash"
 )
 
 // newTestApp serves the application's routes over a store seeded as run
@@ -27,7 +28,7 @@ func newTestApp(t *testing.T) (*httptest.Server, *auth.MemoryStore) {
 	store := auth.NewMemoryStore()
 	m, err := auth.New(store, []byte("example server test secret, 32 b"), auth.Config{
 
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Token: auth.TokenConfig{MaxAge: time.Hour}, Password: auth.PasswordConfig{BcryptCost: 4},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Token: auth.TokenConfig{MaxAge: time.Hour}, Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +44,7 @@ func newTestApp(t *testing.T) (*httptest.Server, *auth.MemoryStore) {
 func TestSeed(t *testing.T) {
 	ctx := context.Background()
 	store := auth.NewMemoryStore()
-	m, err := auth.New(store, []byte("example server test secret, 32 b"), auth.Config{Password: auth.PasswordConfig{BcryptCost: 4}})
+	m, err := auth.New(store, []byte("example server test secret, 32 b"), auth.Config{Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +321,7 @@ func TestRunShutsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := auth.New(store, []byte(env["AUTH_SECRET"]), auth.Config{Password: auth.PasswordConfig{BcryptCost: 4}})
+	m, err := auth.New(store, []byte(env["AUTH_SECRET"]), auth.Config{Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/internal/dbopen"
 	"github.com/authkit/auth/internal/testpg"
+	"github.com/authkit/auth/passhash"
 )
 
 // TestSeedConcurrentPostgres starts the native setup (tables, Manager,
@@ -28,7 +29,7 @@ func TestSeedConcurrentPostgres(t *testing.T) {
 	base := os.Getenv("AUTH_TEST_POSTGRES_DSN")
 	cfg := auth.Config{
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Password: auth.PasswordConfig{BcryptCost: 4},
+		Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
 	}
 	secret := []byte("seed test secret, 32 bytes long.")
 	for _, tt := range []struct {
@@ -114,7 +115,7 @@ func TestSeedDoesNotListUsers(t *testing.T) {
 	ctx := context.Background()
 	cfg := auth.Config{
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Password: auth.PasswordConfig{BcryptCost: 4},
+		Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
 	}
 	secret := []byte("seed test secret, 32 bytes long.")
 	open := func(t *testing.T) (*noListStore, *auth.Manager) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/internal/testpg"
+	"github.com/authkit/auth/passhash"
 	"github.com/authkit/auth/sqlstore"
 	"github.com/authkit/auth/sqlstore/pglisten"
 )
@@ -69,7 +70,7 @@ func instance(t *testing.T, dsn string) (*auth.Manager, *sqlstore.Store) {
 	m, err := auth.New(s, []byte("pglisten shared signing key....."), auth.Config{
 
 		UserCache: auth.UserCacheConfig{Size: 100, TTL: time.Hour},
-		Logger:    slog.New(slog.DiscardHandler), Password: auth.PasswordConfig{BcryptCost: 4},
+		Logger:    slog.New(slog.DiscardHandler), Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +136,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 	if err := pglisten.Run(context.Background(), "postgres://x", nil, pglisten.Config{}); err == nil {
 		t.Error("Run accepted a nil target")
 	}
-	m, _ := auth.New(auth.NewMemoryStore(), []byte("0123456789abcdef"), auth.Config{Password: auth.PasswordConfig{BcryptCost: 4}})
+	m, _ := auth.New(auth.NewMemoryStore(), []byte("0123456789abcdef"), auth.Config{Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	if err := pglisten.Run(context.Background(), "::not a dsn::", m, pglisten.Config{}); err == nil {
 		t.Error("Run accepted a malformed DSN")
 	}
