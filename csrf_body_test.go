@@ -189,3 +189,41 @@ func TestURLEncodedField(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFormToken: reading the CSRF field of any body under any content type
+// never panics, reads at most max+1 bytes before deciding, always leaves
+// the handler the whole body unchanged, and answers 413 only for a body
+// longer than max whose field it did not find.
+func FuzzFormToken(f *testing.F) {
+	head, tail, ct := multipartHead([][2]string{{CSRFField, "tok"}, {"a", "b"}}, "file")
+	f.Add(ct, append(head, tail...))
+	f.Add("application/x-www-form-urlencoded", []byte("a=1&csrf_token=abc%2B+d&b"))
+	f.Add("application/x-www-form-urlencoded; charset=utf-8", []byte("csrf_token=%zz&csrf_token=ok"))
+	f.Add("multipart/form-data; boundary=x", []byte("--x\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nv\r\n--x--\r\n"))
+	f.Add("multipart/form-data", []byte("--x\r\n"))
+	f.Add("text/plain", []byte("csrf_token=x"))
+	const max = 64
+	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
+		src := &countingBody{prefix: body}
+		r := httptest.NewRequest(http.MethodPost, "http://app.example/", nil)
+		r.Body = src
+		r.Header.Set("Content-Type", contentType)
+		token, err := formToken(r, max)
+		if read := src.read.Load(); read > max+1 && read > int64(len(body)) {
+			t.Fatalf("read %d bytes of a %d-byte body with max %d", read, len(body), max)
+		}
+		switch {
+		case err == nil:
+		case err == errBodyTooLarge && len(body) > max && token == "":
+		default:
+			t.Fatalf("formToken = %q, %v for a %d-byte body", token, err, len(body))
+		}
+		if len(token) > max {
+			t.Fatalf("token of %d bytes from a read of at most %d", len(token), max+1)
+		}
+		rest, rerr := io.ReadAll(r.Body)
+		if rerr != nil || !bytes.Equal(rest, body) {
+			t.Fatalf("the handler reads %q (%v); want the body %q", rest, rerr, body)
+		}
+	})
+}
