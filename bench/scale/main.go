@@ -9,6 +9,12 @@
 // one token per user, signed as the server signs them ($AUTH_SECRET,
 // $AUTH_TOKEN_SALT), one per line.
 //
+// soak runs mixed load against the server for a while: logins, token
+// requests, HTTP Basic requests, logouts and requests with refused tokens,
+// each checked against the one status it must get, and samples the
+// server's resident memory (-pid) every 10 s. It prints the counts by kind
+// and status, every unexpected answer, and RSS at the start, peak and end.
+//
 // revocation measures how long the server goes on accepting a token after
 // `authctl tokens revoke` in another process has returned: each trial logs
 // in as test@example.com and uses the token every 2 ms throughout; after a
@@ -26,13 +32,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite"
@@ -43,7 +52,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: scale seed|revocation [flags]")
+		fmt.Fprintln(os.Stderr, "usage: scale seed|revocation|soak [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -52,6 +61,8 @@ func main() {
 		err = seedCmd(os.Args[2:])
 	case "revocation":
 		err = revocationCmd(os.Args[2:])
+	case "soak":
+		err = soakCmd(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -243,7 +254,14 @@ func distribution(ds []time.Duration) string {
 }
 
 func login(c *http.Client, base string) (string, error) {
-	resp, err := c.Post(base+"/login", "application/json", strings.NewReader(`{"email":"test@example.com","password":"test123"}`))
+	return loginAs(c, base, "test@example.com", "test123")
+}
+
+// loginAs logs in with the given demo user's email and password and
+// returns the token.
+func loginAs(c *http.Client, base, email, password string) (string, error) {
+	creds, _ := json.Marshal(map[string]string{"email": email, "password": password})
+	resp, err := c.Post(base+"/login", "application/json", strings.NewReader(string(creds)))
 	if err != nil {
 		return "", err
 	}
@@ -273,4 +291,150 @@ func get(c *http.Client, url, tok string) (int, error) {
 	}
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+func soakCmd(args []string) error {
+	fs := flag.NewFlagSet("soak", flag.ExitOnError)
+	base := fs.String("url", "", "the server's base URL")
+	duration := fs.Duration("duration", 10*time.Minute, "how long to run")
+	pid := fs.Int("pid", 0, "the server's process ID, to sample its memory")
+	_ = fs.Parse(args)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	end := time.Now().Add(*duration)
+	type result struct {
+		kind string
+		code int
+		ok   bool
+	}
+	results := make(chan result, 1024)
+	do := func(kind string, want int, req *http.Request) {
+		resp, err := client.Do(req)
+		code := 0
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			code = resp.StatusCode
+		}
+		results <- result{kind, code, code == want}
+	}
+	withToken := func(method, path, tok string) *http.Request {
+		req, _ := http.NewRequest(method, *base+path, nil)
+		req.Header.Set("Authentication-Token", tok)
+		return req
+	}
+	var workers sync.WaitGroup
+	worker := func(f func()) {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for time.Now().Before(end) {
+				f()
+			}
+		}()
+	}
+	// Two login-and-logout loops, each with a demo user of its own (a
+	// logout revokes every token of its user): a login, 50 token requests
+	// with its token, a logout, the token refused. Fewer logins than the
+	// throttle's free attempts run at once from this one address.
+	for _, who := range [][2]string{{"test@example.com", "test123"}, {"unconfirmed@example.com", "test123"}} {
+		worker(func() {
+			tok, err := loginAs(client, *base, who[0], who[1])
+			if err != nil {
+				results <- result{"login", 0, false}
+				time.Sleep(100 * time.Millisecond)
+				return
+			}
+			results <- result{"login", http.StatusOK, true}
+			for range 50 {
+				do("token", http.StatusOK, withToken(http.MethodGet, "/dummy-api/", tok))
+			}
+			do("logout", http.StatusOK, withToken(http.MethodPost, "/logout", tok))
+			do("logged-out token", http.StatusUnauthorized, withToken(http.MethodGet, "/dummy-api/", tok))
+		})
+	}
+	// Token requests with a long-lived token of a third user, never
+	// logged out, and forged tokens.
+	steady, err := loginAs(client, *base, "admin@example.com", "admin123")
+	if err != nil {
+		return err
+	}
+	for range 4 {
+		worker(func() { do("token", http.StatusOK, withToken(http.MethodGet, "/dummy-api/", steady)) })
+	}
+	worker(func() {
+		do("forged token", http.StatusUnauthorized, withToken(http.MethodGet, "/dummy-api/", steady[:len(steady)-2]+"xx"))
+	})
+	// HTTP Basic, one at a time: each request hashes.
+	worker(func() {
+		req, _ := http.NewRequest(http.MethodGet, *base+"/basic-api/", nil)
+		req.SetBasicAuth("admin@example.com", "admin123")
+		do("basic", http.StatusOK, req)
+	})
+	// Memory, every 10 s.
+	var rss []float64
+	sample := func() {
+		if *pid == 0 {
+			return
+		}
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", *pid))
+		if err != nil {
+			return
+		}
+		for _, line := range strings.Split(string(raw), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+				kb, _ := strconv.ParseFloat(f[1], 64)
+				rss = append(rss, kb/1024)
+			}
+		}
+	}
+	sample()
+	done := make(chan struct{})
+	go func() { workers.Wait(); close(results) }()
+	counts := map[string]map[int]int{}
+	unexpected := 0
+	go func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				sample()
+			}
+		}
+	}()
+	for r := range results {
+		if counts[r.kind] == nil {
+			counts[r.kind] = map[int]int{}
+		}
+		counts[r.kind][r.code]++
+		if !r.ok {
+			unexpected++
+		}
+	}
+	close(done)
+	sample()
+	kinds := slices.Sorted(maps.Keys(counts))
+	total, fivexx := 0, 0
+	for _, k := range kinds {
+		codes := slices.Sorted(maps.Keys(counts[k]))
+		var parts []string
+		for _, c := range codes {
+			parts = append(parts, fmt.Sprintf("%d×%d", counts[k][c], c))
+			total += counts[k][c]
+			if c >= 500 {
+				fivexx += counts[k][c]
+			}
+		}
+		fmt.Printf("%-17s %s\n", k, strings.Join(parts, " "))
+	}
+	fmt.Printf("soak: %s, %d requests, %d unexpected statuses, %d 5xx\n", *duration, total, unexpected, fivexx)
+	if len(rss) > 0 {
+		fmt.Printf("RSS MiB: start %.1f, peak %.1f, end %.1f (%d samples)\n", rss[0], slices.Max(rss), rss[len(rss)-1], len(rss))
+	}
+	if unexpected > 0 {
+		return fmt.Errorf("%d unexpected statuses", unexpected)
+	}
+	return nil
 }
