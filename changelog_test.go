@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -71,25 +70,6 @@ func (s *loggedStore) set(f func(*loggedStore)) {
 	s.mu.Unlock()
 }
 
-// lockedWriter serializes writes to w, which the feed's goroutine and the
-// test both reach through the logger.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.String()
-}
-
 // atomicClock is a Manager clock that tests move while the change feed
 // reads it from its own goroutine.
 type atomicClock struct{ t atomic.Int64 }
@@ -103,14 +83,14 @@ type feedFixture struct {
 	m     *Manager
 	store *loggedStore
 	clock *atomicClock
-	logs  *lockedWriter
+	logs  *lockedBuffer
 	id    string
 	token string
 }
 
 func newFeedFixture(t *testing.T) *feedFixture {
 	t.Helper()
-	f := &feedFixture{store: &loggedStore{MemoryStore: NewMemoryStore()}, clock: &atomicClock{}, logs: &lockedWriter{w: &bytes.Buffer{}}}
+	f := &feedFixture{store: &loggedStore{MemoryStore: NewMemoryStore()}, clock: &atomicClock{}, logs: &lockedBuffer{}}
 	f.clock.t.Store(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC).UnixNano())
 	m, err := New(f.store, []byte("change log test signing key....."), Config{
 		Logger: slog.New(slog.NewTextHandler(f.logs, nil)), Password: PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
