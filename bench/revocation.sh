@@ -28,17 +28,8 @@ bench=$(cd "$(dirname "$0")" && pwd)
 root=${WRK_ROOT:-$(dirname "$bench")}
 die() { echo "revocation.sh: $*" >&2; exit 1; }
 
-tmp=$(mktemp -d)
-server_pid=
-cleanup() {
-	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-		kill "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=lib.sh
+. "$bench/lib.sh"
 
 echo "revocation.sh: building examples/server, authctl and scale" >&2
 (cd "$root" && go build -o "$tmp/server" ./examples/server && go build -o "$tmp/authctl" ./cmd/authctl)
@@ -47,12 +38,5 @@ echo "revocation.sh: building examples/server, authctl and scale" >&2
 export AUTH_SECRET='revocation-benchmark-secret-0123456789'
 (cd "$tmp" && exec "$tmp/server" -addr 127.0.0.1:0 -db "$tmp/auth.db") 2>"$tmp/server.log" &
 server_pid=$!
-addr=
-for _ in $(seq 1 300); do
-	addr=$(sed -n 's/.*msg=listening addr=http:\/\/\(127\.0\.0\.1:[0-9]*\).*/\1/p' "$tmp/server.log" | head -n 1)
-	[ -n "$addr" ] && break
-	kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/server.log" >&2; die "the server exited"; }
-	sleep 0.1
-done
-[ -n "$addr" ] || { cat "$tmp/server.log" >&2; die "the server did not start in 30 s"; }
-"$tmp/scale" revocation -url "http://$addr" -db "$tmp/auth.db" -authctl "$tmp/authctl" -trials "$trials"
+wait_for_server
+"$tmp/scale" revocation -url "$base" -db "$tmp/auth.db" -authctl "$tmp/authctl" -trials "$trials"

@@ -28,33 +28,17 @@ done
 bench=$(cd "$(dirname "$0")" && pwd)
 root=${WRK_ROOT:-$(dirname "$bench")}
 die() { echo "soak.sh: $*" >&2; exit 1; }
-tmp=$(mktemp -d)
-server_pid=
-cleanup() {
-	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-		kill "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=lib.sh
+. "$bench/lib.sh"
 
 echo "soak.sh: building examples/server and scale" >&2
 (cd "$root" && go build -o "$tmp/server" ./examples/server)
 (cd "$bench" && go build -o "$tmp/scale" ./scale)
 (cd "$tmp" && AUTH_SECRET='soak-benchmark-secret-0123456789abcdef' exec "$tmp/server" -addr 127.0.0.1:0 -db "$tmp/auth.db") 2>"$tmp/server.log" &
 server_pid=$!
-addr=
-for _ in $(seq 1 300); do
-	addr=$(sed -n 's/.*msg=listening addr=http:\/\/\(127\.0\.0\.1:[0-9]*\).*/\1/p' "$tmp/server.log" | head -n 1)
-	[ -n "$addr" ] && break
-	kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/server.log" >&2; die "the server exited"; }
-	sleep 0.1
-done
-[ -n "$addr" ] || { cat "$tmp/server.log" >&2; die "the server did not start in 30 s"; }
-echo "soak.sh: $duration of mixed load on http://$addr (server pid $server_pid)" >&2
-"$tmp/scale" soak -url "http://$addr" -duration "$duration" -pid "$server_pid"
+wait_for_server
+echo "soak.sh: $duration of mixed load on $base (server pid $server_pid)" >&2
+"$tmp/scale" soak -url "$base" -duration "$duration" -pid "$server_pid"
 if grep -q 'level=ERROR' "$tmp/server.log"; then
 	grep 'level=ERROR' "$tmp/server.log" | head -n 5 >&2
 	die "the server logged errors"

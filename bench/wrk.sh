@@ -84,17 +84,8 @@ if ! command -v wrk >/dev/null; then
 fi
 command -v curl >/dev/null || die "curl is not installed"
 
-tmp=$(mktemp -d)
-server_pid=
-cleanup() {
-	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-		kill "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=lib.sh
+. "$bench/lib.sh"
 
 echo "wrk.sh: building examples/server" >&2
 (cd "$root" && go build -o "$tmp/server" ./examples/server)
@@ -116,17 +107,7 @@ trusted=
 (cd "$tmp" && AUTH_SECRET=$secret AUTH_TRUSTED_PROXIES=$trusted exec "${server_cpu[@]}" "$tmp/server" "${args[@]}") 2>"$tmp/server.log" &
 server_pid=$!
 
-# The server logs "listening addr=http://127.0.0.1:PORT" once it accepts.
-addr=
-for _ in $(seq 1 300); do
-	addr=$(sed -n 's/.*msg=listening addr=http:\/\/\(127\.0\.0\.1:[0-9]*\).*/\1/p' "$tmp/server.log" | head -n 1)
-	[ -n "$addr" ] && break
-	kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/server.log" >&2; die "the server exited"; }
-	sleep 0.1
-done
-[ -n "$addr" ] || { cat "$tmp/server.log" >&2; die "the server did not start in 30 s"; }
-case $addr in 127.0.0.1:*) ;; *) die "refusing non-loopback address $addr" ;; esac
-base="http://$addr"
+wait_for_server
 echo "wrk.sh: server pid $server_pid on $base (${args[*]//$tmp/<tmp>})" >&2
 
 login=$(curl -sS --max-time 10 -H 'Content-Type: application/json' \
