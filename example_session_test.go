@@ -49,6 +49,7 @@ func ExampleManager_RequireSession() {
 		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(form.Encode()))
 		req.Header.Set("Accept", "text/html")
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", srv.URL) // as browsers send with every POST
 		resp, err := browser.Do(req)
 		if err != nil {
 			panic(err)

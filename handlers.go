@@ -32,7 +32,9 @@ type loginUser struct {
 // on reload.
 //
 // A form post whose Origin (or Referer) names another host gets 403, which
-// stops cross-site "login CSRF".
+// stops cross-site "login CSRF"; so does one with neither header unless it
+// carries a login CSRF token from [Manager.CSRFToken] in its CSRFField (or
+// the CSRFHeader) that matches the browser's login CSRF cookie or session.
 //
 // Every successful login gets a new device token in the DeviceTokenHeader
 // response header, and as a cookie too when it gets session cookies; a
@@ -51,8 +53,8 @@ func (m *Manager) LoginHandler() http.Handler {
 			m.fail(w, r, http.StatusMethodNotAllowed, ErrBadRequest)
 			return
 		}
-		if err := loginOrigin(r); err != nil {
-			m.fail(w, r, http.StatusForbidden, err)
+		if err := m.loginCSRF(r); err != nil {
+			m.fail(w, r, statusOf(err), err)
 			return
 		}
 		c, err := readLogin(w, r, m.maxBody)
