@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"log/slog"
+	"mime"
 	"net/http"
 	"sync"
 	"time"
@@ -115,8 +116,8 @@ func (m *Manager) loginCSRFToken(r *http.Request, now time.Time) string {
 
 // loginCSRF checks a login request against login CSRF: a form post
 // (url-encoded or multipart) whose Origin, or without one Referer, names
-// another host is refused (errCrossOrigin); one with neither must carry a
-// token that [Manager.CSRFToken] gave this browser — for its login CSRF
+// another host is refused (errCrossOrigin); an url-encoded one with
+// neither must carry a token that [Manager.CSRFToken] gave this browser — for its login CSRF
 // cookie, or for its session — in the CSRFHeader or the form's CSRFField
 // (errCSRFToken). JSON logins pass.
 func (m *Manager) loginCSRF(r *http.Request) error {
@@ -141,6 +142,9 @@ func (m *Manager) checkLoginCSRF(r *http.Request) error {
 			return errCrossOrigin
 		}
 		return nil
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		return nil // a multipart login is refused with 415 by readLogin
 	}
 	token := r.Header.Get(CSRFHeader)
 	if token == "" {

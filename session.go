@@ -82,6 +82,9 @@ func newSessions(key []byte, oldKeys [][]byte, c SessionConfig) (sessions, error
 		if !validCookieName(name) {
 			return sessions{}, fmt.Errorf("auth: invalid cookie name %q", name)
 		}
+		if name == deviceCookieName || name == loginCSRFCookieName {
+			return sessions{}, fmt.Errorf("auth: cookie name %q is the device or login CSRF cookie's", name)
+		}
 	}
 	if s.name == s.rememberName {
 		return sessions{}, errors.New("auth: the session and remember-me cookies need different names")

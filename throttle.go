@@ -39,10 +39,9 @@ func (e *ThrottledError) retryAfterHeader() string {
 // a kind ("ip:", "account:" or "device:") and a keyed hash (HMAC-SHA256
 // under a key derived from the signing key, base64url) of a client address
 // prefix, of a folded email or of a device token's id, never the address,
-// the email or the token itself. The in-memory
-// default is used unless Config.Throttle.Store is set; sqlstore provides
-// one that several instances share. Implementations must be safe for
-// concurrent use.
+// the email or the token itself. The in-memory default is used unless
+// Config.Throttle.Store is set; sqlstore provides one that several
+// instances share. Implementations must be safe for concurrent use.
 //
 // An attempt is counted as a failure before the password is checked
 // (Reserve), and given back once it succeeds (Refund, Reset), so that
@@ -249,13 +248,13 @@ func (t *throttle) reserveDevice(ctx context.Context, id string, now time.Time) 
 	return key, t.reserve(ctx, key, now, t.account)
 }
 
-// refund gives back the attempt counted for the address key addr (which
-// may be "") and reports the first store failure.
-func (t *throttle) refund(ctx context.Context, addr string) error {
-	if t == nil || addr == "" {
+// refund gives back the attempt counted for key (of an address, an
+// account or a device; "" for none) and reports a store failure.
+func (t *throttle) refund(ctx context.Context, key string) error {
+	if t == nil || key == "" {
 		return nil
 	}
-	return t.store.Refund(ctx, addr)
+	return t.store.Refund(ctx, key)
 }
 
 // succeeded settles a successful check: the address's attempt is given
