@@ -92,8 +92,9 @@ func csrfMatches(token string, secret []byte) bool {
 // [Manager.LoginHandler]). It is bound to a login CSRF cookie, which
 // CSRFToken sets on the response when the request came through
 // [Manager.Optional] with [Session] (call it before writing the response),
-// so the login page is mounted as m.Optional(auth.Session)(page). It
-// stays valid for 12 hours after the last page that showed it. Outside
+// so the login page is mounted as m.Optional(auth.Session)(page). The
+// cookie lasts 12 hours, and a page shown after 6 renews it with the same
+// secret, so a token stays valid at least 6 hours after its page. Outside
 // Optional, CSRFToken returns "" unless the request already carries the
 // cookie.
 func (m *Manager) CSRFToken(r *http.Request) string {
