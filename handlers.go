@@ -78,7 +78,6 @@ func (m *Manager) LoginHandler() http.Handler {
 			m.fail(w, r, http.StatusServiceUnavailable, storeError(err))
 			return
 		}
-		m.issueDevice(w, c.Email, c.remember || (c.form && prefersHTML(r)))
 		if m.startSession(w, r, u, c) {
 			return
 		}
