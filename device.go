@@ -27,7 +27,7 @@ import (
 // [Manager.TokenHandler] give a client its device token after a successful
 // login, and in which an API client sends it back with later logins
 // (browsers get and send it as a cookie).
-const DeviceTokenHeader = "Auth-Device-Token"
+const DeviceTokenHeader = "Auth-Device-Token" // #nosec G101 -- a header name, not a credential
 
 // deviceCookieName names the device token's cookie.
 const deviceCookieName = "auth_device"
