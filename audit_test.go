@@ -65,7 +65,7 @@ func TestAuditEventsCarryNoSecrets(t *testing.T) {
 	do(login, "POST", "/login", `{"email":"audit@example.com","password":"Wrong-SECRET-3"}`, jsonCT)
 	do(login, "POST", "/login", `{"email":"nobody@example.com","password":"Unknown-SECRET-4"}`, jsonCT)
 	do(login, "POST", "/login", `{"email":"inactive-audit@example.com","password":"Inactive-SECRET-2"}`, jsonCT)
-	do(login, "POST", "/login", `email=audit%40example.com&password=Wrong-SECRET-3`, map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	do(login, "POST", "/login", `email=audit%40example.com&password=Wrong-SECRET-3`, map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://example.com"})
 	w = do(login, "POST", "/login", `{"email":"audit@example.com","password":"Wrong-SECRET-3"}`, jsonCT)
 	if w.Code != http.StatusTooManyRequests {
 		t.Fatalf("expected throttling, got %d", w.Code)

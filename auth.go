@@ -35,6 +35,7 @@ type Manager struct {
 	passwords passwords
 	sessions  sessions    // browser session settings; see session.go
 	throttle  *throttle   // nil when disabled
+	devices   *devices    // nil when throttling or device tokens are off
 	cache     *userCache  // nil when disabled
 	changes   *changeFeed // nil without a cache or a UserChangeLog
 
@@ -93,6 +94,7 @@ func New(store UserStore, key []byte, cfg Config) (*Manager, error) {
 	if m.throttle, err = newThrottle(cfg.Throttle, key); err != nil {
 		return nil, err
 	}
+	m.devices = newDevices(cfg.Throttle, key, cfg.Token.OldKeys)
 	return m, nil
 }
 

@@ -84,8 +84,19 @@ func csrfMatches(token string, secret []byte) bool {
 // put in a form's CSRFField or send in the CSRFHeader of a later unsafe
 // request. Every call returns a different token; all of them stay valid
 // for the whole session, including sessions restored from the remember-me
-// cookie. It returns "" if r carries no session cookie that decodes and
-// has not timed out; it does not consult the store.
+// cookie. It does not consult the store.
+//
+// Without a session (no session cookie that decodes and has not timed
+// out), it returns a login CSRF token instead, for the login page's form:
+// a form login that sends neither Origin nor Referer must carry one (see
+// [Manager.LoginHandler]). It is bound to a login CSRF cookie, which
+// CSRFToken sets on the response when the request came through
+// [Manager.Optional] with [Session] (call it before writing the response),
+// so the login page is mounted as m.Optional(auth.Session)(page). The
+// cookie lasts 12 hours, and a page shown after 6 renews it with the same
+// secret, so a token stays valid at least 6 hours after its page. Outside
+// Optional, CSRFToken returns "" unless the request already carries the
+// cookie.
 func (m *Manager) CSRFToken(r *http.Request) string {
 	now := m.now()
 	if c, err := r.Cookie(m.sessions.name); err == nil {
@@ -98,7 +109,7 @@ func (m *Manager) CSRFToken(r *http.Request) string {
 			return maskCSRF(st.CSRF)
 		}
 	}
-	return ""
+	return m.loginCSRFToken(r, now)
 }
 
 // safeMethod reports whether method is safe in the sense of RFC 9110
@@ -265,17 +276,4 @@ func withoutDefaultPort(host, scheme string) string {
 		return h
 	}
 	return host
-}
-
-// loginOrigin applies the Origin and Referer check to a login form post,
-// the one unsafe request without a session to take a CSRF secret from: a
-// cross-site form that logged the visitor into the attacker's account
-// ("login CSRF") is refused whenever the browser sends Origin, as all
-// current browsers do for POST. JSON logins cannot be sent cross-origin
-// without CORS, so they are left alone.
-func loginOrigin(r *http.Request) error {
-	if !formBody(r) {
-		return nil
-	}
-	return checkOrigin(r)
 }

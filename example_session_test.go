@@ -16,8 +16,9 @@ import (
 )
 
 // ExampleManager_RequireSession adds browser login to a net/http
-// application: the login form posts to LoginHandler, pages behind
-// RequireSession read the user, and their forms carry a CSRF token.
+// application: the login form, served behind Optional(Session) with a
+// login CSRF token, posts to LoginHandler; pages behind RequireSession read
+// the user, and their forms carry a CSRF token.
 func ExampleManager_RequireSession() {
 	store := auth.NewMemoryStore()
 	m, err := auth.New(store, []byte("a secret of at least 16 bytes"), auth.Config{Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
@@ -27,11 +28,19 @@ func ExampleManager_RequireSession() {
 	u, _ := m.NewUser("carol@example.com", "correct horse battery")
 	store.CreateUser(context.Background(), u)
 
+	login := template.Must(template.New("login").Parse(
+		`<p>Log in</p><form method="post" action="/login"><input type="hidden" name="csrf_token" value="{{.}}">` +
+			`<input name="email"><input name="password" type="password"><button>Log in</button></form>`))
 	account := template.Must(template.New("account").Parse(
 		`<p>Hello {{.Email}}</p><form method="post" action="/logout">` +
 			`<input type="hidden" name="csrf_token" value="{{.CSRF}}"><button>Log out</button></form>`))
 
 	mux := http.NewServeMux()
+	// The login page is mounted behind Optional(Session), so that CSRFToken
+	// can give a browser without a session a login CSRF token and its cookie.
+	mux.Handle("GET /login", m.Optional(auth.Session)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		login.Execute(w, m.CSRFToken(r))
+	})))
 	mux.Handle("POST /login", m.LoginHandler())   // the login form posts email, password, remember, next
 	mux.Handle("POST /logout", m.LogoutHandler()) // a token, or the session with its CSRF token
 	mux.Handle("GET /account", m.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -49,6 +58,7 @@ func ExampleManager_RequireSession() {
 		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(form.Encode()))
 		req.Header.Set("Accept", "text/html")
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", srv.URL) // as browsers send with every POST
 		resp, err := browser.Do(req)
 		if err != nil {
 			panic(err)
@@ -62,6 +72,7 @@ func ExampleManager_RequireSession() {
 	}
 
 	show("GET", "/account", nil)
+	show("GET", "/login", nil)
 	show("POST", "/login", url.Values{"email": {"carol@example.com"}, "password": {"correct horse battery"}, "next": {"/account"}})
 	show("GET", "/account", nil)
 	show("POST", "/logout", nil) // no CSRF token: refused with 403
@@ -69,6 +80,8 @@ func ExampleManager_RequireSession() {
 	show("GET", "/account", nil)
 	// Output:
 	// GET /account → 303 /login?next=%2Faccount
+	// GET /login → 200
+	//     <p>Log in</p>
 	// POST /login → 303 /account
 	// GET /account → 200
 	//     <p>Hello carol@example.com</p>

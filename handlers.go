@@ -29,8 +29,18 @@ type loginUser struct {
 // path, else to Config.Session.LoginRedirect. Rejected credentials or a malformed
 // form redirect 303 back to Config.Session.LoginPage with error=1 and the next
 // field, so the page can show the error and the browser does not repost
-// on reload. A form post whose Origin (or Referer) names another host gets
-// 403, which stops cross-site "login CSRF".
+// on reload.
+//
+// A form post whose Origin (or Referer) names another host gets 403, which
+// stops cross-site "login CSRF"; so does one with neither header unless it
+// carries a login CSRF token from [Manager.CSRFToken] in its CSRFField (or
+// the CSRFHeader) that matches the browser's login CSRF cookie or session.
+//
+// Every successful login gets a new device token in the DeviceTokenHeader
+// response header, and as a cookie too when it gets session cookies; a
+// later login to the same account that sends it back (header or cookie)
+// is exempt from the lock-out of the address and of the account (see
+// [ThrottleConfig]).
 //
 // A JSON login with "remember": true (or a non-browser form post with
 // remember) gets the session and remember-me cookies too, and the
@@ -43,8 +53,8 @@ func (m *Manager) LoginHandler() http.Handler {
 			m.fail(w, r, http.StatusMethodNotAllowed, ErrBadRequest)
 			return
 		}
-		if err := loginOrigin(r); err != nil {
-			m.fail(w, r, http.StatusForbidden, err)
+		if err := m.loginCSRF(r); err != nil {
+			m.fail(w, r, statusOf(err), err)
 			return
 		}
 		c, err := readLogin(w, r, m.maxBody)
@@ -55,7 +65,7 @@ func (m *Manager) LoginHandler() http.Handler {
 			m.fail(w, r, statusOf(err), err)
 			return
 		}
-		u, err := m.Login(r.Context(), c.Email, c.Password, m.proxies.clientAddr(r))
+		u, err := m.login(r.Context(), c.Email, c.Password, m.proxies.clientAddr(r), deviceToken(r))
 		if err != nil {
 			if m.browserLoginFailed(w, r, c, err) {
 				return
@@ -85,7 +95,9 @@ func (m *Manager) LoginHandler() http.Handler {
 //
 // where expiration is Config.Token.MaxAge in seconds (0 if tokens never
 // expire). A token is not accepted as credentials here: minting needs the
-// password. Bad credentials get 401 with a Basic challenge.
+// password. Bad credentials get 401 with a Basic challenge. A successful
+// login gets a device token in the DeviceTokenHeader response header, to
+// send back in that header with later logins (see [ThrottleConfig]).
 func (m *Manager) TokenHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowPost(w, r) {
@@ -97,7 +109,7 @@ func (m *Manager) TokenHandler() http.Handler {
 			m.refuse(w, r, Basic, ErrNoCredentials)
 			return
 		}
-		u, err := m.Login(r.Context(), email, password, m.proxies.clientAddr(r))
+		u, err := m.login(r.Context(), email, password, m.proxies.clientAddr(r), deviceToken(r))
 		if err != nil {
 			m.refuse(w, r, Basic, err)
 			return
@@ -107,6 +119,7 @@ func (m *Manager) TokenHandler() http.Handler {
 			m.fail(w, r, http.StatusServiceUnavailable, storeError(err))
 			return
 		}
+		m.issueDevice(w, email, false)
 		noStore(w)
 		writeJSON(w, http.StatusOK, struct {
 			Token      string `json:"token"`

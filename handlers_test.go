@@ -21,6 +21,9 @@ func postLogin(contentType, body string) *http.Request {
 	if contentType != "" {
 		r.Header.Set("Content-Type", contentType)
 	}
+	if strings.HasPrefix(contentType, "application/x-www-form-urlencoded") {
+		r.Header.Set("Origin", "http://example.com") // a browser's form, from this site
+	}
 	return r
 }
 
@@ -613,8 +616,20 @@ func TestLoginToProtectedRoundTrip(t *testing.T) {
 		return loginToken(t, rec, idUser)
 	}
 
+	loginForm := func(t *testing.T, body string) string {
+		t.Helper()
+		status, header, b := do(t, http.MethodPost, "/login", map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": srv.URL}, body)
+		rec := httptest.NewRecorder()
+		for k, v := range header {
+			rec.Header()[k] = v
+		}
+		rec.Code = status
+		rec.Body.WriteString(b)
+		return loginToken(t, rec, idUser)
+	}
+
 	jsonTok := login(t, "application/json", loginJSON("user@example.com", "user-password"))
-	formTok := login(t, "application/x-www-form-urlencoded", "email=USER%40example.com&password=user-password")
+	formTok := loginForm(t, "email=USER%40example.com&password=user-password")
 	_, _, minted := do(t, http.MethodPost, "/tokens", map[string]string{"Authorization": basicAuth("user@example.com", "user-password")}, "")
 	var tokenResp struct{ Token string }
 	if err := json.Unmarshal([]byte(minted), &tokenResp); err != nil || tokenResp.Token == "" {

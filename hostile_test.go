@@ -167,6 +167,9 @@ func TestHostileInput(t *testing.T) {
 			if tt.ctype != "" {
 				r.Header.Set("Content-Type", tt.ctype)
 			}
+			if tt.ctype == form {
+				r.Header.Set("Origin", srv.URL) // a browser's form, from this site
+			}
 			for k, v := range tt.header {
 				r.Header[k] = []string{v} // as is, even if Go would canonicalize or refuse
 			}

@@ -15,18 +15,27 @@ import (
 // time gives [ErrOverloaded]. It does not record the login; see
 // [Manager.Login].
 func (m *Manager) Authenticate(ctx context.Context, email, password string) (*User, error) {
-	u, _, err := m.authenticate(ctx, email, password, "")
+	u, _, err := m.authenticate(ctx, email, password, "", "")
 	return u, err
 }
 
+// throttleKeys are the throttle keys an attempt was counted against; ""
+// for one it was not.
+type throttleKeys struct{ addr, account, device string }
+
 // authenticate is Authenticate with the client address, which the
-// throttle and the audit log use when it is known. It also reports whether
-// the user's hash should be replaced.
+// throttle and the audit log use when it is known, and the device token
+// the client presented ("" for none). It also reports whether the user's
+// hash should be replaced.
 //
-// The attempt is counted against the address and the account before the
-// password is checked, so concurrent attempts cannot all pass the throttle
-// before any is counted; a success gives it back. A throttle store that
-// fails refuses the attempt (ErrStoreUnavailable) without a check.
+// The attempt is counted before the password is checked, so concurrent
+// attempts cannot all pass the throttle before any is counted; a success
+// gives it back. With a valid device token for the account of email, it is
+// counted against the device alone; without one, or from a device
+// throttled itself, against the address and the account. All of this
+// happens before the user is looked up, so it never depends on whether the
+// account exists. A throttle store that fails refuses the attempt
+// (ErrStoreUnavailable) without a check.
 //
 // Every password check takes a slot of the hashing pool, for a known email
 // as for an unknown one, after the same steps; without one in time the
@@ -34,18 +43,33 @@ func (m *Manager) Authenticate(ctx context.Context, email, password string) (*Us
 // no password was checked. A failure is padded to the cost of the
 // costliest hash checked so far (passwords.pad), so that it takes as long
 // whatever the account's stored hash, or whether there is one.
-func (m *Manager) authenticate(ctx context.Context, email, password, ip string) (_ *User, rehash bool, _ error) {
+func (m *Manager) authenticate(ctx context.Context, email, password, ip, device string) (_ *User, rehash bool, _ error) {
 	now := m.now()
-	addr, err := m.throttle.reserveAddr(ctx, ip, now)
-	if err != nil {
-		return nil, false, m.refused(ctx, ip, "", err)
+	var keys throttleKeys
+	if id := m.devices.check(device, email, now); id != "" {
+		key, err := m.throttle.reserveDevice(ctx, id, now)
+		switch {
+		case err == nil:
+			keys.device = key
+		case !errors.Is(err, ErrThrottled):
+			return nil, false, err
+		}
+		// A device throttled itself is treated as unknown.
+	}
+	trusted := keys.device != ""
+	if !trusted {
+		addr, err := m.throttle.reserveAddr(ctx, ip, now)
+		if err != nil {
+			return nil, false, m.refused(ctx, ip, "", err)
+		}
+		keys.addr = addr
 	}
 	if email == "" || len(password) > m.passwords.maxBytes {
 		// No password of the account is checked: the address's count
 		// alone takes the failure.
 		took, err := m.passwords.spend(ctx, password[:min(len(password), bcryptMaxBytes)])
 		if err != nil {
-			return nil, false, m.overloaded(ctx, addr, "")
+			return nil, false, m.overloaded(ctx, keys)
 		}
 		m.passwords.pad(ctx, took)
 		reason := reasonTooLong
@@ -54,24 +78,26 @@ func (m *Manager) authenticate(ctx context.Context, email, password, ip string) 
 		}
 		return nil, false, m.loginFailed(ctx, email, ip, nil, reason)
 	}
+	if !trusted {
+		account, err := m.throttle.reserveAccount(ctx, email, now)
+		if err != nil {
+			m.refund(ctx, keys.addr)
+			return nil, false, m.refused(ctx, ip, email, err)
+		}
+		keys.account = account
+	}
 	u, err := m.store.UserByEmail(ctx, email)
 	switch {
 	case errors.Is(err, ErrUserNotFound):
 		u = nil
 	case err != nil:
-		m.refund(ctx, addr)
+		m.giveBack(ctx, keys)
 		return nil, false, storeError(err)
-	}
-	exempt := u != nil && ip != "" && (ip == u.CurrentLoginIP || ip == u.LastLoginIP)
-	account, err := m.throttle.reserveAccount(ctx, email, now, exempt)
-	if err != nil {
-		m.refund(ctx, addr)
-		return nil, false, m.refused(ctx, ip, email, err)
 	}
 	if u == nil {
 		took, err := m.passwords.spend(ctx, password)
 		if err != nil {
-			return nil, false, m.overloaded(ctx, addr, account)
+			return nil, false, m.overloaded(ctx, keys)
 		}
 		m.passwords.pad(ctx, took)
 		return nil, false, m.loginFailed(ctx, email, ip, nil, reasonUnknownUser)
@@ -79,13 +105,13 @@ func (m *Manager) authenticate(ctx context.Context, email, password, ip string) 
 	rehash, took, err := m.passwords.verify(ctx, u.PasswordHash, password)
 	switch {
 	case errors.Is(err, ErrOverloaded):
-		return nil, false, m.overloaded(ctx, addr, account)
+		return nil, false, m.overloaded(ctx, keys)
 	case errors.Is(err, ErrUnsupportedHash):
 		// Tell the operator, not the client, and spend the same work.
 		m.log.ErrorContext(ctx, "auth: cannot verify password", "user_id", u.ID, "error", err.Error())
 		spent, err := m.passwords.spend(ctx, password)
 		if err != nil {
-			return nil, false, m.overloaded(ctx, addr, account)
+			return nil, false, m.overloaded(ctx, keys)
 		}
 		m.passwords.pad(ctx, took+spent)
 		return nil, false, m.loginFailed(ctx, email, ip, u, reasonBadHash)
@@ -97,19 +123,25 @@ func (m *Manager) authenticate(ctx context.Context, email, password, ip string) 
 		m.passwords.pad(ctx, took)
 		return nil, false, m.loginFailed(ctx, email, ip, u, reasonInactive)
 	}
-	if err := m.throttle.succeeded(ctx, addr, account); err != nil {
+	if err := m.throttle.succeeded(ctx, keys.addr, keys.account, keys.device); err != nil {
 		m.log.ErrorContext(ctx, "auth: throttle store failed", "error", err.Error())
 	}
 	return u, rehash, nil
 }
 
-// overloaded gives back the attempts counted for the address and account
-// keys (either may be "") of an attempt refused for want of a hashing
-// slot, whose password was not checked, and returns ErrOverloaded.
-func (m *Manager) overloaded(ctx context.Context, addr, account string) error {
-	m.refund(ctx, addr)
-	m.refund(ctx, account)
+// overloaded gives back the attempts counted for keys of an attempt
+// refused for want of a hashing slot, whose password was not checked, and
+// returns ErrOverloaded.
+func (m *Manager) overloaded(ctx context.Context, keys throttleKeys) error {
+	m.giveBack(ctx, keys)
 	return ErrOverloaded
+}
+
+// giveBack gives back the attempts counted for keys.
+func (m *Manager) giveBack(ctx context.Context, keys throttleKeys) {
+	for _, key := range []string{keys.addr, keys.account, keys.device} {
+		m.refund(ctx, key)
+	}
 }
 
 // refused audits an attempt the throttle refused (for the account of
@@ -152,8 +184,17 @@ func (m *Manager) loginFailed(ctx context.Context, email, ip string, u *User, re
 // the store implements [UserUpdater], records the login in the trackable
 // fields (with ip as the client address) and upgrades a hash weaker than
 // the configured scheme, in one atomic update. It returns the updated user.
+//
+// Login does not take a device token, so its attempts are always
+// throttled by address and account; [Manager.LoginHandler] and
+// [Manager.TokenHandler] read the client's.
 func (m *Manager) Login(ctx context.Context, email, password, ip string) (*User, error) {
-	u, needsRehash, err := m.authenticate(ctx, email, password, ip)
+	return m.login(ctx, email, password, ip, "")
+}
+
+// login is Login with the device token the client presented.
+func (m *Manager) login(ctx context.Context, email, password, ip, device string) (*User, error) {
+	u, needsRehash, err := m.authenticate(ctx, email, password, ip, device)
 	if err != nil {
 		return nil, err
 	}

@@ -72,7 +72,9 @@ func (m *Manager) Require(schemes ...Scheme) func(http.Handler) http.Handler {
 // [Manager.Require] when it carries credentials and puts the user in its
 // context, but never rejects it: without valid credentials the request goes
 // on anonymously, as does a session-authenticated request that fails the
-// CSRF check.
+// CSRF check. With [Session] among the schemes, an anonymous GET or HEAD
+// can get a login CSRF token from [Manager.CSRFToken], which then sets its
+// cookie: mount the login page this way.
 func (m *Manager) Optional(schemes ...Scheme) func(http.Handler) http.Handler {
 	p := m.pipeline(schemes...)
 	return func(next http.Handler) http.Handler {
@@ -81,6 +83,9 @@ func (m *Manager) Optional(schemes ...Scheme) func(http.Handler) http.Handler {
 			if err != nil {
 				if errors.Is(err, ErrStoreUnavailable) {
 					m.log.ErrorContext(r.Context(), "auth: user store failed", "path", r.URL.Path, "error", err.Error())
+				}
+				if p.set&Session != 0 && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+					r = withLoginCSRFSlot(w, r)
 				}
 				next.ServeHTTP(w, r)
 				return

@@ -108,7 +108,7 @@ func (m *Manager) basicStep(set Scheme) authenticator {
 		case set&BasicToken != 0 && password == "":
 			return m.verifyRequestToken(r, user)
 		case set&Basic != 0:
-			u, _, err := m.authenticate(r.Context(), user, password, m.proxies.clientAddr(r))
+			u, _, err := m.authenticate(r.Context(), user, password, m.proxies.clientAddr(r), deviceToken(r))
 			return u, err
 		}
 		return nil, ErrNoCredentials

@@ -82,6 +82,9 @@ func newSessions(key []byte, oldKeys [][]byte, c SessionConfig) (sessions, error
 		if !validCookieName(name) {
 			return sessions{}, fmt.Errorf("auth: invalid cookie name %q", name)
 		}
+		if name == deviceCookieName || name == loginCSRFCookieName {
+			return sessions{}, fmt.Errorf("auth: cookie name %q is the device or login CSRF cookie's", name)
+		}
 	}
 	if s.name == s.rememberName {
 		return sessions{}, errors.New("auth: the session and remember-me cookies need different names")
@@ -315,7 +318,9 @@ func (m *Manager) RequireSession(next http.Handler) http.Handler { return m.Requ
 
 // startSession sets the cookies of a successful login when the request
 // calls for them: a browser's form post always gets a session cookie, any
-// login that asks to be remembered a session and a remember-me cookie. A
+// login that asks to be remembered a session and a remember-me cookie;
+// either gets its device token as a cookie too, after them, and every
+// login in the DeviceTokenHeader. A
 // browser's form post is then redirected, and startSession reports that
 // it answered the request; another client gets the session's CSRF token in
 // the CSRFHeader response header, beside the usual JSON answer. If the
@@ -323,6 +328,7 @@ func (m *Manager) RequireSession(next http.Handler) http.Handler { return m.Requ
 func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, u *User, req loginRequest) (answered bool) {
 	browser := req.form && prefersHTML(r)
 	if !browser && !req.remember {
+		m.issueDevice(w, req.Email, false)
 		return false
 	}
 	s := &m.sessions
@@ -342,6 +348,7 @@ func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, u *User, 
 		m.fail(w, r, http.StatusInternalServerError, fmt.Errorf("auth: cannot encode session cookie: %w", err))
 		return true
 	}
+	m.issueDevice(w, req.Email, true)
 	noStore(w)
 	if browser {
 		seeOther(w, m.sessions.afterLogin(r, req.next))

@@ -112,6 +112,7 @@ func (f *sessFixture) formLogin(t testing.TB, form url.Values, accept string) *h
 	t.Helper()
 	r := httptest.NewRequest(http.MethodPost, "http://app.example/login", strings.NewReader(form.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Origin", "http://app.example")
 	if accept != "" {
 		r.Header.Set("Accept", accept)
 	}
@@ -297,6 +298,7 @@ func TestBrowserFormLoginFailure(t *testing.T) {
 			f := newSessFixture(t, sessKey, Config{})
 			r := httptest.NewRequest(http.MethodPost, "http://app.example/login"+tt.query, strings.NewReader(tt.form.Encode()))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Header.Set("Origin", "http://app.example")
 			r.Header.Set("Accept", tt.accept)
 			resp := sessDo(f.m.LoginHandler(), r)
 			if resp.StatusCode != tt.wantStatus || resp.Header.Get("Location") != tt.wantLocation {
@@ -319,7 +321,8 @@ func TestLoginOriginCheck(t *testing.T) {
 		wantText    string
 	}{
 		{name: "form, same origin", contentType: "application/x-www-form-urlencoded", header: http.Header{"Origin": {"http://app.example"}}, wantStatus: http.StatusSeeOther},
-		{name: "form, no origin", contentType: "application/x-www-form-urlencoded", wantStatus: http.StatusSeeOther},
+		{name: "form, no origin", contentType: "application/x-www-form-urlencoded", wantStatus: http.StatusForbidden, wantText: msgCSRF},
+		{name: "form, same referer", contentType: "application/x-www-form-urlencoded", header: http.Header{"Referer": {"http://app.example/login"}}, wantStatus: http.StatusSeeOther},
 		{name: "form, other origin", contentType: "application/x-www-form-urlencoded", header: http.Header{"Origin": {"http://evil.example"}}, wantStatus: http.StatusForbidden, wantText: msgCrossOrigin},
 		{name: "form, other port", contentType: "application/x-www-form-urlencoded", header: http.Header{"Origin": {"http://app.example:8080"}}, wantStatus: http.StatusForbidden, wantText: msgCrossOrigin},
 		{name: "form, null origin", contentType: "application/x-www-form-urlencoded", header: http.Header{"Origin": {"null"}}, wantStatus: http.StatusForbidden, wantText: msgCrossOrigin},

@@ -36,12 +36,12 @@ func (e *ThrottledError) retryAfterHeader() string {
 
 // ThrottleStore keeps, by key, the count of recent failed credential checks
 // and the time of the last one. Keys are opaque strings the Manager makes:
-// a kind ("ip:" or "account:") and a keyed hash (HMAC-SHA256 under a key
-// derived from the signing key, base64url) of a client address prefix or
-// of a folded email, never the address or the email itself. The in-memory
-// default is used unless Config.Throttle.Store is set; sqlstore provides
-// one that several instances share. Implementations must be safe for
-// concurrent use.
+// a kind ("ip:", "account:" or "device:") and a keyed hash (HMAC-SHA256
+// under a key derived from the signing key, base64url) of a client address
+// prefix, of a folded email or of a device token's id, never the address,
+// the email or the token itself. The in-memory default is used unless
+// Config.Throttle.Store is set; sqlstore provides one that several
+// instances share. Implementations must be safe for concurrent use.
 //
 // An attempt is counted as a failure before the password is checked
 // (Reserve), and given back once it succeeds (Refund, Reset), so that
@@ -107,12 +107,6 @@ func (l ThrottleLimit) Doublings() int {
 	return k
 }
 
-// unlimited is l admitting every attempt while still counting it.
-func (l ThrottleLimit) unlimited() ThrottleLimit {
-	l.Free = math.MaxInt32
-	return l
-}
-
 // ThrottleConfig configures the throttling of failed credential checks on
 // every path that checks a password: the login handler (JSON and form), the
 // token handler and Basic authentication. Every field's zero value means the
@@ -129,10 +123,14 @@ func (l ThrottleLimit) unlimited() ThrottleLimit {
 // password. If the Store fails, attempts are refused with 503 and
 // Retry-After without checking the password.
 //
-// The owner of an account is never delayed by failures for the account made
-// from other addresses while logging in from the address of one of the
-// account's last two logins (User.CurrentLoginIP, User.LastLoginIP); from
-// any other address, by at most AccountMaxDelay.
+// A client that presents a valid device token for the account (see
+// [DeviceTokenHeader]), which it got by logging in to the account before,
+// is counted against that device alone, never against its address or the
+// account: failures for other accounts from a shared address, or for the
+// account from anywhere, never lock out its owner. After FreeAttempts
+// failures of its own, a device is throttled by address and account like
+// any other client until its delay has passed. Whether an account exists
+// never changes an answer.
 type ThrottleConfig struct {
 	// Disabled turns throttling off.
 	Disabled bool
@@ -152,6 +150,9 @@ type ThrottleConfig struct {
 	// (one IPv6 subnet, which a single client commonly holds whole); New
 	// refuses lengths over 32 and 128.
 	IPv4Prefix, IPv6Prefix int
+	// DeviceMaxAge is how long a device token stays valid. Default 90
+	// days; negative: no device tokens are issued or accepted.
+	DeviceMaxAge time.Duration
 	// Store keeps the counts. Default: in memory, bounded to
 	// 100,000 keys, in this process only.
 	Store ThrottleStore
@@ -228,37 +229,49 @@ func (t *throttle) reserveAddr(ctx context.Context, ip string, now time.Time) (s
 }
 
 // reserveAccount counts an attempt for the account of email, or refuses
-// it (see reserve). An owner at one of the account's usual addresses
-// (exempt) is counted but never refused.
-func (t *throttle) reserveAccount(ctx context.Context, email string, now time.Time, exempt bool) (string, error) {
+// it (see reserve).
+func (t *throttle) reserveAccount(ctx context.Context, email string, now time.Time) (string, error) {
 	if t == nil {
 		return "", nil
 	}
-	key, limit := t.accountKey(email), t.account
-	if exempt {
-		limit = limit.unlimited()
-	}
-	return key, t.reserve(ctx, key, now, limit)
+	key := t.accountKey(email)
+	return key, t.reserve(ctx, key, now, t.account)
 }
 
-// refund gives back the attempt counted for the address key addr (which
-// may be "") and reports the first store failure.
-func (t *throttle) refund(ctx context.Context, addr string) error {
-	if t == nil || addr == "" {
+// reserveDevice counts an attempt of the device whose token has the given
+// id under the account's limit, or refuses it (see reserve).
+func (t *throttle) reserveDevice(ctx context.Context, id string, now time.Time) (string, error) {
+	if t == nil {
+		return "", nil
+	}
+	key := "device:" + t.hash("device", id)
+	return key, t.reserve(ctx, key, now, t.account)
+}
+
+// refund gives back the attempt counted for key (of an address, an
+// account or a device; "" for none) and reports a store failure.
+func (t *throttle) refund(ctx context.Context, key string) error {
+	if t == nil || key == "" {
 		return nil
 	}
-	return t.store.Refund(ctx, addr)
+	return t.store.Refund(ctx, key)
 }
 
 // succeeded settles a successful check: the address's attempt is given
-// back and the account's failures are forgotten.
-func (t *throttle) succeeded(ctx context.Context, addr, account string) error {
+// back and the failures of the account and of the device (either key may
+// be "") are forgotten.
+func (t *throttle) succeeded(ctx context.Context, addr, account, device string) error {
 	if t == nil {
 		return nil
 	}
 	err := t.refund(ctx, addr)
-	if rerr := t.store.Reset(ctx, account); rerr != nil && err == nil {
-		err = rerr
+	for _, key := range []string{account, device} {
+		if key == "" {
+			continue
+		}
+		if rerr := t.store.Reset(ctx, key); rerr != nil && err == nil {
+			err = rerr
+		}
 	}
 	return err
 }

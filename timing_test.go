@@ -49,6 +49,7 @@ func BenchmarkCredentialTiming(b *testing.B) {
 		{name: "login-form", handler: m.LoginHandler(), want: http.StatusBadRequest, request: func(email string) *http.Request {
 			r := httptest.NewRequest("POST", "/login", strings.NewReader("email="+email+"&password=wrong-password"))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Header.Set("Origin", "http://example.com")
 			return r
 		}},
 		{name: "token-handler", handler: m.TokenHandler(), want: http.StatusUnauthorized, request: func(email string) *http.Request {

@@ -63,10 +63,12 @@ func pageHeaders(w http.ResponseWriter) {
 	h.Set("Referrer-Policy", "same-origin")
 }
 
-// loginPage answers GET /login. A client that prefers application/json
-// to text/html gets Flask-Security's JSON, with the CSRF token of its
-// session ("" without one); any other (a browser, curl's */*, no Accept)
-// gets the form, which posts to m.LoginHandler through keepEmail. After a
+// loginPage answers GET /login, behind m.Optional(auth.Session). A client
+// that prefers application/json to text/html gets Flask-Security's JSON,
+// with the CSRF token of its session, or without one a login CSRF token
+// (and its cookie); any other (a browser, curl's */*, no Accept) gets the
+// form, which carries the same token and posts to m.LoginHandler through
+// keepEmail. After a
 // failed attempt the handler redirects back here with ?error=1, and the
 // form shows the error and the email typed.
 func loginPage(m *auth.Manager) http.Handler {
@@ -93,10 +95,11 @@ func loginPage(m *auth.Manager) http.Handler {
 			http.SetCookie(w, &http.Cookie{Name: emailCookie, Path: "/login", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
 		}
 		render(w, "login.html", struct {
-			Error bool
-			Email string
-			Next  string // checked by the login handler before it is followed
-		}{failed, email, q.Get("next")})
+			Error     bool
+			Email     string
+			Next      string // checked by the login handler before it is followed
+			CSRFToken string // the login CSRF token, for browsers that send neither Origin nor Referer
+		}{failed, email, q.Get("next"), m.CSRFToken(r)})
 	})
 }
 

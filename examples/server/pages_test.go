@@ -51,8 +51,16 @@ func TestLoginPageNegotiation(t *testing.T) {
 				if ct != "application/json" {
 					t.Errorf("Content-Type %q, want application/json", ct)
 				}
-				if !sameJSON(t, body, []byte(`{"meta":{"code":200},"response":{"csrf_token":"","identity_attributes":["email"]}}`)) {
-					t.Errorf("body %s", body)
+				var v struct {
+					Meta     struct{ Code int } `json:"meta"`
+					Response struct {
+						CSRFToken  string   `json:"csrf_token"`
+						Attributes []string `json:"identity_attributes"`
+					} `json:"response"`
+				}
+				if err := json.Unmarshal(body, &v); err != nil || v.Meta.Code != 200 || v.Response.CSRFToken == "" ||
+					len(v.Response.Attributes) != 1 || v.Response.Attributes[0] != "email" || cookieHeader(resp) == "" {
+					t.Errorf("body %s, cookies %v; want a login CSRF token and its cookie", body, resp.Cookies())
 				}
 				return
 			}
@@ -111,6 +119,9 @@ func formPost(t *testing.T, u string, form url.Values, cookie string) *http.Resp
 	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", browserAccept)
+	if o, err := url.Parse(u); err == nil {
+		req.Header.Set("Origin", o.Scheme+"://"+o.Host) // as browsers send with every POST
+	}
 	if cookie != "" {
 		req.Header.Set("Cookie", cookie)
 	}
@@ -309,6 +320,47 @@ func TestStatic(t *testing.T) {
 			}
 			if strings.Contains(body, `<a href="style.css">`) {
 				t.Errorf("lists the directory: %s", body)
+			}
+		})
+	}
+}
+
+// TestLoginFormCSRFToken: the login form carries a login CSRF token, with
+// which a browser that sends neither Origin nor Referer can log in; without
+// it, or with it but without the page's cookie, the login is refused.
+func TestLoginFormCSRFToken(t *testing.T) {
+	srv, _ := newTestApp(t)
+	page, html := get(t, srv.URL+"/login", browserAccept, "")
+	_, rest, _ := strings.Cut(html, `name="csrf_token" value="`)
+	token, _, _ := strings.Cut(rest, `"`)
+	if page.StatusCode != http.StatusOK || token == "" || cookieHeader(page) == "" {
+		t.Fatalf("login page: %d, token %q, cookies %v", page.StatusCode, token, page.Cookies())
+	}
+	for _, tt := range []struct {
+		name     string
+		token    string
+		cookie   string
+		wantCode int
+	}{
+		{name: "token and cookie", token: token, cookie: cookieHeader(page), wantCode: http.StatusSeeOther},
+		{name: "no token", cookie: cookieHeader(page), wantCode: http.StatusForbidden},
+		{name: "token without the cookie", token: token, wantCode: http.StatusForbidden},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			form := url.Values{"email": {"test@example.com"}, "password": {"test123"}, "csrf_token": {tt.token}}
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/login", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Accept", browserAccept)
+			if tt.cookie != "" {
+				req.Header.Set("Cookie", tt.cookie)
+			}
+			resp, err := noRedirect(srv.URL).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantCode {
+				t.Errorf("origin-less form login: %d, want %d", resp.StatusCode, tt.wantCode)
 			}
 		})
 	}
