@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/authkit/auth/passhash"
@@ -114,6 +115,32 @@ func FuzzParseClaims(f *testing.F) {
 		}
 		if _, err := m.ParseToken(token); err != nil && !errors.Is(err, ErrInvalidToken) && !errors.Is(err, ErrExpiredToken) {
 			t.Fatalf("ParseToken(%q): error %v matches no sentinel", token, err)
+		}
+	})
+}
+
+// FuzzDeviceToken: checking a device token from a client never panics,
+// and accepts a token only for the account it was issued to (up to case):
+// every token this key signs here is for owner@example.com (earlier runs'
+// tokens, kept in the fuzz cache, are valid too: the key and clock are
+// fixed). A token accepted for another email would be a forgery.
+func FuzzDeviceToken(f *testing.F) {
+	d := newDevices(ThrottleConfig{}, []byte("device fuzz signing key, 32 b..."), nil)
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	issued := d.issue("owner@example.com", now)
+	f.Add(issued, "owner@example.com")
+	f.Add(issued, "OWNER@example.com")
+	f.Add(issued, "other@example.com")
+	f.Add(issued[:len(issued)-1]+"A", "owner@example.com")
+	f.Add("", "owner@example.com")
+	f.Add(strings.Repeat("A", len(issued)), "owner@example.com")
+	f.Fuzz(func(t *testing.T, token, email string) {
+		id := d.check(token, email, now)
+		if id == "" {
+			return
+		}
+		if foldEmail(email) != foldEmail("owner@example.com") {
+			t.Fatalf("check accepted %q for %q; tokens were issued for owner@example.com only", token, email)
 		}
 	})
 }
