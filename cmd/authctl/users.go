@@ -68,12 +68,7 @@ func usersCreate(ctx context.Context, a *app, o *options, args []string) error {
 }
 
 func usersList(ctx context.Context, a *app, _ *options, _ []string) error {
-	s, done, err := a.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer done()
-	users, err := s.ListUsers(ctx)
+	users, err := allUsers(ctx, a)
 	if err != nil {
 		return err
 	}
@@ -94,16 +89,21 @@ func usersList(ctx context.Context, a *app, _ *options, _ []string) error {
 	return w.Flush()
 }
 
+// allUsers opens the store and lists its users.
+func allUsers(ctx context.Context, a *app) ([]*auth.User, error) {
+	s, done, err := a.open(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.ListUsers(ctx)
+}
+
 // usersDuplicates lists the groups of users whose emails are equal under
 // the stores' comparison (strings.EqualFold), one line per user, groups
 // apart by a blank line.
 func usersDuplicates(ctx context.Context, a *app, _ *options, _ []string) error {
-	s, done, err := a.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer done()
-	users, err := s.ListUsers(ctx)
+	users, err := allUsers(ctx, a)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit/auth"
 	"github.com/authkit/auth/internal/dbopen"
 	"github.com/authkit/auth/internal/testpython"
 )
@@ -88,7 +89,7 @@ func TestAuthctlUserLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := loginTokenOf(t, resp)
-	if h := passwordHashOf(t, db, "ops@example.com"); !strings.HasPrefix(h, "$2a$04$") {
+	if h := storedUser(t, db, "ops@example.com").PasswordHash; !strings.HasPrefix(h, "$2a$04$") {
 		t.Errorf("after the login the hash is %.7s…, want it kept at the test's cost 4 ($2a$04$)", h)
 	}
 	if code := get(url, tok); code != http.StatusOK {
@@ -110,10 +111,10 @@ func TestAuthctlUserLifecycle(t *testing.T) {
 	}
 }
 
-// passwordHashOf reads a user's password hash from the SQLite store.
-func passwordHashOf(t *testing.T, db, email string) string {
+// storedUser reads a user from the store dsn names, as it is now.
+func storedUser(t *testing.T, dsn, email string) *auth.User {
 	t.Helper()
-	store, closeStore, err := dbopen.Open(context.Background(), db, false)
+	store, closeStore, err := dbopen.Open(context.Background(), dsn, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func passwordHashOf(t *testing.T, db, email string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return u.PasswordHash
+	return u
 }
 
 // TestSecretFileSameKey checks the one rule of the secret: the text of

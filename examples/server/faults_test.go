@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authkit/auth/internal/dbopen"
 	"github.com/authkit/auth/internal/testpg"
 )
 
@@ -396,23 +395,8 @@ func TestSQLiteServerAndAuthctl(t *testing.T) {
 		"test@example.com":  1 + counts["POST /login 200"],
 		"admin@example.com": counts["POST /api/v1/tokens/ 200"],
 	} {
-		if got := loginCountOf(t, db, email); got != want {
+		if got := storedUser(t, db, email).LoginCount; got != want {
 			t.Errorf("%s: login count %d after %d successful logins", email, got, want)
 		}
 	}
-}
-
-// loginCountOf reads a user's login count from the store dsn names.
-func loginCountOf(t *testing.T, dsn, email string) int {
-	t.Helper()
-	store, closeStore, err := dbopen.Open(context.Background(), dsn, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeStore()
-	u, err := store.UserByEmail(context.Background(), email)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.LoginCount
 }
