@@ -32,6 +32,16 @@ const (
 	// EventCSRFRejected: a session-authenticated unsafe request refused by
 	// the CSRF check (see ErrCSRF).
 	EventCSRFRejected = "auth.csrf.rejected"
+	// EventRegistered: a user registered through the account handler.
+	EventRegistered = "auth.registered"
+	// EventConfirmed: a user confirmed the address by the mailed link.
+	EventConfirmed = "auth.confirmed"
+	// EventEmailChanged: a user's address changed by the mailed link.
+	EventEmailChanged = "auth.email.changed"
+	// EventMailSent and EventMailFailed: an account message ("message"
+	// attribute: its template name) was sent, or could not be.
+	EventMailSent   = "auth.mail.sent"
+	EventMailFailed = "auth.mail.failed"
 )
 
 // Reasons of EventLoginFailed, EventTokenRejected, EventSessionRejected

@@ -185,7 +185,7 @@ func TestAuditSessionEvents(t *testing.T) {
 				r.Header.Set("Origin", tt.origin)
 			}
 			before := len(logs.String()) // the changes above may log events of their own
-			resp := sessDo(f.m.RequireSession(whoamiSession), r, c)
+			resp := sessDo(f.m.Require(Session)(whoamiSession), r, c)
 			if resp.StatusCode < 400 {
 				t.Fatalf("status %d, want a refusal", resp.StatusCode)
 			}

@@ -38,6 +38,7 @@ type Manager struct {
 	devices   *devices    // nil when throttling or device tokens are off
 	cache     *userCache  // nil when disabled
 	changes   *changeFeed // nil without a cache or a UserChangeLog
+	accounts  *accounts   // nil without AccountConfig.Mailer
 
 	maxBody  int64
 	proxies  proxies
@@ -95,6 +96,9 @@ func New(store UserStore, key []byte, cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	m.devices = newDevices(cfg.Throttle, key, cfg.Token.OldKeys)
+	if m.accounts, err = newAccounts(m, key, cfg.Token.OldKeys, cfg.Account, cfg.Password.Breached); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 

@@ -29,6 +29,10 @@ type Config struct {
 	// UserCache configures the verified-user cache; it is on by default
 	// (except over a MemoryStore).
 	UserCache UserCacheConfig
+	// Account configures the account lifecycle of
+	// [Manager.AccountHandler]: registration, confirmation, password reset
+	// and change, email change. It is off until a Mailer is set.
+	Account AccountConfig
 
 	// TrustedProxies are the addresses of reverse proxies whose
 	// X-Forwarded-For header is believed when finding the client address
@@ -124,6 +128,11 @@ type PasswordConfig struct {
 	// password may have, checked by [Manager.NewUser] and
 	// [Manager.SetPassword]. Default 8.
 	MinLength int
+	// Breached, if set, is asked about every password set through
+	// [Manager.AccountHandler] (registration, reset, change), which refuses
+	// a breached one with a field error. If it fails, the password is
+	// accepted and the failure logged. Default nil: no check.
+	Breached BreachChecker
 
 	// Concurrency is the most password hashes computed at once, checks
 	// and new hashes alike, so that a flood of logins cannot take every

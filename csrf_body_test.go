@@ -84,7 +84,7 @@ func TestCSRFFormBodyBounded(t *testing.T) {
 		r.ContentLength = int64(len(body.prefix)) + body.size
 		r.Header.Set("Content-Type", contentType)
 		var received string
-		h := f.m.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := f.m.Require(Session)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if handlerReads {
 				sum := sha256.New()
 				n, _ := io.Copy(sum, r.Body)

@@ -126,7 +126,7 @@ func TestCSRFCheck(t *testing.T) {
 				tt.prepare(r, tok)
 			}
 			var formVal string
-			h := f.m.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := f.m.Require(Session)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				formVal = r.PostFormValue("title")
 				whoamiSession(w, r)
 			}))
@@ -253,7 +253,7 @@ func TestCSRFToken(t *testing.T) {
 	}
 	// Either token passes for the session, and only for it.
 	other := f.sessionCookies(t, false)
-	h := f.m.RequireSession(whoamiSession)
+	h := f.m.Require(Session)(whoamiSession)
 	for _, tc := range []struct {
 		tok     string
 		cookies []*http.Cookie

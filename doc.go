@@ -34,9 +34,9 @@
 //
 // A browser that posts the login form gets a session cookie, signed and
 // encrypted with gorilla/securecookie, that carries the user's ID and
-// uniquifier, so revocation ends sessions too. [Manager.RequireSession]
-// (or the [Session] scheme in [Manager.Require]) accepts it and sends
-// browsers without it to the login page. Requests it authenticates with
+// uniquifier, so revocation ends sessions too. The [Session] scheme of
+// [Manager.Require] accepts it and sends browsers without it to the login
+// page. Requests it authenticates with
 // unsafe methods must carry a token from [Manager.CSRFToken] and come from
 // the same origin.
 //

@@ -15,11 +15,11 @@ import (
 	"github.com/authkit/auth/passhash"
 )
 
-// ExampleManager_RequireSession adds browser login to a net/http
+// ExampleManager_Require_session adds browser login to a net/http
 // application: the login form, served behind Optional(Session) with a
-// login CSRF token, posts to LoginHandler; pages behind RequireSession read
+// login CSRF token, posts to LoginHandler; pages behind Require(Session) read
 // the user, and their forms carry a CSRF token.
-func ExampleManager_RequireSession() {
+func ExampleManager_Require_session() {
 	store := auth.NewMemoryStore()
 	m, err := auth.New(store, []byte("a secret of at least 16 bytes"), auth.Config{Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}})
 	if err != nil {
@@ -43,7 +43,7 @@ func ExampleManager_RequireSession() {
 	})))
 	mux.Handle("POST /login", m.LoginHandler())   // the login form posts email, password, remember, next
 	mux.Handle("POST /logout", m.LogoutHandler()) // a token, or the session with its CSRF token
-	mux.Handle("GET /account", m.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /account", m.Require(auth.Session)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := auth.FromContext(r.Context())
 		account.Execute(w, map[string]string{"Email": u.Email, "CSRF": m.CSRFToken(r)})
 	})))

@@ -310,12 +310,6 @@ func hasCookie(r *http.Request, name string) bool {
 	return err == nil
 }
 
-// RequireSession is middleware that lets a request through only with a
-// valid browser session (see [Session]); it is Require(Session). A browser
-// without one is redirected to Config.Session.LoginPage, another client gets 401;
-// an unsafe request that fails the CSRF check gets 403.
-func (m *Manager) RequireSession(next http.Handler) http.Handler { return m.Require(Session)(next) }
-
 // startSession sets the cookies of a successful login when the request
 // calls for them: a browser's form post always gets a session cookie, any
 // login that asks to be remembered a session and a remember-me cookie;

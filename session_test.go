@@ -242,7 +242,7 @@ func TestBrowserFormLogin(t *testing.T) {
 			if rc != nil && (rc.MaxAge != int(defaultRememberMaxAge/time.Second) || !rc.HttpOnly || !rc.Secure) {
 				t.Errorf("remember cookie attributes: %+v", rc)
 			}
-			got := sessDo(f.m.RequireSession(whoamiSession), httptest.NewRequest(http.MethodGet, "/", nil), sc)
+			got := sessDo(f.m.Require(Session)(whoamiSession), httptest.NewRequest(http.MethodGet, "/", nil), sc)
 			if body := sessBody(t, got); got.StatusCode != http.StatusOK || body != sessEmail {
 				t.Errorf("with the cookie: %s %q", got.Status, body)
 			}
@@ -413,7 +413,7 @@ func TestJSONLoginRemember(t *testing.T) {
 			// The CSRF token of the answer works for the session.
 			r = httptest.NewRequest(http.MethodPost, "http://app.example/do", nil)
 			r.Header.Set(CSRFHeader, csrf)
-			if resp := sessDo(f.m.RequireSession(whoamiSession), r, sc); resp.StatusCode != http.StatusOK {
+			if resp := sessDo(f.m.Require(Session)(whoamiSession), r, sc); resp.StatusCode != http.StatusOK {
 				t.Errorf("POST with the login's CSRF token: %s", resp.Status)
 			}
 		})
@@ -528,7 +528,7 @@ func TestRequireSession(t *testing.T) {
 			if tt.cookie != nil {
 				r.AddCookie(tt.cookie(t, f))
 			}
-			resp := sessDo(f.m.RequireSession(whoamiSession), r)
+			resp := sessDo(f.m.Require(Session)(whoamiSession), r)
 			body := sessBody(t, resp)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("got %s %s, want %d", resp.Status, body, tt.wantStatus)
@@ -569,7 +569,7 @@ func TestRequireSessionStoreFailure(t *testing.T) {
 	m.now = f.clock.now
 	r := httptest.NewRequest(http.MethodGet, "/account", nil)
 	r.Header.Set("Accept", htmlAccept)
-	resp := sessDo(m.RequireSession(whoamiSession), r, c)
+	resp := sessDo(m.Require(Session)(whoamiSession), r, c)
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("got %s, want 503", resp.Status)
 	}
@@ -591,7 +591,7 @@ func (failingStore) UserByEmail(context.Context, string) (*User, error) {
 func TestSessionIdleRefreshAndAbsoluteLimit(t *testing.T) {
 	f := newSessFixture(t, sessKey, Config{Session: SessionConfig{IdleTimeout: 80 * time.Minute, MaxAge: 5 * time.Hour}})
 	cookie := f.sessionCookies(t, false)[0]
-	h := f.m.RequireSession(whoamiSession)
+	h := f.m.Require(Session)(whoamiSession)
 	steps := []struct {
 		advance     time.Duration
 		wantOK      bool
@@ -631,7 +631,7 @@ func TestNoTimeouts(t *testing.T) {
 	f := newSessFixture(t, sessKey, Config{Session: SessionConfig{IdleTimeout: -1, MaxAge: -1}})
 	cookie := f.sessionCookies(t, false)[0]
 	f.clock.add(400 * 24 * time.Hour)
-	resp := sessDo(f.m.RequireSession(whoamiSession), httptest.NewRequest(http.MethodGet, "/", nil), cookie)
+	resp := sessDo(f.m.Require(Session)(whoamiSession), httptest.NewRequest(http.MethodGet, "/", nil), cookie)
 	if resp.StatusCode != http.StatusOK || len(resp.Cookies()) != 0 {
 		t.Errorf("without timeouts, after 400 days: %s, cookies %v", resp.Status, resp.Cookies())
 	}
@@ -666,7 +666,7 @@ func TestRememberMe(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			h := f.m.RequireSession(whoamiSession)
+			h := f.m.Require(Session)(whoamiSession)
 			// A POST with the page's CSRF token: the restored session keeps
 			// the remembered CSRF secret, so forms rendered before still work.
 			r := httptest.NewRequest(http.MethodPost, "http://app.example/do", nil)
@@ -751,7 +751,7 @@ func TestSessionKeyRotation(t *testing.T) {
 				t.Fatal(err)
 			}
 			verifier.now = issuer.clock.now
-			resp := sessDo(verifier.RequireSession(whoamiSession), httptest.NewRequest(http.MethodGet, "/", nil), c)
+			resp := sessDo(verifier.Require(Session)(whoamiSession), httptest.NewRequest(http.MethodGet, "/", nil), c)
 			if ok := resp.StatusCode == http.StatusOK; ok != tt.wantOK {
 				t.Errorf("got %s, want OK %v", resp.Status, tt.wantOK)
 			}
@@ -799,7 +799,7 @@ func TestNewCopiesSessionKeys(t *testing.T) {
 	f := newSessFixture(t, sessKey, Config{Session: SessionConfig{Keys: keys}})
 	c := f.cookie(t, defaultSessionCookieName)
 	keys[0][0], keys[1][0] = 'x', 'x'
-	resp := sessDo(f.m.RequireSession(whoamiSession), httptest.NewRequest(http.MethodGet, "/", nil), c)
+	resp := sessDo(f.m.Require(Session)(whoamiSession), httptest.NewRequest(http.MethodGet, "/", nil), c)
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("changing the caller's key slices broke the Manager: %s", resp.Status)
 	}
@@ -851,7 +851,7 @@ func TestSessionLogout(t *testing.T) {
 			}
 			// Whatever the browser does with the deletion, the old cookies
 			// no longer authenticate once the session ended.
-			after := sessDo(f.m.RequireSession(whoamiSession), httptest.NewRequest(http.MethodGet, "/", nil), cookies...)
+			after := sessDo(f.m.Require(Session)(whoamiSession), httptest.NewRequest(http.MethodGet, "/", nil), cookies...)
 			if ended := after.StatusCode == http.StatusUnauthorized; ended != tt.wantEnded {
 				t.Errorf("after logout: %s, want ended: %v", after.Status, tt.wantEnded)
 			}
@@ -976,7 +976,7 @@ func TestSessionCookieSeeds(t *testing.T) {
 func TestSessionWithUserCache(t *testing.T) {
 	f := newSessFixture(t, sessKey, Config{UserCache: UserCacheConfig{Size: 8, TTL: time.Hour}})
 	cookies := f.sessionCookies(t, false)
-	h := f.m.RequireSession(whoamiSession)
+	h := f.m.Require(Session)(whoamiSession)
 	for i := range 2 { // the second request is answered from the cache
 		if resp := sessDo(h, httptest.NewRequest(http.MethodGet, "/", nil), cookies...); resp.StatusCode != http.StatusOK {
 			t.Fatalf("request %d: %s", i, resp.Status)

@@ -280,16 +280,23 @@ func (t *throttle) succeeded(ctx context.Context, addr, account, device string) 
 // prefix of the configured length. An ip that is not an address (a Unix
 // socket's RemoteAddr, say) is hashed as it is.
 func (t *throttle) addrKey(ip string) string {
+	return "ip:" + t.hash("ip", t.addrPrefix(ip))
+}
+
+// addrPrefix is the prefix of the configured length of the client address
+// ip, which shares one count. An ip that is not an address (a Unix
+// socket's RemoteAddr, say) is its own prefix.
+func (t *throttle) addrPrefix(ip string) string {
 	if a, err := netip.ParseAddr(ip); err == nil {
 		bits := t.v6
 		if a = a.Unmap(); a.Is4() {
 			bits = t.v4
 		}
 		if p, err := a.WithZone("").Prefix(bits); err == nil {
-			ip = p.String()
+			return p.String()
 		}
 	}
-	return "ip:" + t.hash("ip", ip)
+	return ip
 }
 
 // accountKey is the store key of the account of email: the keyed hash of

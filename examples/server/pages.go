@@ -237,7 +237,7 @@ func (fw *forbiddenWriter) Unwrap() http.ResponseWriter { return fw.ResponseWrit
 
 // accountPage shows the logged-in user and a logout button, and the
 // error of a refused logout (?error=csrf or origin). It runs behind
-// m.RequireSession, so the user is in the context.
+// m.Require(auth.Session), so the user is in the context.
 func accountPage(m *auth.Manager) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := auth.FromContext(r.Context())

@@ -1,0 +1,437 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Defaults of AccountConfig.
+const (
+	defaultConfirmMaxAge     = 5 * 24 * time.Hour
+	defaultResetMaxAge       = 24 * time.Hour
+	defaultChangeEmailMaxAge = 2 * time.Hour
+	defaultSendTimeout       = 30 * time.Second
+)
+
+// The limits of the account handler's sending endpoints, per target email
+// and per client address: messages beyond them are refused with 429 and
+// Retry-After, the same way whatever the email.
+var (
+	sendLimitTo   = ThrottleLimit{Free: 5, Base: time.Minute, Max: time.Hour, Forget: time.Hour}
+	sendLimitAddr = ThrottleLimit{Free: 20, Base: time.Minute, Max: time.Hour, Forget: time.Hour}
+)
+
+// Texts of the account handler's answers.
+const (
+	msgEmailMissing     = "Email not provided."
+	msgEmailInvalid     = "Invalid email address."
+	msgEmailSame        = "The new email address is the current one."
+	msgPasswordMissing  = "Password not provided."
+	msgPasswordShort    = "Password must be at least %d characters."
+	msgPasswordLong     = "Password is too long."
+	msgPasswordRetype   = "Passwords do not match."
+	msgPasswordSame     = "The new password must differ from the current one."
+	msgPasswordBreached = "This password appears in known data breaches; choose another."
+	msgPasswordWrong    = "Invalid password."
+	msgEmailTaken       = "This email address is already registered."
+	msgLinkInvalid      = "This link is not valid. Ask for a new one."
+	msgLinkExpired      = "This link has expired. A new one has been sent."
+	msgConfirmed        = "Thank you. Your email address has been confirmed."
+	msgAlreadyConfirmed = "Your email address has already been confirmed."
+	msgEmailChanged     = "Your email address has been changed."
+	msgEmailInUse       = "This link is not valid: the address is in use by another account."
+)
+
+// accounts serves AccountHandler: see AccountConfig.
+type accounts struct {
+	m           *Manager
+	admin       UserAdmin // nil: no registration
+	links       LinkCodec
+	post        *postman
+	base        string // BaseURL without a trailing "/"
+	skipConfirm bool
+	roles       []string
+	maxAge      map[string]time.Duration // by purpose
+	redirect    map[string]string        // by purpose
+	breached    BreachChecker
+}
+
+// newAccounts validates and copies c; without a Mailer it returns nil.
+func newAccounts(m *Manager, key []byte, oldKeys [][]byte, c AccountConfig, breached BreachChecker) (*accounts, error) {
+	if c.Mailer == nil {
+		if c.BaseURL != "" || c.Links != nil || c.Templates != nil {
+			return nil, errors.New("auth: AccountConfig without a Mailer: set Mailer to serve the account handler")
+		}
+		return nil, nil
+	}
+	base, err := url.Parse(c.BaseURL)
+	if c.BaseURL == "" || err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" ||
+		base.RawQuery != "" || base.Fragment != "" || base.User != nil {
+		return nil, fmt.Errorf("auth: AccountConfig.BaseURL %q: want an absolute http(s) URL such as https://example.com/auth", c.BaseURL)
+	}
+	if m.updater == nil {
+		return nil, errors.New("auth: AccountConfig needs a store that implements UserUpdater")
+	}
+	templates, err := loadMailTemplates(c.Templates)
+	if err != nil {
+		return nil, err
+	}
+	a := &accounts{
+		m:           m,
+		links:       c.Links,
+		base:        strings.TrimRight(c.BaseURL, "/"),
+		skipConfirm: c.SkipConfirmation,
+		roles:       append([]string(nil), c.Roles...),
+		maxAge: map[string]time.Duration{
+			purposeConfirm:     durationOr(c.ConfirmMaxAge, defaultConfirmMaxAge),
+			purposeReset:       durationOr(c.ResetMaxAge, defaultResetMaxAge),
+			purposeChangeEmail: durationOr(c.ChangeEmailMaxAge, defaultChangeEmailMaxAge),
+		},
+		redirect: map[string]string{
+			purposeConfirm: c.ConfirmRedirect, purposeReset: c.ResetRedirect, purposeChangeEmail: c.ChangeEmailRedirect,
+		},
+		breached: breached,
+		post: &postman{
+			mailer: c.Mailer, templates: templates, timeout: durationOr(c.SendTimeout, defaultSendTimeout),
+			pending: make(chan struct{}, maxPendingMail), log: m.log, audit: m.audit,
+		},
+	}
+	a.admin, _ = m.store.(UserAdmin)
+	if a.links == nil {
+		if a.links, err = newNativeLinks(m.store, key, oldKeys, func() time.Time { return m.now() }); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// AccountHandler returns the handler of the account lifecycle, to mount
+// under AccountConfig.BaseURL's path with http.StripPrefix:
+//
+//	POST /register             {email, password, password_confirm?}
+//	POST /confirm              {email}: send the confirmation link again
+//	GET  /confirm/{token}      the mailed confirmation link
+//	POST /reset                {email}: mail a password reset link
+//	GET  /reset/{token}        the mailed reset link: to the reset form
+//	POST /reset/{token}        {password, password_confirm?}
+//	POST /change               {password, new_password, new_password_confirm?}
+//	POST /change-email         {email}: mail a link to the new address
+//	GET  /change-email/{token} the mailed email change link
+//
+// Requests are JSON objects or url-encoded forms; answers are JSON in
+// Flask-Security's envelope. A field that is wrong gets 400 with
+// "errors" and "field_errors" ({"password":["…"]}). /change and
+// /change-email need a token or a session (with its CSRF token).
+//
+// Nothing tells whether an email is registered: /register answers
+// {"user":{}} for a new email and for a taken one (whose owner is mailed a
+// notice instead), and /confirm and /reset answer {} whatever the email.
+// Messages are sent after the answer. Each sending endpoint admits 5
+// messages an hour per target email and 20 per client address before
+// answering 429 with Retry-After. With AccountConfig.SkipConfirmation,
+// /register answers a new user with a token, as a login does, and a
+// taken email with a field error, since it cannot log that user in.
+//
+// A mailed link (GET) is answered JSON, {"status":"…"} with 200 or an
+// error with 400, unless its AccountConfig redirect is set: then the
+// browser is sent there with "status" (confirmed, already-confirmed,
+// valid, changed, expired, invalid) and Flask-Security's "info" or "error"
+// message in the query; a valid reset link adds its "token", for the form
+// to post back. An expired confirmation or reset link sends a fresh one.
+// A password reset or change rotates the user's uniquifier, so every
+// other token and session of the user ends, and answers with a new token
+// ({"user":{"id":…,"authentication_token":…}}); the reset link then no
+// longer works, being bound to the old password hash.
+//
+// A browser's form post (Accept preferring text/html) is redirected 303
+// instead: on success to its "next" field, if it is a same-origin path,
+// with "status" in the query; on failure back to the page it came from
+// (its Referer, if same-origin) with "error" naming the field or problem.
+// Form posts to the endpoints that need no login pass the same
+// cross-origin checks as a login form (see LoginHandler).
+//
+// Without AccountConfig.Mailer every path answers 501.
+func (m *Manager) AccountHandler() http.Handler {
+	a := m.accounts
+	if a == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			m.fail(w, r, http.StatusNotImplemented, ErrReadOnlyStore)
+		})
+	}
+	loggedIn := m.Require(Token, Session)
+	change := loggedIn(http.HandlerFunc(a.change))
+	changeEmail := loggedIn(http.HandlerFunc(a.requestEmailChange))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		route, token, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		if strings.Contains(token, "/") {
+			route = ""
+		}
+		method, allow := http.MethodPost, http.MethodPost
+		var h http.HandlerFunc
+		switch {
+		case route == "register" && token == "":
+			h = a.anonymous(a.register)
+		case route == "confirm" && token == "":
+			h = a.anonymous(a.resendConfirmation)
+		case route == "confirm":
+			method, allow = http.MethodGet, http.MethodGet
+			h = func(w http.ResponseWriter, r *http.Request) { a.confirm(w, r, token) }
+		case route == "reset" && token == "":
+			h = a.anonymous(a.forgot)
+		case route == "reset" && r.Method == http.MethodGet:
+			method, allow = http.MethodGet, "GET, POST"
+			h = func(w http.ResponseWriter, r *http.Request) { a.openReset(w, r, token) }
+		case route == "reset":
+			allow = "GET, POST"
+			h = a.anonymous(func(w http.ResponseWriter, r *http.Request) { a.reset(w, r, token) })
+		case route == "change" && token == "":
+			h = change.ServeHTTP
+		case route == "change-email" && token == "":
+			h = changeEmail.ServeHTTP
+		case route == "change-email":
+			method, allow = http.MethodGet, http.MethodGet
+			h = func(w http.ResponseWriter, r *http.Request) { a.changeEmail(w, r, token) }
+		default:
+			m.fail(w, r, http.StatusNotFound, ErrBadRequest)
+			return
+		}
+		if r.Method != method {
+			w.Header().Set("Allow", allow)
+			m.fail(w, r, http.StatusMethodNotAllowed, ErrBadRequest)
+			return
+		}
+		h(w, r)
+	})
+}
+
+// anonymous holds a form post to an endpoint that needs no login to the
+// login form's cross-origin checks.
+func (a *accounts) anonymous(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := a.m.loginCSRF(r); err != nil {
+			a.m.fail(w, r, statusOf(err), err)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// admitMessage counts a message to email from the client of r against the
+// sending limits, or refuses it with a *ThrottledError (or a store
+// failure). It runs before any lookup, so its answer never depends on
+// whether the email is registered.
+func (a *accounts) admitMessage(r *http.Request, email string) error {
+	t := a.m.throttle
+	if t == nil {
+		return nil
+	}
+	now := a.m.now()
+	if ip := a.m.proxies.clientAddr(r); ip != "" {
+		if err := t.reserve(r.Context(), "mail-ip:"+t.hash("mail-ip", t.addrPrefix(ip)), now, sendLimitAddr); err != nil {
+			return err
+		}
+	}
+	return t.reserve(r.Context(), "mail-to:"+t.hash("mail-to", foldEmail(email)), now, sendLimitTo)
+}
+
+// link is the absolute URL of a mailed link.
+func (a *accounts) link(route, token string) string {
+	return a.base + "/" + route + "/" + url.PathEscape(token)
+}
+
+// sendLink makes a link for purpose about u and mails it with the named
+// template to the address to.
+func (a *accounts) sendLink(ctx context.Context, purpose, template, to string, u *User, newEmail string) {
+	tok, err := a.links.MakeLinkToken(purpose, u, newEmail)
+	if err != nil {
+		a.m.log.ErrorContext(ctx, "auth: cannot make link token", "purpose", purpose, "user_id", u.ID, "error", err.Error())
+		return
+	}
+	a.post.send(ctx, template, to, u.ID, mailData{
+		Email: u.Email, NewEmail: newEmail, Link: a.link(purpose, tok), ValidFor: validFor(a.maxAge[purpose]),
+	})
+}
+
+// checkEmailField adds a field error for a missing or malformed email.
+func checkEmailField(f fieldErrors, field, email string) {
+	switch {
+	case email == "":
+		f.add(field, msgEmailMissing)
+	case checkEmail(email) != nil:
+		f.add(field, msgEmailInvalid)
+	}
+}
+
+// checkNewPassword adds field errors for a new password that is missing,
+// breaks the length policy, differs from its confirmation (when given) or
+// appears in known breaches.
+func (a *accounts) checkNewPassword(ctx context.Context, f fieldErrors, field, password, confirmField, confirm string) {
+	if password == "" {
+		f.add(field, msgPasswordMissing)
+		return
+	}
+	if err := a.m.passwords.checkNew(password); err != nil {
+		if errors.Is(err, ErrPasswordTooShort) {
+			f.add(field, fmt.Sprintf(msgPasswordShort, a.m.passwords.minLength))
+		} else {
+			f.add(field, msgPasswordLong)
+		}
+		return
+	}
+	if confirm != "" && confirm != password {
+		f.add(confirmField, msgPasswordRetype)
+		return
+	}
+	if a.breached == nil {
+		return
+	}
+	bad, err := a.breached.Breached(ctx, password)
+	switch {
+	case err != nil:
+		// Best effort: an unreachable breach service must not stop
+		// every password change.
+		a.m.log.WarnContext(ctx, "auth: breached-password check failed; password accepted", "error", err.Error())
+	case bad:
+		f.add(field, msgPasswordBreached)
+	}
+}
+
+// ok answers a successful request: a browser's form post is redirected to
+// its next with status; others get response in the envelope.
+func (a *accounts) ok(w http.ResponseWriter, r *http.Request, q accountRequest, status string, response any) {
+	if q.form && prefersHTML(r) {
+		if next, safe := safeNext(q.next); safe {
+			noStore(w)
+			seeOther(w, withQuery(next, url.Values{"status": {status}}))
+			return
+		}
+	}
+	writeOK(w, response)
+}
+
+// refuse answers a request with field errors, or a browser's form post by
+// sending it back to its page with the first field in error.
+func (a *accounts) refuse(w http.ResponseWriter, r *http.Request, q accountRequest, f fieldErrors, order ...string) {
+	for _, field := range order {
+		if len(f[field]) > 0 && a.back(w, r, q, field) {
+			return
+		}
+	}
+	writeFieldErrors(w, f, order...)
+}
+
+// fail answers an error, or a browser's form post by sending it back to
+// its page with problem in "error".
+func (a *accounts) fail(w http.ResponseWriter, r *http.Request, q accountRequest, err error) {
+	problem := "invalid"
+	switch statusOf(err) {
+	case http.StatusTooManyRequests:
+		problem = "throttled"
+	case http.StatusServiceUnavailable:
+		problem = "unavailable"
+	}
+	if statusOf(err) != http.StatusRequestEntityTooLarge && a.back(w, r, q, problem) {
+		return
+	}
+	a.m.fail(w, r, statusOf(err), err)
+}
+
+// back redirects a browser's form post to the same-origin page it came
+// from with error=problem, reporting whether it did.
+func (a *accounts) back(w http.ResponseWriter, r *http.Request, q accountRequest, problem string) bool {
+	if !q.form || !prefersHTML(r) {
+		return false
+	}
+	ref, err := url.Parse(r.Referer())
+	if err != nil || !sameOrigin(r, r.Referer()) {
+		return false
+	}
+	page, safe := safeNext(ref.EscapedPath())
+	if !safe {
+		return false
+	}
+	v := url.Values{"error": {problem}}
+	if n, ok := safeNext(q.next); ok {
+		v.Set("next", n)
+	}
+	seeOther(w, withQuery(page, v))
+	return true
+}
+
+// withQuery adds v to the query of the same-origin path p.
+func withQuery(p string, v url.Values) string {
+	if strings.Contains(p, "?") {
+		return p + "&" + v.Encode()
+	}
+	return p + "?" + v.Encode()
+}
+
+// linkOutcome answers a mailed link: JSON, or a redirect to the purpose's
+// configured page with the outcome in the query.
+func (a *accounts) linkOutcome(w http.ResponseWriter, r *http.Request, purpose, status, msg string, failed bool, extra url.Values) {
+	noStore(w)
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	if to := a.redirect[purpose]; to != "" {
+		v := url.Values{"status": {status}}
+		if failed {
+			v.Set("error", msg)
+		} else {
+			v.Set("info", msg)
+		}
+		for k, vs := range extra {
+			v[k] = vs
+		}
+		seeOther(w, withQuery(to, v))
+		return
+	}
+	if failed {
+		writeJSON(w, http.StatusBadRequest, envelope{Meta: meta{Code: http.StatusBadRequest}, Response: struct {
+			Status string   `json:"status"`
+			Errors []string `json:"errors"`
+		}{status, []string{msg}}})
+		return
+	}
+	writeOK(w, struct {
+		Status string `json:"status"`
+		Info   string `json:"info"`
+	}{status, msg})
+}
+
+// answerWithToken answers a request that (re)authenticated u with a new
+// token, as a login does, and renews the session cookie if the request
+// came with one, since the old one names the old uniquifier.
+func (a *accounts) answerWithToken(w http.ResponseWriter, r *http.Request, q accountRequest, status string, u *User) {
+	tok, err := a.m.IssueToken(u)
+	if err != nil {
+		a.m.fail(w, r, http.StatusServiceUnavailable, storeError(err))
+		return
+	}
+	noStore(w)
+	if hasCookie(r, a.m.sessions.name) {
+		s := &a.m.sessions
+		now := a.m.now().Unix()
+		st := sessionState{UserID: u.ID, Uniq: u.Uniquifier, Issued: now, Seen: now, CSRF: newCSRFSecret()}
+		if err := s.setCookie(w, s.name, st, 0); err != nil {
+			a.m.fail(w, r, http.StatusInternalServerError, fmt.Errorf("auth: cannot encode session cookie: %w", err))
+			return
+		}
+		if hasCookie(r, s.rememberName) {
+			s.clearCookie(w, s.rememberName)
+		}
+		w.Header().Set(CSRFHeader, maskCSRF(st.CSRF))
+	}
+	a.ok(w, r, q, status, struct {
+		User loginUser `json:"user"`
+	}{loginUser{ID: u.ID, Token: tok}})
+}
+
+// auditUser writes an account event about u.
+func (a *accounts) auditUser(r *http.Request, event string, u *User) {
+	a.m.audit(r.Context(), event, slog.String("user_id", u.ID), slog.String("ip", a.m.proxies.clientAddr(r)))
+}

@@ -1,0 +1,149 @@
+package auth
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// accountRequest is the body of an account request: the string fields it
+// names, from a JSON object or an url-encoded form.
+type accountRequest struct {
+	fields map[string]string
+	form   bool   // sent as an url-encoded form
+	next   string // a form's "next" field, where a browser goes afterwards
+}
+
+func (q accountRequest) get(name string) string { return q.fields[name] }
+
+// readAccountRequest reads a body of at most max bytes holding the given
+// string fields: a JSON object whose members of those names are strings
+// (or null), or an url-encoded form with each at most once. Other members
+// and fields are ignored; the form's "next" is kept.
+func readAccountRequest(w http.ResponseWriter, r *http.Request, max int64, names ...string) (accountRequest, error) {
+	const unsupported = "Send the request as application/json or application/x-www-form-urlencoded."
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return accountRequest{}, &requestError{status: http.StatusUnsupportedMediaType, msg: unsupported}
+	}
+	isJSON := mt == "application/json" || strings.HasSuffix(mt, "+json")
+	if !isJSON && mt != "application/x-www-form-urlencoded" {
+		return accountRequest{}, &requestError{status: http.StatusUnsupportedMediaType, msg: unsupported}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return accountRequest{}, errBodyTooLarge
+		}
+		return accountRequest{}, badRequest("The request body could not be read.")
+	}
+	if !utf8.Valid(body) {
+		return accountRequest{form: !isJSON}, badRequest("The request body is not valid UTF-8.")
+	}
+	if isJSON {
+		return parseAccountJSON(body, names)
+	}
+	return parseAccountForm(body, names)
+}
+
+func parseAccountJSON(body []byte, names []string) (accountRequest, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return accountRequest{}, badRequest("The request body must be a JSON object.")
+	}
+	q := accountRequest{fields: map[string]string{}}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return accountRequest{}, badRequest("The request body is not valid JSON.")
+		}
+		key, _ := tok.(string)
+		if seen[key] {
+			return accountRequest{}, badRequest(`The member "` + safeKey(key) + `" appears more than once.`)
+		}
+		seen[key] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return accountRequest{}, badRequest("The request body is not valid JSON.")
+		}
+		if !contains(names, key) {
+			continue
+		}
+		var v *string
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return accountRequest{}, badRequest(`"` + key + `" must be a string.`)
+		}
+		if v != nil {
+			q.fields[key] = *v
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return accountRequest{}, badRequest("The request body is not valid JSON.")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return accountRequest{}, badRequest("The request body has data after the JSON object.")
+	}
+	return q, q.check()
+}
+
+func parseAccountForm(body []byte, names []string) (accountRequest, error) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return accountRequest{form: true}, badRequest("The form is not valid application/x-www-form-urlencoded data.")
+	}
+	q := accountRequest{fields: map[string]string{}, form: true, next: form.Get("next")}
+	for _, name := range names {
+		if len(form[name]) > 1 {
+			return q, badRequest(`The field "` + name + `" may appear only once.`)
+		}
+		if v := form.Get(name); v != "" {
+			q.fields[name] = v
+		}
+	}
+	return q, q.check()
+}
+
+func (q accountRequest) check() error {
+	for _, v := range q.fields {
+		if strings.ContainsRune(v, 0) {
+			return badRequest("The fields must not contain NUL characters.")
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldErrors are the problems of a request's fields, by field name, as
+// Flask-Security answers them.
+type fieldErrors map[string][]string
+
+func (f fieldErrors) add(field, msg string) { f[field] = append(f[field], msg) }
+
+// writeFieldErrors answers 400 with Flask-Security's envelope: every
+// message in "errors" and, by field, in "field_errors".
+func writeFieldErrors(w http.ResponseWriter, f fieldErrors, order ...string) {
+	var all []string
+	for _, name := range order {
+		all = append(all, f[name]...)
+	}
+	writeJSON(w, http.StatusBadRequest, envelope{Meta: meta{Code: http.StatusBadRequest}, Response: struct {
+		Errors      []string    `json:"errors"`
+		FieldErrors fieldErrors `json:"field_errors"`
+	}{all, f}})
+}

@@ -1,0 +1,125 @@
+package auth
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+)
+
+// forgot serves POST /reset: a reset link is mailed to an active user,
+// and the answer is the same for every email.
+func (a *accounts) forgot(w http.ResponseWriter, r *http.Request) {
+	q, err := readAccountRequest(w, r, a.m.maxBody, "email")
+	if err != nil {
+		a.fail(w, r, q, err)
+		return
+	}
+	email := q.get("email")
+	f := fieldErrors{}
+	if checkEmailField(f, "email", email); len(f) > 0 {
+		a.refuse(w, r, q, f, "email")
+		return
+	}
+	if err := a.admitMessage(r, email); err != nil {
+		a.fail(w, r, q, err)
+		return
+	}
+	u, err := a.m.store.UserByEmail(r.Context(), email)
+	switch {
+	case errors.Is(err, ErrUserNotFound):
+	case err != nil:
+		a.fail(w, r, q, storeError(err))
+		return
+	case u.Active:
+		a.sendLink(r.Context(), purposeReset, "reset", u.Email, u, "")
+	}
+	a.ok(w, r, q, "sent", struct{}{})
+}
+
+// readReset reads a reset link's token; an expired one for an active user
+// gets a fresh link mailed. It returns the user, or the outcome to answer.
+func (a *accounts) readReset(r *http.Request, token string) (u *User, status, msg string, err error) {
+	u, _, err = a.links.ReadLinkToken(r.Context(), purposeReset, token, a.maxAge[purposeReset])
+	switch {
+	case err == nil && u.Active:
+		return u, "valid", "", nil
+	case errors.Is(err, ErrStoreUnavailable):
+		return nil, "", "", err
+	case errors.Is(err, ErrExpiredToken) && u != nil && u.Active:
+		if a.admitMessage(r, u.Email) == nil {
+			a.sendLink(r.Context(), purposeReset, "reset", u.Email, u, "")
+		}
+		return nil, "expired", msgLinkExpired, nil
+	}
+	return nil, "invalid", msgLinkInvalid, nil
+}
+
+// openReset serves GET /reset/{token}, the mailed link: it sends the
+// browser to the reset form with the token, or answers whether the link
+// is valid.
+func (a *accounts) openReset(w http.ResponseWriter, r *http.Request, token string) {
+	u, status, msg, err := a.readReset(r, token)
+	switch {
+	case err != nil:
+		a.m.fail(w, r, http.StatusServiceUnavailable, err)
+	case u == nil:
+		a.linkOutcome(w, r, purposeReset, status, msg, true, nil)
+	default:
+		a.linkOutcome(w, r, purposeReset, status, "Choose a new password.", false, url.Values{"token": {token}})
+	}
+}
+
+// reset serves POST /reset/{token}: it sets the new password if the link
+// is still valid, rotating the uniquifier, and answers with a new token.
+func (a *accounts) reset(w http.ResponseWriter, r *http.Request, token string) {
+	q, err := readAccountRequest(w, r, a.m.maxBody, "password", "password_confirm")
+	if err != nil {
+		a.fail(w, r, q, err)
+		return
+	}
+	u, _, msg, err := a.readReset(r, token)
+	switch {
+	case err != nil:
+		a.fail(w, r, q, err)
+		return
+	case u == nil:
+		if !a.back(w, r, q, "link") {
+			writeJSON(w, http.StatusBadRequest, envelope{Meta: meta{Code: http.StatusBadRequest}, Response: errorList{Errors: []string{msg}}})
+		}
+		return
+	}
+	password := q.get("password")
+	f := fieldErrors{}
+	if a.checkNewPassword(r.Context(), f, "password", password, "password_confirm", q.get("password_confirm")); len(f) > 0 {
+		a.refuse(w, r, q, f, "password", "password_confirm")
+		return
+	}
+	hash, err := a.m.passwords.hash(r.Context(), password)
+	if err != nil {
+		a.fail(w, r, q, err)
+		return
+	}
+	var updated *User
+	err = a.m.updater.UpdateUser(r.Context(), u.ID, func(v *User) error {
+		if v.PasswordHash != u.PasswordHash {
+			return ErrInvalidToken // the link was used, or the password changed, meanwhile
+		}
+		v.PasswordHash, v.Uniquifier = hash, NewUniquifier()
+		updated = v.Clone()
+		return nil
+	})
+	a.m.ForgetUser(u.ID)
+	switch {
+	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrUserNotFound):
+		if !a.back(w, r, q, "link") {
+			writeJSON(w, http.StatusBadRequest, envelope{Meta: meta{Code: http.StatusBadRequest}, Response: errorList{Errors: []string{msgLinkInvalid}}})
+		}
+		return
+	case err != nil:
+		a.fail(w, r, q, storeError(err))
+		return
+	}
+	a.auditUser(r, EventPasswordSet, updated)
+	a.post.send(r.Context(), "reset-done", updated.Email, updated.ID, mailData{Email: updated.Email})
+	a.answerWithToken(w, r, q, "reset", updated)
+}
