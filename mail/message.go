@@ -84,17 +84,17 @@ func checkAddress(field, addr string) error {
 	if addr == "" {
 		return fmt.Errorf("%w: %s is empty", ErrInvalidAddress, field)
 	}
-	for i := 0; i < len(addr); i++ {
-		if c := addr[i]; c < 0x21 || c > 0x7e {
-			return fmt.Errorf("%w: %s %q is not printable ASCII", ErrInvalidAddress, field, addr)
-		}
-	}
 	a, err := mail.ParseAddress(addr)
 	if err != nil {
 		return fmt.Errorf("%w: %s %q: %w", ErrInvalidAddress, field, addr, err)
 	}
 	if a.Name != "" || a.Address != addr {
 		return fmt.Errorf("%w: %s %q is not a plain address", ErrInvalidAddress, field, addr)
+	}
+	for i := 0; i < len(addr); i++ {
+		if c := addr[i]; c <= ' ' || c >= 0x7f {
+			return fmt.Errorf("%w: %s %q is not printable ASCII", ErrInvalidAddress, field, addr)
+		}
 	}
 	return nil
 }

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	authmail "github.com/authkit/auth/mail"
 	"github.com/authkit/auth/internal/smtptest"
+	authmail "github.com/authkit/auth/mail"
 )
 
 // lf turns every line break of s into LF, as smtptest.Parse reports bodies.
@@ -60,8 +60,8 @@ func TestWriteTo(t *testing.T) {
 			msg:  authmail.Message{From: "app@example.com", To: "bob@example.org"},
 		},
 		{
-			name: "text looking like a header and a boundary",
-			msg:  authmail.Message{From: "app@example.com", To: "bob@example.org", Subject: "s", Text: "\r\nBcc: eve@example.net\r\n--\r\n", HTML: "--x--"},
+			name:      "text looking like a header and a boundary",
+			msg:       authmail.Message{From: "app@example.com", To: "bob@example.org", Subject: "s", Text: "\r\nBcc: eve@example.net\r\n--\r\n", HTML: "--x--"},
 			multipart: true,
 		},
 	}
