@@ -1,9 +1,11 @@
 package mail_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -75,12 +77,11 @@ func TestDir(t *testing.T) {
 		if want.From == "" {
 			want.From = d.From
 		}
-		f, err := os.Open(filepath.Join(dir, name))
+		raw, err := fs.ReadFile(os.DirFS(dir), name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := mail.ReadMessage(f)
-		_ = f.Close()
+		m, err := mail.ReadMessage(bytes.NewReader(raw))
 		if err != nil {
 			t.Fatalf("%s: net/mail: %v", name, err)
 		}
@@ -91,10 +92,6 @@ func TestDir(t *testing.T) {
 			t.Errorf("%s: To = %q, want %q", name, got, want.To)
 		}
 
-		raw, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
 		got, err := smtptest.Parse(raw)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
