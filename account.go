@@ -24,13 +24,15 @@ type AccountConfig struct {
 	// as "https://example.com/auth". Links in messages are made from it,
 	// never from a request's Host header. Required with Mailer.
 	BaseURL string
-	// Templates overrides the messages' templates. Each message has three
-	// files: NAME.subject.txt and NAME.txt (text/template) and NAME.html
-	// (html/template), for the names confirm, register-existing, reset,
-	// reset-done, change-done, change-email and change-email-notice;
-	// a file it lacks keeps the built-in one. Templates see .Email,
-	// .Link (for the messages with a link) and .ValidFor. Default: the
-	// built-in templates.
+	// Templates overrides the messages' templates. Each message has two
+	// files: NAME.txt (text/template), which defines the templates
+	// "subject" and "text", and NAME.html (html/template), the HTML body;
+	// the names are confirm, register-existing, reset, reset-done,
+	// change-done, change-email and change-email-notice. A file Templates
+	// lacks keeps the built-in one. Templates see .Email (the account's
+	// address), .NewEmail (for an email change), .Link and .ValidFor ("5
+	// days") for the messages with a link. New refuses templates that do
+	// not parse or run. Default: the built-in templates.
 	Templates fs.FS
 	// SendTimeout bounds the sending of one message. Default 30 s.
 	SendTimeout time.Duration
