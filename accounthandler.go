@@ -206,7 +206,9 @@ func (m *Manager) AccountHandler() http.Handler {
 			m.fail(w, r, http.StatusMethodNotAllowed, ErrBadRequest)
 			return
 		}
+		r, after := withAfterAnswer(r)
 		h(w, r)
+		after.start(w)
 	})
 }
 
@@ -246,15 +248,38 @@ func (a *accounts) link(route, token string) string {
 }
 
 // sendLink makes a link for purpose about u and mails it with the named
-// template to the address to.
+// template to the address to, in the caller's goroutine (see
+// postman.later for the background).
 func (a *accounts) sendLink(ctx context.Context, purpose, template, to string, u *User, newEmail string) {
 	tok, err := a.links.MakeLinkToken(purpose, u, newEmail)
 	if err != nil {
 		a.m.log.ErrorContext(ctx, "auth: cannot make link token", "purpose", purpose, "user_id", u.ID, "error", err.Error())
 		return
 	}
-	a.post.send(ctx, template, to, u.ID, mailData{
+	a.post.deliver(ctx, template, to, u.ID, mailData{
 		Email: u.Email, NewEmail: newEmail, Link: a.link(purpose, tok), ValidFor: validFor(a.maxAge[purpose]),
+	})
+}
+
+// sendLinkLater is sendLink in the background.
+func (a *accounts) sendLinkLater(ctx context.Context, purpose, template, to string, u *User, newEmail string) {
+	a.post.later(ctx, func(ctx context.Context) { a.sendLink(ctx, purpose, template, to, u, newEmail) })
+}
+
+// mailUserLater finds, in the background, the user email names and, if
+// there is one, calls mail with it; a store failure is logged. The caller
+// answers at once, so its answer takes the same time whether or not email
+// is registered.
+func (a *accounts) mailUserLater(ctx context.Context, email string, mail func(ctx context.Context, u *User)) {
+	a.post.later(ctx, func(ctx context.Context) {
+		u, err := a.m.store.UserByEmail(ctx, email)
+		switch {
+		case errors.Is(err, ErrUserNotFound):
+		case err != nil:
+			a.m.log.ErrorContext(ctx, "auth: user store failed", "error", err.Error())
+		default:
+			mail(ctx, u)
+		}
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	htmltemplate "html/template"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -125,37 +126,80 @@ type postman struct {
 	audit     func(ctx context.Context, event string, attrs ...slog.Attr)
 }
 
-// send renders the named message to to and sends it in the background, so
-// that the caller's answer neither waits for it nor takes longer when a
-// message is sent than when none is. A failure is logged and audited, with
-// the user's ID, never the address or the message.
-func (p *postman) send(ctx context.Context, name, to, userID string, data mailData) {
-	fail := func(err error) {
-		p.log.ErrorContext(ctx, "auth: cannot send mail", "message", name, "user_id", userID, "error", err.Error())
-		p.audit(ctx, EventMailFailed, slog.String("message", name), slog.String("user_id", userID))
-	}
-	msg, err := p.templates[name].render(to, data)
-	if err != nil {
-		fail(err)
-		return
-	}
+// later runs job in the background with a deadline of the send timeout,
+// so that the caller's answer neither waits for it nor takes a time that
+// depends on what it does: finding the user an email names, making a link,
+// sending. Within AccountHandler the job starts only once the answer has
+// been written and flushed (see afterAnswer), so that it does not compete
+// with the answer for the CPU either. At most maxPendingMail jobs run or
+// wait at once; past that a job is dropped, and logged.
+func (p *postman) later(ctx context.Context, job func(ctx context.Context)) {
 	select {
 	case p.pending <- struct{}{}:
 	default:
-		fail(fmt.Errorf("auth: %d messages are being sent already", maxPendingMail))
+		p.log.ErrorContext(ctx, "auth: cannot send mail", "error", fmt.Sprintf("%d messages are being sent already", maxPendingMail))
+		p.audit(ctx, EventMailFailed)
 		return
 	}
-	ctx = context.WithoutCancel(ctx)
-	go func() {
+	run := func() {
 		defer func() { <-p.pending }()
-		sctx, cancel := context.WithTimeout(ctx, p.timeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.timeout)
 		defer cancel()
-		if err := p.mailer.Send(sctx, msg); err != nil {
-			fail(err)
-			return
-		}
-		p.audit(ctx, EventMailSent, slog.String("message", name), slog.String("user_id", userID))
-	}()
+		job(ctx)
+	}
+	if q, ok := ctx.Value(afterAnswerKey{}).(*afterAnswer); ok {
+		q.jobs = append(q.jobs, run)
+		return
+	}
+	go run()
+}
+
+// afterAnswer holds the jobs a request queued with postman.later, to
+// start once its answer is out.
+type afterAnswer struct{ jobs []func() }
+
+type afterAnswerKey struct{}
+
+// withAfterAnswer returns r with an empty queue of jobs.
+func withAfterAnswer(r *http.Request) (*http.Request, *afterAnswer) {
+	q := &afterAnswer{}
+	return r.WithContext(context.WithValue(r.Context(), afterAnswerKey{}, q)), q
+}
+
+// start flushes the answer written to w and starts the queued jobs.
+func (q *afterAnswer) start(w http.ResponseWriter) {
+	if len(q.jobs) == 0 {
+		return
+	}
+	_ = http.NewResponseController(w).Flush() // a writer that cannot flush is written at return
+	for _, job := range q.jobs {
+		time.AfterFunc(afterAnswerDelay, job)
+	}
+}
+
+// afterAnswerDelay is how long after its answer is flushed a request's
+// jobs start: long enough for a client, even one on the same machine, to
+// have read the answer before they take any CPU.
+const afterAnswerDelay = 5 * time.Millisecond
+
+// deliver renders the named message to to and sends it. A failure is
+// logged and audited with the user's ID, never the address or the message.
+func (p *postman) deliver(ctx context.Context, name, to, userID string, data mailData) {
+	msg, err := p.templates[name].render(to, data)
+	if err == nil {
+		err = p.mailer.Send(ctx, msg)
+	}
+	if err != nil {
+		p.log.ErrorContext(ctx, "auth: cannot send mail", "message", name, "user_id", userID, "error", err.Error())
+		p.audit(ctx, EventMailFailed, slog.String("message", name), slog.String("user_id", userID))
+		return
+	}
+	p.audit(ctx, EventMailSent, slog.String("message", name), slog.String("user_id", userID))
+}
+
+// send delivers the named message in the background (see later).
+func (p *postman) send(ctx context.Context, name, to, userID string, data mailData) {
+	p.later(ctx, func(ctx context.Context) { p.deliver(ctx, name, to, userID, data) })
 }
 
 // validFor writes a link's lifetime for a message: "5 days", "2 hours".

@@ -90,7 +90,7 @@ func (a *accounts) requestEmailChange(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, q, err)
 		return
 	}
-	a.sendLink(r.Context(), purposeChangeEmail, "change-email", email, u, email)
+	a.sendLinkLater(r.Context(), purposeChangeEmail, "change-email", email, u, email)
 	a.ok(w, r, q, "sent", struct{}{})
 }
 

@@ -63,6 +63,7 @@ func prefersHTML(r *http.Request) bool { return accept.PrefersHTML(r) }
 // seeOther redirects with 303, so the browser follows with a GET.
 func seeOther(w http.ResponseWriter, location string) {
 	w.Header().Set("Location", location)
+	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusSeeOther)
 }
 

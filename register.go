@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 )
@@ -50,11 +51,9 @@ func (a *accounts) register(w http.ResponseWriter, r *http.Request) {
 			a.refuse(w, r, q, f, "email")
 			return
 		}
-		if owner, err := a.m.store.UserByEmail(r.Context(), email); err == nil {
-			a.post.send(r.Context(), "register-existing", owner.Email, owner.ID, mailData{Email: owner.Email})
-		} else {
-			a.m.log.ErrorContext(r.Context(), "auth: user store failed", "error", err.Error())
-		}
+		a.mailUserLater(r.Context(), email, func(ctx context.Context, owner *User) {
+			a.post.deliver(ctx, "register-existing", owner.Email, owner.ID, mailData{Email: owner.Email})
+		})
 	case err != nil:
 		a.fail(w, r, q, storeError(err))
 		return
@@ -64,7 +63,7 @@ func (a *accounts) register(w http.ResponseWriter, r *http.Request) {
 			a.answerWithToken(w, r, q, "registered", u)
 			return
 		}
-		a.sendLink(r.Context(), purposeConfirm, "confirm", u.Email, u, "")
+		a.sendLinkLater(r.Context(), purposeConfirm, "confirm", u.Email, u, "")
 	}
 	noStore(w)
 	a.ok(w, r, q, "registered", struct {
@@ -91,15 +90,11 @@ func (a *accounts) resendConfirmation(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, q, err)
 		return
 	}
-	u, err := a.m.store.UserByEmail(r.Context(), email)
-	switch {
-	case errors.Is(err, ErrUserNotFound):
-	case err != nil:
-		a.fail(w, r, q, storeError(err))
-		return
-	case u.Active && !u.Confirmed:
-		a.sendLink(r.Context(), purposeConfirm, "confirm", u.Email, u, "")
-	}
+	a.mailUserLater(r.Context(), email, func(ctx context.Context, u *User) {
+		if u.Active && !u.Confirmed {
+			a.sendLink(ctx, purposeConfirm, "confirm", u.Email, u, "")
+		}
+	})
 	a.ok(w, r, q, "sent", struct{}{})
 }
 
@@ -109,7 +104,7 @@ func (a *accounts) confirm(w http.ResponseWriter, r *http.Request, token string)
 	switch {
 	case errors.Is(err, ErrExpiredToken) && u != nil && !u.Confirmed:
 		if a.admitMessage(r, u.Email) == nil {
-			a.sendLink(r.Context(), purposeConfirm, "confirm", u.Email, u, "")
+			a.sendLinkLater(r.Context(), purposeConfirm, "confirm", u.Email, u, "")
 		}
 		a.linkOutcome(w, r, purposeConfirm, "expired", msgLinkExpired, true, nil)
 		return

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -24,15 +25,11 @@ func (a *accounts) forgot(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, q, err)
 		return
 	}
-	u, err := a.m.store.UserByEmail(r.Context(), email)
-	switch {
-	case errors.Is(err, ErrUserNotFound):
-	case err != nil:
-		a.fail(w, r, q, storeError(err))
-		return
-	case u.Active:
-		a.sendLink(r.Context(), purposeReset, "reset", u.Email, u, "")
-	}
+	a.mailUserLater(r.Context(), email, func(ctx context.Context, u *User) {
+		if u.Active {
+			a.sendLink(ctx, purposeReset, "reset", u.Email, u, "")
+		}
+	})
 	a.ok(w, r, q, "sent", struct{}{})
 }
 
@@ -47,7 +44,7 @@ func (a *accounts) readReset(r *http.Request, token string) (u *User, status, ms
 		return nil, "", "", err
 	case errors.Is(err, ErrExpiredToken) && u != nil && u.Active:
 		if a.admitMessage(r, u.Email) == nil {
-			a.sendLink(r.Context(), purposeReset, "reset", u.Email, u, "")
+			a.sendLinkLater(r.Context(), purposeReset, "reset", u.Email, u, "")
 		}
 		return nil, "expired", msgLinkExpired, nil
 	}
