@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/itsdangerous"
@@ -152,6 +153,9 @@ func (l *Links) MakeLinkToken(purpose string, u *auth.User, email string) (strin
 			return "", errors.New("flask: a change-email link token needs the new email")
 		}
 		return "", fmt.Errorf("flask: a %s link token takes no email", purpose)
+	case !utf8.ValidString(email):
+		// JSON would carry another address than the one given.
+		return "", errors.New("flask: the new email is not valid UTF-8")
 	}
 	uniq := u.Uniquifier
 	if l.fs != nil {
