@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/itsdangerous"
@@ -651,6 +652,7 @@ func TestMakeLinkTokenErrors(t *testing.T) {
 		{name: "confirm with email", purpose: purposeConfirm, u: u, email: "x@example.com", want: "takes no email"},
 		{name: "reset with email", purpose: purposeReset, u: u, email: "x@example.com", want: "takes no email"},
 		{name: "change-email without", purpose: purposeChangeEmail, u: u, want: "needs the new email"},
+		{name: "change-email not UTF-8", purpose: purposeChangeEmail, u: u, email: "\xff@example.com", want: "not valid UTF-8"},
 		{name: "no uniquifier", purpose: purposeConfirm, u: noUniq, want: "no fs_uniquifier"},
 	}
 	for _, tt := range tests {
@@ -894,4 +896,158 @@ func ptrString(p *string) string {
 		return "null"
 	}
 	return fmt.Sprintf("%q", *p)
+}
+
+// fuzzLink is a token FuzzReadLinkToken's Links made.
+type fuzzLink struct {
+	purpose, id, email string
+	expired            bool
+}
+
+// fuzzLinks returns the Links FuzzReadLinkToken reads with, and the
+// tokens it and an older Links (whose tokens are expired) made, for every
+// purpose and user. With hex_md5 and fixed clocks the tokens are the same
+// on every run, so the corpus's stay valid.
+func fuzzLinks(t testing.TB) (*Links, *auth.MemoryStore, map[string]fuzzLink) {
+	store := newLinksStore(t)
+	l := newTestLinks(t, Config{HashingSchemes: []string{"hex_md5"}}, store, newTestClock(linksNow))
+	old := newTestLinks(t, Config{HashingSchemes: []string{"hex_md5"}}, store, newTestClock(linksNow-fuzzMaxAge-1))
+	made := map[string]fuzzLink{}
+	for _, p := range linkPurposes {
+		for _, id := range []string{"1", "2"} {
+			for _, m := range []*Links{l, old} {
+				made[makeLink(t, m, p, user(t, store, id))] = fuzzLink{purpose: p, id: id, email: newEmailFor(p), expired: m == old}
+			}
+		}
+	}
+	return l, store, made
+}
+
+// fuzzMaxAge is the max age FuzzReadLinkToken reads with, in seconds.
+const fuzzMaxAge = 600
+
+// wantLink says whether a payload signed for purpose must be accepted,
+// and for which user and new email, by the rules the package documents,
+// read independently of parseLinkClaims: a list of two strings (three
+// for change-email), the first a user's uniquifier, the second the
+// hex_md5 of that user's email (or password hash, for reset; null when
+// the user has none), the third a non-empty email.
+func wantLink(t *testing.T, store *auth.MemoryStore, purpose string, payload []byte) (id, email string, ok bool) {
+	var v []any
+	if !utf8.Valid(payload) || json.Unmarshal(payload, &v) != nil { // Python's json.loads refuses bad UTF-8
+		return "", "", false
+	}
+	n := 2
+	if purpose == purposeChangeEmail {
+		n = 3
+	}
+	if len(v) != n {
+		return "", "", false
+	}
+	uniq, _ := v[0].(string)
+	var u *auth.User
+	for _, id := range []string{"1", "2"} {
+		if c := user(t, store, id); uniq == c.Uniquifier {
+			u = c
+		}
+	}
+	if u == nil {
+		return "", "", false
+	}
+	state := u.Email
+	if purpose == purposeReset {
+		state = u.PasswordHash
+		if v[1] == nil {
+			return u.ID, "", state == ""
+		}
+	}
+	h, isString := v[1].(string)
+	if !isString || state == "" && purpose == purposeReset || !strings.EqualFold(h, hexMD5(state)) {
+		return "", "", false
+	}
+	if purpose == purposeChangeEmail {
+		email, _ = v[2].(string)
+		if email == "" {
+			return "", "", false
+		}
+	}
+	return u.ID, email, true
+}
+
+// FuzzReadLinkToken feeds arbitrary tokens to ReadLinkToken for every
+// purpose, and arbitrary payloads signed as each purpose's. It must never
+// panic; it accepts (or calls expired) exactly the tokens the Links made
+// for that purpose, and a signed payload only when wantLink does; every
+// refusal is ErrInvalidToken alone, with no user.
+func FuzzReadLinkToken(f *testing.F) {
+	l, store, made := fuzzLinks(f)
+	var some string
+	for tok := range made {
+		f.Add(tok, []byte(nil))
+		some = tok
+	}
+	other := newTestLinks(f, Config{SecretKey: []byte("another secret"), HashingSchemes: []string{"hex_md5"}}, store, newTestClock(linksNow))
+	tokens, err := NewTokens(Config{SecretKey: []byte(linksSecret), Now: newTestClock(linksNow).now}, store)
+	if err != nil {
+		f.Fatal(err)
+	}
+	login, _ := tokens.IssueToken(user(f, store, "1"))
+	for _, tok := range []string{
+		"", ".", "..", "...", "a.b.c", some[:len(some)-1], some + "A", some[1:], strings.ToUpper(some), login,
+		makeLink(f, other, purposeConfirm, user(f, store, "1")),
+		tamperPayload(some, `["`+flaskUniq+`","`+hexMD5("flask@example.com")+`"]`),
+	} {
+		f.Add(tok, []byte(nil))
+	}
+	md5Email, md5Hash := hexMD5("flask@example.com"), hexMD5(linksHash)
+	for _, p := range []string{
+		`["` + flaskUniq + `","` + md5Email + `"]`,
+		`["` + flaskUniq + `","` + strings.ToUpper(md5Hash) + `"]`,
+		`["` + flaskUniq + `","` + md5Email + `","` + linksNewEmail + `"]`,
+		`["nopass-uniquifier",null]`, `["nopass-uniquifier","` + hexMD5("") + `"]`,
+		`["` + flaskUniq + `",null]`, `["` + flaskUniq + `","` + md5Email + `",""]`,
+		`[]`, `null`, `{}`, `"x"`, `[1,2]`, `["` + flaskUniq + `"]`, ` [ "` + flaskUniq + `" , "` + md5Email + `" ] `,
+		`["` + flaskUniq + `","$5$rounds=1000$abcdefghijklmnop$` + strings.Repeat("a", 43) + `"]`,
+		"[\"\xff\",\"" + md5Email + "\"]", `["` + flaskUniq + `","` + md5Email + `"] []`,
+	} {
+		f.Add("", []byte(p))
+	}
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, token string, payload []byte) {
+		m, isMade := made[token]
+		for _, p := range linkPurposes {
+			u, email, err := l.ReadLinkToken(ctx, p, token, fuzzMaxAge*time.Second)
+			switch {
+			case isMade && m.purpose == p && !m.expired:
+				if err != nil || u == nil || u.ID != m.id || email != m.email {
+					t.Fatalf("ReadLinkToken(%s, its own %q) = %v, %q, %v; want user %s", p, token, u, email, err, m.id)
+				}
+			case isMade && m.purpose == p:
+				if !errors.Is(err, auth.ErrExpiredToken) || errors.Is(err, auth.ErrInvalidToken) || u == nil || u.ID != m.id || email != m.email {
+					t.Fatalf("ReadLinkToken(%s, its own old %q) = %v, %q, %v; want user %s and ErrExpiredToken", p, token, u, email, err, m.id)
+				}
+			case u != nil || email != "" || !errors.Is(err, auth.ErrInvalidToken) || errors.Is(err, auth.ErrExpiredToken) || errors.Is(err, auth.ErrStoreUnavailable):
+				t.Fatalf("ReadLinkToken(%s, %q) = %v, %q, %v; want ErrInvalidToken only", p, token, u, email, err)
+			}
+		}
+		for _, signer := range linkPurposes {
+			tok := l.serializer(signer).Sign(payload)
+			if len(tok) > 4096 { // refused before its payload is read
+				continue
+			}
+			for _, p := range linkPurposes {
+				u, email, err := l.ReadLinkToken(ctx, p, tok, fuzzMaxAge*time.Second)
+				id, wantEmail, ok := wantLink(t, store, p, payload)
+				if ok && p == signer {
+					if err != nil || u == nil || u.ID != id || email != wantEmail {
+						t.Fatalf("ReadLinkToken(%s, payload %q) = %v, %q, %v; want user %s, %q", p, payload, u, email, err, id, wantEmail)
+					}
+					continue
+				}
+				if u != nil || email != "" || !errors.Is(err, auth.ErrInvalidToken) || errors.Is(err, auth.ErrExpiredToken) {
+					t.Fatalf("ReadLinkToken(%s, payload %q signed for %s) = %v, %q, %v; want ErrInvalidToken only", p, payload, signer, u, email, err)
+				}
+			}
+		}
+	})
 }
