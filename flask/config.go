@@ -11,7 +11,8 @@ import (
 // means the application's own default, given in its comment.
 type Config struct {
 	// SecretKey is SECRET_KEY, which signs the application's tokens. It is
-	// used as it is, whatever its length. Required by [NewTokens].
+	// used as it is, whatever its length. Required by [NewTokens] and
+	// [NewLinks].
 	SecretKey []byte
 	// SecretKeyFallbacks are SECRET_KEY_FALLBACKS, earlier keys whose
 	// tokens still verify, newest first.
@@ -22,6 +23,25 @@ type Config struct {
 	// TokenMaxAge is SECURITY_TOKEN_MAX_AGE, in whole seconds. Default: no
 	// age limit (and no check of timestamps in the future).
 	TokenMaxAge time.Duration
+
+	// ConfirmSalt is SECURITY_CONFIRM_SALT, the salt of email
+	// confirmation links. Default "confirm-salt".
+	ConfirmSalt string
+	// ResetSalt is SECURITY_RESET_SALT, the salt of password reset
+	// links. Default "reset-salt".
+	ResetSalt string
+	// ChangeEmailSalt is SECURITY_CHANGE_EMAIL_SALT, the salt of email
+	// change links: a setting of the Flask-Security versions that have
+	// the feature, which 5.1.2 lacks. Default "change-email-salt".
+	ChangeEmailSalt string
+	// HashingSchemes is SECURITY_HASHING_SCHEMES: the passlib schemes of
+	// the hashes of an email or password hash that links carry, any of
+	// "sha256_crypt", "sha512_crypt", "pbkdf2_sha512", "pbkdf2_sha256",
+	// "pbkdf2_sha1" and "hex_md5". Hashes in every scheme listed are
+	// read; new ones are written in the first listed other than hex_md5
+	// (deprecated by the default SECURITY_DEPRECATED_HASHING_SCHEMES),
+	// with passlib's default rounds. Default ["sha256_crypt", "hex_md5"].
+	HashingSchemes []string
 
 	// PasswordSalt is SECURITY_PASSWORD_SALT, the key of the pre-hash.
 	// [NewHasher] requires it unless PasswordSingleHash is set.
@@ -68,6 +88,6 @@ type Config struct {
 	// argon2 hashes whose memory or key length is not its own.
 	Argon2 passhash.Argon2Params
 
-	// Now is the clock token checks use. Default time.Now.
+	// Now is the clock token and link checks use. Default time.Now.
 	Now func() time.Time
 }

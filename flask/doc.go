@@ -1,14 +1,16 @@
 // Package flask lets an [auth.Manager] share users with a
 // Flask-Security(-Too) application while a service moves from Flask to Go:
 // it accepts the application's auth tokens and password hashes, and writes
-// hashes (and, on request, tokens) that the application accepts. It plugs
-// into the Manager's extension points and adds nothing to the root
-// package:
+// hashes (and, on request, tokens) that the application accepts, and it
+// reads and makes the links the application mails. It plugs into the
+// Manager's extension points and adds nothing to the root package:
 //
 //	fc := flask.Config{SecretKey: []byte(os.Getenv("SECRET_KEY")), PasswordSalt: os.Getenv("SECURITY_PASSWORD_SALT")}
 //	tokens, err := flask.NewTokens(fc, store) // store: an auth.UniquifierLookup
 //	…
 //	hasher, err := flask.NewHasher(fc)
+//	…
+//	links, err := flask.NewLinks(fc, store) // for auth.AccountConfig.Links
 //	…
 //	m, err := auth.New(store, key, auth.Config{
 //		Token:    auth.TokenConfig{Verifiers: []auth.TokenVerifier{tokens}},
@@ -45,6 +47,45 @@
 // auth.TokenConfig.Issuer too, Tokens makes the Manager issue the tokens
 // Flask-Security 5.1.2 writes, so the application accepts the Manager's
 // tokens as well.
+//
+// # Links
+//
+// [Links] makes and reads the tokens of the links the application mails:
+// it is an [auth.LinkCodec], for auth.AccountConfig.Links. They are
+// itsdangerous tokens made as the auth tokens are, each purpose under a
+// salt of its own (SECURITY_CONFIRM_SALT, SECURITY_RESET_SALT,
+// SECURITY_CHANGE_EMAIL_SALT), so that none is accepted for another
+// purpose or as an auth token. Their payloads:
+//
+//   - "confirm": [fs_uniquifier, hash_data(email)], Flask-Security 5.1.2's
+//     generate_confirmation_token;
+//   - "reset": [fs_uniquifier, hash_data(password hash)], with null for a
+//     user without a password, 5.1.2's generate_reset_password_token;
+//   - "change-email": [fs_uniquifier, hash_data(email), new email].
+//     Flask-Security 5.1.2 has no email change: these are the links of
+//     the change-email feature of later versions, which 5.1.2 neither
+//     makes nor reads, so only the Go side (or a later version) mails and
+//     follows them.
+//
+// hash_data is a passlib hash in the first scheme of
+// SECURITY_HASHING_SCHEMES, sha256_crypt at 535000 rounds by default, so
+// making or checking a link costs one such hash (tens of milliseconds).
+// A link is refused, as the application refuses it, once the state it
+// hashes has changed: the email for "confirm" and "change-email", the
+// password hash for "reset". It has expired when it is older than the max
+// age the account handler gives, counted in whole seconds, or stamped in
+// the future, as itsdangerous has it; its user is then returned for a
+// fresh link to be sent, unless the state has changed too.
+//
+// Links name users by fs_uniquifier. When the user table also has
+// fs_token_uniquifier, which a store maps to [auth.User].Uniquifier, the
+// store must implement [FsUniquifierLookup], as sqlstore.FlaskStore does;
+// otherwise Uniquifier is taken for fs_uniquifier. Where this package
+// differs from 5.1.2: links signed with a key of SECRET_KEY_FALLBACKS
+// verify (5.1.2 ignores the setting; later versions honor it); a reset
+// link made while the user had a password is refused once the password is
+// removed (5.1.2 accepts any reset link of a user without a password); and
+// a link whose hash is malformed is refused (5.1.2 fails with an error).
 //
 // # Passwords
 //

@@ -87,7 +87,10 @@ func (s FlaskSchema) withDefaults() FlaskSchema {
 // or index. It implements [auth.UserStore], [auth.UserUpdater],
 // [auth.UserAdmin] and [auth.UniquifierLookup], so the
 // [github.com/authkit/auth/flask.Tokens] made over it let an [auth.Manager]
-// accept the application's tokens. It
+// accept the application's tokens, and
+// [github.com/authkit/auth/flask.FsUniquifierLookup], so the
+// [github.com/authkit/auth/flask.Links] made over it read and make the
+// links the application mails. It
 // is safe for concurrent use, also alongside the Flask application. Make
 // one with [OpenFlaskSecurity]; the package documentation tells how
 // Flask-Security's fields become a [auth.User].
@@ -339,6 +342,7 @@ func quoteIdent(name string) string {
 // columns that changed.
 type flaskQueries struct {
 	byID, byEmail, byUniq, forUpdate, all string // rows scanned by scanFlaskUser
+	byFsUniq, fsUniqByID                  string // see flasklinks.go
 	emailCandidates                       string // IDs and emails matching emailPattern
 	idTaken                               string
 	insertRole, linkRole, unlinkRoles     string
@@ -380,6 +384,8 @@ func newFlaskQueries(d Dialect, c flaskColumns) flaskQueries {
 		byID:            sel + " WHERE u." + c.id.name + " = ?",
 		byEmail:         sel + " WHERE u." + c.email.name + like,
 		byUniq:          sel + " WHERE u." + c.uniq.name + " = ?",
+		byFsUniq:        sel + " WHERE u." + c.fsUniq.name + " = ?",
+		fsUniqByID:      "SELECT " + c.fsUniq.name + " FROM " + c.users + " WHERE " + c.id.name + " = ?",
 		forUpdate:       sel + " WHERE u." + c.id.name + " = ?" + lock,
 		all:             sel + " ORDER BY u." + c.id.name,
 		emailCandidates: "SELECT " + c.id.name + ", " + c.email.name + " FROM " + c.users + " WHERE " + c.email.name + like,
@@ -392,7 +398,7 @@ func newFlaskQueries(d Dialect, c flaskColumns) flaskQueries {
 		maxID:       "SELECT MAX(" + c.id.name + ") FROM " + c.users,
 	}
 	for _, p := range []*string{
-		&q.byID, &q.byEmail, &q.byUniq, &q.forUpdate, &q.all, &q.emailCandidates, &q.idTaken,
+		&q.byID, &q.byEmail, &q.byUniq, &q.byFsUniq, &q.fsUniqByID, &q.forUpdate, &q.all, &q.emailCandidates, &q.idTaken,
 		&q.insertRole, &q.linkRole, &q.unlinkRoles, &q.maxID,
 	} {
 		*p = d.rebind(*p)
