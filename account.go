@@ -77,7 +77,7 @@ type LinkCodec interface {
 	// The token must stop being accepted once the state it was made for
 	// has changed: u's email for "confirm" and "change-email", u's
 	// password hash for "reset".
-	MakeLinkToken(purpose string, u *User, email string) (string, error)
+	MakeLinkToken(ctx context.Context, purpose string, u *User, email string) (string, error)
 	// ReadLinkToken returns the user a token made for purpose names and,
 	// for "change-email", the new address. A token that is not one,
 	// was made for another purpose or no longer matches the user's state

@@ -92,7 +92,7 @@ func FuzzReadLinkToken(f *testing.F) {
 		f.Fatal(err)
 	}
 	for _, p := range []string{purposeConfirm, purposeReset, purposeChangeEmail} {
-		tok, _ := links.MakeLinkToken(p, u, "new@example.com")
+		tok, _ := links.MakeLinkToken(context.Background(), p, u, "new@example.com")
 		f.Add(tok, `["1","x"]`)
 	}
 	f.Add("not.a.token", `["1"]`)
@@ -113,7 +113,7 @@ func FuzzReadLinkToken(f *testing.F) {
 				if got.ID != "1" || (p == purposeChangeEmail) != (email != "") {
 					t.Fatalf("%s: accepted %q as user %q, email %q", p, tok, got.ID, email)
 				}
-				want, _ := links.MakeLinkToken(p, u, email)
+				want, _ := links.MakeLinkToken(context.Background(), p, u, email)
 				if _, _, err := links.ReadLinkToken(context.Background(), p, want, time.Hour); err != nil {
 					t.Fatalf("%s: a fresh token for the same state fails: %v", p, err)
 				}

@@ -382,7 +382,7 @@ func TestLinkTokensArePurposeBound(t *testing.T) {
 		if p == purposeChangeEmail {
 			email = "elsewhere@example.com"
 		}
-		tok, err := f.m.accounts.links.MakeLinkToken(p, u, email)
+		tok, err := f.m.accounts.links.MakeLinkToken(context.Background(), p, u, email)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -251,7 +251,7 @@ func (a *accounts) link(route, token string) string {
 // template to the address to, in the caller's goroutine (see
 // postman.later for the background).
 func (a *accounts) sendLink(ctx context.Context, purpose, template, to string, u *User, newEmail string) {
-	tok, err := a.links.MakeLinkToken(purpose, u, newEmail)
+	tok, err := a.links.MakeLinkToken(ctx, purpose, u, newEmail)
 	if err != nil {
 		a.m.log.ErrorContext(ctx, "auth: cannot make link token", "purpose", purpose, "user_id", u.ID, "error", err.Error())
 		return

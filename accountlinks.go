@@ -75,7 +75,7 @@ func (l *nativeLinks) binding(purpose string, u *User, email string) string {
 }
 
 // MakeLinkToken implements [LinkCodec].
-func (l *nativeLinks) MakeLinkToken(purpose string, u *User, email string) (string, error) {
+func (l *nativeLinks) MakeLinkToken(_ context.Context, purpose string, u *User, email string) (string, error) {
 	s, ok := l.codecs[purpose]
 	if !ok {
 		return "", fmt.Errorf("auth: unknown link purpose %q", purpose)

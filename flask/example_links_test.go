@@ -45,7 +45,7 @@ func ExampleLinks() {
 	// The Go side's links, which the application reads with
 	// confirm_email_token_status. The account handler makes them when
 	// Links is its codec.
-	fresh, err := links.MakeLinkToken("confirm", u, "")
+	fresh, err := links.MakeLinkToken(context.Background(), "confirm", u, "")
 	if err != nil {
 		log.Fatal(err)
 	}

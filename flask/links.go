@@ -141,7 +141,7 @@ func (l *Links) serializer(purpose string) *itsdangerous.Serializer {
 // later Flask-Security versions write it. email is the new address for
 // "change-email" and must be empty for the others. When the store
 // implements [FsUniquifierLookup], the fs_uniquifier is read from it.
-func (l *Links) MakeLinkToken(purpose string, u *auth.User, email string) (string, error) {
+func (l *Links) MakeLinkToken(ctx context.Context, purpose string, u *auth.User, email string) (string, error) {
 	ser := l.serializer(purpose)
 	switch {
 	case ser == nil:
@@ -161,7 +161,7 @@ func (l *Links) MakeLinkToken(purpose string, u *auth.User, email string) (strin
 	if l.fs != nil {
 		// auth.LinkCodec gives no context to make a token with.
 		var err error
-		if uniq, err = l.fs.FsUniquifier(context.Background(), u.ID); err != nil {
+		if uniq, err = l.fs.FsUniquifier(ctx, u.ID); err != nil {
 			if !errors.Is(err, auth.ErrUserNotFound) {
 				err = fmt.Errorf("%w: %w", auth.ErrStoreUnavailable, err)
 			}

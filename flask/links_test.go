@@ -99,7 +99,7 @@ func user(t testing.TB, store auth.UserStore, id string) *auth.User {
 // makeLink makes a token, or fails.
 func makeLink(t testing.TB, l *Links, purpose string, u *auth.User) string {
 	t.Helper()
-	tok, err := l.MakeLinkToken(purpose, u, newEmailFor(purpose))
+	tok, err := l.MakeLinkToken(context.Background(), purpose, u, newEmailFor(purpose))
 	if err != nil {
 		t.Fatalf("MakeLinkToken(%s, user %s): %v", purpose, u.ID, err)
 	}
@@ -514,7 +514,7 @@ func TestLinksFsUniquifier(t *testing.T) {
 		t.Errorf("error %v, want ErrUserNotFound too", err)
 	}
 	// User 2 has no fs_uniquifier in this store.
-	if _, err := l.MakeLinkToken(purposeConfirm, user(t, store, "2"), ""); !errors.Is(err, auth.ErrUserNotFound) || errors.Is(err, auth.ErrStoreUnavailable) {
+	if _, err := l.MakeLinkToken(context.Background(), purposeConfirm, user(t, store, "2"), ""); !errors.Is(err, auth.ErrUserNotFound) || errors.Is(err, auth.ErrStoreUnavailable) {
 		t.Errorf("MakeLinkToken(user without fs_uniquifier) = %v, want ErrUserNotFound", err)
 	}
 }
@@ -542,7 +542,7 @@ func TestLinksStoreFailure(t *testing.T) {
 		})
 	}
 	l := newTestLinks(t, Config{}, &fsStore{MemoryStore: good, fail: down}, clock)
-	if tok, err := l.MakeLinkToken(purposeConfirm, u, ""); tok != "" || !errors.Is(err, auth.ErrStoreUnavailable) || !errors.Is(err, down) {
+	if tok, err := l.MakeLinkToken(context.Background(), purposeConfirm, u, ""); tok != "" || !errors.Is(err, auth.ErrStoreUnavailable) || !errors.Is(err, down) {
 		t.Errorf("MakeLinkToken = %q, %v; want ErrStoreUnavailable", tok, err)
 	}
 }
@@ -657,7 +657,7 @@ func TestMakeLinkTokenErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := l.MakeLinkToken(tt.purpose, tt.u, tt.email)
+			tok, err := l.MakeLinkToken(context.Background(), tt.purpose, tt.u, tt.email)
 			if tok != "" || err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("MakeLinkToken = %q, %v; want an error about %q", tok, err, tt.want)
 			}

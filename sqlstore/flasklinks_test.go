@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -131,7 +132,7 @@ func TestFlaskLinksRealApp(t *testing.T) {
 				if p == "change-email" {
 					email = "new@example.com"
 				}
-				tok, err := links.MakeLinkToken(p, u, email)
+				tok, err := links.MakeLinkToken(context.Background(), p, u, email)
 				if err != nil {
 					t.Fatalf("MakeLinkToken(%s): %v", p, err)
 				}
