@@ -111,7 +111,7 @@ func (a *accounts) confirm(w http.ResponseWriter, r *http.Request, token string)
 	case errors.Is(err, ErrStoreUnavailable):
 		a.m.fail(w, r, http.StatusServiceUnavailable, err)
 		return
-	case err != nil && !errors.Is(err, ErrExpiredToken):
+	case u == nil || err != nil && !errors.Is(err, ErrExpiredToken):
 		a.linkOutcome(w, r, purposeConfirm, "invalid", msgLinkInvalid, true, nil)
 		return
 	case u.Confirmed:
