@@ -645,3 +645,31 @@ func (badTemplates) Open(name string) (fs.File, error) {
 
 // newTextLogger logs text records into b.
 func newTextLogger(b *lockedBuffer) *slog.Logger { return slog.New(slog.NewTextHandler(b, nil)) }
+
+// TestAccountStoreFailure answers 503 with Retry-After, never 500 or a
+// success, when the store cannot be written.
+func TestAccountStoreFailure(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	f.post(t, "/confirm", jsonBody("email", "unconfirmed@example.com"))
+	confirm := f.linkPath(t, f.smtp.Wait(t, 1)[0], "confirm")
+	f.post(t, "/reset", jsonBody("email", "user@example.com"))
+	reset := f.linkPath(t, f.smtp.Wait(t, 2)[1], "reset")
+
+	// The same key over the same users, with writes failing.
+	broken := newManagerWithKey(t, brokenUpdater{f.store}, seededKey, Config{
+		Account: AccountConfig{Mailer: mailFunc(func(context.Context, *mail.Message) error { return nil }), BaseURL: f.base},
+	})
+	h := broken.AccountHandler()
+	for _, c := range []struct{ method, path, body string }{
+		{http.MethodGet, confirm, ""},
+		{http.MethodPost, reset, jsonBody("password", "a new long password")},
+	} {
+		req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := serve(h, req)
+		if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+			t.Errorf("%s %s with the store failing: %d %s", c.method, c.path, rec.Code, rec.Body)
+		}
+		checkNoLeak(t, rec.Body.String())
+	}
+}

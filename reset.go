@@ -38,11 +38,12 @@ func (a *accounts) forgot(w http.ResponseWriter, r *http.Request) {
 func (a *accounts) readReset(r *http.Request, token string) (u *User, status, msg string, err error) {
 	u, _, err = a.links.ReadLinkToken(r.Context(), purposeReset, token, a.maxAge[purposeReset])
 	switch {
-	case err == nil && u.Active:
-		return u, "valid", "", nil
 	case errors.Is(err, ErrStoreUnavailable):
 		return nil, "", "", err
-	case errors.Is(err, ErrExpiredToken) && u != nil && u.Active:
+	case u == nil:
+	case err == nil && u.Active:
+		return u, "valid", "", nil
+	case errors.Is(err, ErrExpiredToken) && u.Active:
 		if a.admitMessage(r, u.Email) == nil {
 			a.sendLinkLater(r.Context(), purposeReset, "reset", u.Email, u, "")
 		}
