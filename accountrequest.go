@@ -54,44 +54,61 @@ func readAccountRequest(w http.ResponseWriter, r *http.Request, max int64, names
 }
 
 func parseAccountJSON(body []byte, names []string) (accountRequest, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return accountRequest{}, badRequest("The request body must be a JSON object.")
-	}
 	q := accountRequest{fields: map[string]string{}}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return accountRequest{}, badRequest("The request body is not valid JSON.")
-		}
-		key, _ := tok.(string)
-		if seen[key] {
-			return accountRequest{}, badRequest(`The member "` + safeKey(key) + `" appears more than once.`)
-		}
-		seen[key] = true
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return accountRequest{}, badRequest("The request body is not valid JSON.")
-		}
+	err := jsonMembers(body, "The request body must be a JSON object.", func(key string, raw json.RawMessage) error {
 		if !contains(names, key) {
-			continue
+			return nil
 		}
 		var v *string
 		if err := json.Unmarshal(raw, &v); err != nil {
-			return accountRequest{}, badRequest(`"` + key + `" must be a string.`)
+			return badRequest(`"` + key + `" must be a string.`)
 		}
 		if v != nil {
 			q.fields[key] = *v
 		}
-	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return accountRequest{}, badRequest("The request body is not valid JSON.")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return accountRequest{}, badRequest("The request body has data after the JSON object.")
+		return nil
+	})
+	if err != nil {
+		return accountRequest{}, err
 	}
 	return q, q.check()
+}
+
+// jsonMembers calls visit with each member of the JSON object body, in
+// order. Anything but one object — another JSON type (answered with
+// shape), a member given twice, trailing data — is a client error, as is
+// an error visit returns.
+func jsonMembers(body []byte, shape string, visit func(key string, raw json.RawMessage) error) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return badRequest(shape)
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return badRequest("The request body is not valid JSON.")
+		}
+		key, _ := tok.(string)
+		if seen[key] {
+			return badRequest(`The member "` + safeKey(key) + `" appears more than once.`)
+		}
+		seen[key] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return badRequest("The request body is not valid JSON.")
+		}
+		if err := visit(key, raw); err != nil {
+			return err
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return badRequest("The request body is not valid JSON.")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("The request body has data after the JSON object.")
+	}
+	return nil
 }
 
 func parseAccountForm(body []byte, names []string) (accountRequest, error) {

@@ -38,27 +38,15 @@ func (a *accounts) change(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, q, err)
 		return
 	}
-	hash, err := a.m.passwords.hash(r.Context(), password)
-	if err != nil {
-		a.fail(w, r, q, err)
-		return
-	}
-	var updated *User
-	err = a.m.updater.UpdateUser(r.Context(), u.ID, func(v *User) error {
-		if v.Uniquifier != u.Uniquifier {
-			return ErrInvalidToken // logged out meanwhile
-		}
-		v.PasswordHash, v.Uniquifier = hash, NewUniquifier()
-		updated = v.Clone()
-		return nil
+	updated, err := a.replacePassword(r, u, password, func(v *User) bool {
+		return v.Uniquifier == u.Uniquifier // else logged out meanwhile
 	})
-	a.m.ForgetUser(u.ID)
 	switch {
 	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrUserNotFound):
 		a.m.fail(w, r, http.StatusUnauthorized, ErrInvalidToken)
 		return
 	case err != nil:
-		a.fail(w, r, q, storeError(err))
+		a.fail(w, r, q, err)
 		return
 	}
 	a.auditUser(r, EventPasswordSet, updated)

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -69,27 +68,9 @@ func parseLoginJSON(body []byte) (loginRequest, error) {
 	if !utf8.Valid(body) {
 		return loginRequest{}, badRequest("The request body is not valid UTF-8.")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return loginRequest{}, badRequest(shape)
-	}
 	var req loginRequest
 	c := &req.credentials
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return loginRequest{}, badRequest("The request body is not valid JSON.")
-		}
-		key, _ := tok.(string)
-		if seen[key] {
-			return loginRequest{}, badRequest(`The member "` + safeKey(key) + `" appears more than once.`)
-		}
-		seen[key] = true
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return loginRequest{}, badRequest("The request body is not valid JSON.")
-		}
+	err := jsonMembers(body, shape, func(key string, raw json.RawMessage) error {
 		var dst *string
 		switch key {
 		case "email":
@@ -98,21 +79,19 @@ func parseLoginJSON(body []byte) (loginRequest, error) {
 			dst = &c.Password
 		case "remember":
 			if err := json.Unmarshal(raw, &req.remember); err != nil {
-				return loginRequest{}, badRequest(`"remember" must be true or false.`)
+				return badRequest(`"remember" must be true or false.`)
 			}
-			continue
+			return nil
 		default:
-			continue
+			return nil
 		}
 		if err := json.Unmarshal(raw, dst); err != nil {
-			return loginRequest{}, badRequest(`"` + key + `" must be a string.`)
+			return badRequest(`"` + key + `" must be a string.`)
 		}
-	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return loginRequest{}, badRequest("The request body is not valid JSON.")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return loginRequest{}, badRequest("The request body has data after the JSON object.")
+		return nil
+	})
+	if err != nil {
+		return loginRequest{}, err
 	}
 	return req, c.check()
 }

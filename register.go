@@ -72,30 +72,13 @@ func (a *accounts) register(w http.ResponseWriter, r *http.Request) {
 }
 
 // resendConfirmation serves POST /confirm: the confirmation link is mailed
-// again to an active, unconfirmed user, and the answer is the same for
-// every email.
+// again to an active, unconfirmed user (see mailLinkRequest).
 func (a *accounts) resendConfirmation(w http.ResponseWriter, r *http.Request) {
-	q, err := readAccountRequest(w, r, a.m.maxBody, "email")
-	if err != nil {
-		a.fail(w, r, q, err)
-		return
-	}
-	email := q.get("email")
-	f := fieldErrors{}
-	if checkEmailField(f, "email", email); len(f) > 0 {
-		a.refuse(w, r, q, f, "email")
-		return
-	}
-	if err := a.admitMessage(r, email); err != nil {
-		a.fail(w, r, q, err)
-		return
-	}
-	a.mailUserLater(r.Context(), email, func(ctx context.Context, u *User) {
+	a.mailLinkRequest(w, r, func(ctx context.Context, u *User) {
 		if u.Active && !u.Confirmed {
 			a.sendLink(ctx, purposeConfirm, "confirm", u.Email, u, "")
 		}
 	})
-	a.ok(w, r, q, "sent", struct{}{})
 }
 
 // confirm serves GET /confirm/{token}, the mailed confirmation link.

@@ -7,9 +7,21 @@ import (
 	"net/url"
 )
 
-// forgot serves POST /reset: a reset link is mailed to an active user,
-// and the answer is the same for every email.
+// forgot serves POST /reset: a reset link is mailed to an active user (see
+// mailLinkRequest).
 func (a *accounts) forgot(w http.ResponseWriter, r *http.Request) {
+	a.mailLinkRequest(w, r, func(ctx context.Context, u *User) {
+		if u.Active {
+			a.sendLink(ctx, purposeReset, "reset", u.Email, u, "")
+		}
+	})
+}
+
+// mailLinkRequest serves a request {email} for a mailed link: after the
+// checks and the sending limits, mail is called in the background with the
+// user the email names, if any, and the answer is the same for every
+// email.
+func (a *accounts) mailLinkRequest(w http.ResponseWriter, r *http.Request, mail func(ctx context.Context, u *User)) {
 	q, err := readAccountRequest(w, r, a.m.maxBody, "email")
 	if err != nil {
 		a.fail(w, r, q, err)
@@ -25,11 +37,7 @@ func (a *accounts) forgot(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, q, err)
 		return
 	}
-	a.mailUserLater(r.Context(), email, func(ctx context.Context, u *User) {
-		if u.Active {
-			a.sendLink(ctx, purposeReset, "reset", u.Email, u, "")
-		}
-	})
+	a.mailUserLater(r.Context(), email, mail)
 	a.ok(w, r, q, "sent", struct{}{})
 }
 
@@ -92,21 +100,9 @@ func (a *accounts) reset(w http.ResponseWriter, r *http.Request, token string) {
 		a.refuse(w, r, q, f, "password", "password_confirm")
 		return
 	}
-	hash, err := a.m.passwords.hash(r.Context(), password)
-	if err != nil {
-		a.fail(w, r, q, err)
-		return
-	}
-	var updated *User
-	err = a.m.updater.UpdateUser(r.Context(), u.ID, func(v *User) error {
-		if v.PasswordHash != u.PasswordHash {
-			return ErrInvalidToken // the link was used, or the password changed, meanwhile
-		}
-		v.PasswordHash, v.Uniquifier = hash, NewUniquifier()
-		updated = v.Clone()
-		return nil
+	updated, err := a.replacePassword(r, u, password, func(v *User) bool {
+		return v.PasswordHash == u.PasswordHash // else the link was used, or the password changed, meanwhile
 	})
-	a.m.ForgetUser(u.ID)
 	switch {
 	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrUserNotFound):
 		if !a.back(w, r, q, "link") {
@@ -114,10 +110,35 @@ func (a *accounts) reset(w http.ResponseWriter, r *http.Request, token string) {
 		}
 		return
 	case err != nil:
-		a.fail(w, r, q, storeError(err))
+		a.fail(w, r, q, err)
 		return
 	}
 	a.auditUser(r, EventPasswordSet, updated)
 	a.post.send(r.Context(), "reset-done", updated.Email, updated.ID, mailData{Email: updated.Email})
 	a.answerWithToken(w, r, q, "reset", updated)
+}
+
+// replacePassword hashes password and stores it for u with a new
+// uniquifier, if still (checked in the update) the stored user v passes
+// unchanged; otherwise nothing is stored and the error matches
+// ErrInvalidToken. It returns the updated user.
+func (a *accounts) replacePassword(r *http.Request, u *User, password string, unchanged func(v *User) bool) (*User, error) {
+	hash, err := a.m.passwords.hash(r.Context(), password)
+	if err != nil {
+		return nil, err
+	}
+	var updated *User
+	err = a.m.updater.UpdateUser(r.Context(), u.ID, func(v *User) error {
+		if !unchanged(v) {
+			return ErrInvalidToken
+		}
+		v.PasswordHash, v.Uniquifier = hash, NewUniquifier()
+		updated = v.Clone()
+		return nil
+	})
+	a.m.ForgetUser(u.ID)
+	if err != nil && !errors.Is(err, ErrInvalidToken) {
+		return nil, storeError(err)
+	}
+	return updated, err
 }
