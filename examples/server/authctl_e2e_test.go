@@ -162,7 +162,7 @@ func TestSecretFileSameKey(t *testing.T) {
 	}
 	db := filepath.Join(dir, "auth.db")
 	env := map[string]string{"AUTH_BCRYPT_COST": "4"} // no AUTH_SECRET: the server makes the file
-	m, closeStore, err := nativeManager(context.Background(), db, func(k string) string { return env[k] }, slog.New(slog.DiscardHandler))
+	m, closeStore, err := nativeManager(context.Background(), db, auth.AccountConfig{}, func(k string) string { return env[k] }, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

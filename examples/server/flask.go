@@ -47,7 +47,11 @@ import (
 // Issuer as well as a verifier), or "native" for the Manager's own, once the
 // app no longer needs to read them; the app's tokens are accepted either
 // way. The demo users are not seeded.
-func flaskManager(ctx context.Context, dsn, tokens string, getenv func(string) string, logger *slog.Logger) (*auth.Manager, func(), error) {
+//
+// The account handler is configured by account. Its mailed links carry
+// the Manager's own tokens (AccountConfig.Links is left at its default),
+// so links the Flask app mailed are not read here, nor ours there.
+func flaskManager(ctx context.Context, dsn, tokens string, account auth.AccountConfig, getenv func(string) string, logger *slog.Logger) (*auth.Manager, func(), error) {
 	fc, err := flaskConfig(getenv)
 	if err != nil {
 		return nil, nil, err
@@ -69,6 +73,7 @@ func flaskManager(ctx context.Context, dsn, tokens string, getenv func(string) s
 		return nil, nil, err
 	}
 	cfg.Password.Hasher = hasher
+	cfg.Account = account
 	cfg.Token.Header = getenv("SECURITY_TOKEN_AUTHENTICATION_HEADER")
 	cfg.Token.QueryParam = getenv("SECURITY_TOKEN_AUTHENTICATION_KEY")
 	key := []byte(getenv("AUTH_SECRET"))

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authkit/auth"
 	"github.com/authkit/auth/internal/dbopen"
 	"github.com/authkit/auth/internal/testpg"
 	"github.com/authkit/auth/internal/testpython"
@@ -246,7 +247,7 @@ func TestFlaskCompatibility(t *testing.T) {
 
 			// The password change, as authctl would make it: a Manager over
 			// the same database with the same settings.
-			m, closeStore, err := flaskManager(t.Context(), dsn, "", func(k string) string { return flaskEnv[k] },
+			m, closeStore, err := flaskManager(t.Context(), dsn, "", auth.AccountConfig{}, func(k string) string { return flaskEnv[k] },
 				slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)

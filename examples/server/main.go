@@ -81,39 +81,59 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	dsn := fs.String("db", "auth.db", "SQLite file, or postgres:// URL, of the user store")
 	schema := fs.String("schema", "native", "the user tables: native (this package's, created if missing) or flask-security (an existing Flask-Security database, used as it is)")
 	tokens := fs.String("tokens", "", "with -schema flask-security, the tokens /login issues: flask (the default; the Flask app accepts them too) or native")
+	baseURL := fs.String("base-url", "", "the site's public origin, from which mailed links are made (default: http:// and the address listened on)")
+	var mf mailFlags
+	mf.define(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // -h: the usage is printed, and asking for it is no error
 		}
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
-
-	var (
-		m          *auth.Manager
-		closeStore func()
-		err        error
-	)
-	switch *schema {
-	case "native":
-		if *tokens != "" {
-			return errors.New("-tokens applies to -schema flask-security only")
-		}
-		m, closeStore, err = nativeManager(ctx, *dsn, getenv, logger)
-	case "flask-security":
-		m, closeStore, err = flaskManager(ctx, *dsn, *tokens, getenv, logger)
-	default:
+	if *schema != "native" && *schema != "flask-security" {
 		return fmt.Errorf("unknown -schema %q: want native or flask-security", *schema)
 	}
+	if *schema == "native" && *tokens != "" {
+		return errors.New("-tokens applies to -schema flask-security only")
+	}
+	site := ""
+	if *baseURL != "" {
+		var err error
+		if site, err = checkBaseURL(*baseURL); err != nil {
+			return err
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	mailer, mailing, err := newMailer(mf, getenv, logger)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
 
+	// Listen first: the default base URL is the address listened on,
+	// which -addr 127.0.0.1:0 leaves to the system.
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
+	if site == "" {
+		site = defaultBaseURL(ln.Addr())
+	}
+	account := accountConfig(mailer, site)
+	var (
+		m          *auth.Manager
+		closeStore func()
+	)
+	if *schema == "native" {
+		m, closeStore, err = nativeManager(ctx, *dsn, account, getenv, logger)
+	} else {
+		m, closeStore, err = flaskManager(ctx, *dsn, *tokens, account, getenv, logger)
+	}
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer closeStore()
+
 	srv := &http.Server{
 		Handler:           routes(m),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -122,7 +142,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
-	logger.Info("listening", "addr", "http://"+ln.Addr().String())
+	logger.Info("listening", "addr", "http://"+ln.Addr().String(), "links", account.BaseURL, "mail", mailing)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -190,9 +210,10 @@ func serverConfig(getenv func(string) string, logger *slog.Logger) (auth.Config,
 }
 
 // nativeManager opens the store of this package's own tables, creating it
-// if needed, and seeds the demo users into it if it is empty. The returned
-// function closes the store.
-func nativeManager(ctx context.Context, dsn string, getenv func(string) string, logger *slog.Logger) (*auth.Manager, func(), error) {
+// if needed, and seeds the demo users into it if it is empty, with the
+// account handler configured by account. The returned function closes the
+// store.
+func nativeManager(ctx context.Context, dsn string, account auth.AccountConfig, getenv func(string) string, logger *slog.Logger) (*auth.Manager, func(), error) {
 	secret, err := signingSecret(getenv("AUTH_SECRET"), dsn, logger)
 	if err != nil {
 		return nil, nil, err
@@ -201,6 +222,7 @@ func nativeManager(ctx context.Context, dsn string, getenv func(string) string, 
 	if err != nil {
 		return nil, nil, err
 	}
+	cfg.Account = account
 	if v := getenv("AUTH_BCRYPT_COST"); v != "" {
 		if cfg.Password.BcryptCost, err = strconv.Atoi(v); err != nil {
 			return nil, nil, fmt.Errorf("AUTH_BCRYPT_COST=%q: want a whole number from 4 to 31", v)

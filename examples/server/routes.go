@@ -17,6 +17,7 @@ func routes(m *auth.Manager) http.Handler {
 	mux.Handle("POST /logout", browserLogout(m.LogoutHandler()))     // a token, or the session and its CSRF token
 	mux.Handle("GET /login", m.Optional(auth.Session)(loginPage(m))) // Optional lets CSRFToken set the login CSRF cookie
 	mux.Handle("GET /account", m.Require(auth.Session)(accountPage(m)))
+	mux.Handle(accountPath+"/", http.StripPrefix(accountPath, m.AccountHandler())) // the account lifecycle
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles))
 	mux.Handle("POST /api/v1/tokens/", confirmedTokens(m))
 
