@@ -99,8 +99,15 @@ func loginPage(m *auth.Manager) http.Handler {
 			Email     string
 			Next      string // checked by the login handler before it is followed
 			CSRFToken string // the login CSRF token, for browsers that send neither Origin nor Referer
-		}{failed, email, q.Get("next"), m.CSRFToken(r)})
+			Info      string // after a password reset (status=reset)
+		}{failed, email, q.Get("next"), m.CSRFToken(r), loginStatuses[q.Get("status")]})
 	})
+}
+
+// loginStatuses are the login page's texts of the status the account
+// handler redirects to it with.
+var loginStatuses = map[string]string{
+	"reset": "Your password has been reset. Log in with the new one.",
 }
 
 // emailCookie carries the email of a failed form login to the login page
@@ -185,30 +192,21 @@ var csrfErrors = map[string]string{
 // page, which says what went wrong, instead of seeing the library's JSON.
 // Other clients, and every other answer, are the library's.
 func browserLogout(logout http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !accept.PrefersHTML(r) {
-			logout.ServeHTTP(w, r)
-			return
-		}
-		fw := &forbiddenWriter{ResponseWriter: w}
-		logout.ServeHTTP(fw, r)
-		if !fw.caught {
-			return
-		}
-		code := "csrf"
-		var body struct {
-			Response struct {
-				Errors []string `json:"errors"`
-			} `json:"response"`
-		}
-		if json.Unmarshal(fw.body.Bytes(), &body) == nil && len(body.Response.Errors) == 1 &&
-			body.Response.Errors[0] == csrfErrors["origin"] {
-			code = "origin"
-		}
-		w.Header().Del("Content-Type")
-		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, "/account?error="+code, http.StatusSeeOther)
-	})
+	return browserForbidden(logout, func(*http.Request) string { return "/account" })
+}
+
+// csrfCode is the error code of the library's 403 answer whose body is
+// body: "origin" when the request came from another origin, else "csrf".
+func csrfCode(body []byte) string {
+	var v struct {
+		Response struct {
+			Errors []string `json:"errors"`
+		} `json:"response"`
+	}
+	if json.Unmarshal(body, &v) == nil && len(v.Response.Errors) == 1 && v.Response.Errors[0] == csrfErrors["origin"] {
+		return "origin"
+	}
+	return "csrf"
 }
 
 // forbiddenWriter holds back a 403 answer, keeping its body.
@@ -235,17 +233,26 @@ func (fw *forbiddenWriter) Write(b []byte) (int, error) {
 
 func (fw *forbiddenWriter) Unwrap() http.ResponseWriter { return fw.ResponseWriter }
 
-// accountPage shows the logged-in user and a logout button, and the
-// error of a refused logout (?error=csrf or origin). It runs behind
+// accountStatuses are the account page's texts of the status the
+// account handler redirects to it with.
+var accountStatuses = map[string]string{
+	"changed": "Your password has been changed. Your other sessions and tokens have ended.",
+}
+
+// accountPage shows the logged-in user, links to the account forms and a
+// logout button, the error of a refused logout (?error=csrf or origin)
+// and the outcome of a password change (?status=changed). It runs behind
 // m.Require(auth.Session), so the user is in the context.
 func accountPage(m *auth.Manager) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := auth.FromContext(r.Context())
+		q := r.URL.Query()
 		render(w, "account.html", struct {
 			User      *auth.User
 			CSRFToken string
 			Error     string
-		}{u, m.CSRFToken(r), csrfErrors[r.URL.Query().Get("error")]})
+			Info      string
+		}{u, m.CSRFToken(r), csrfErrors[q.Get("error")], accountStatuses[q.Get("status")]})
 	})
 }
 

@@ -17,7 +17,22 @@ func routes(m *auth.Manager) http.Handler {
 	mux.Handle("POST /logout", browserLogout(m.LogoutHandler()))     // a token, or the session and its CSRF token
 	mux.Handle("GET /login", m.Optional(auth.Session)(loginPage(m))) // Optional lets CSRFToken set the login CSRF cookie
 	mux.Handle("GET /account", m.Require(auth.Session)(accountPage(m)))
-	mux.Handle(accountPath+"/", http.StripPrefix(accountPath, m.AccountHandler())) // the account lifecycle
+
+	// The account lifecycle: the library's handler, and the pages whose
+	// forms post to it and where its redirects lead (pages_account.go).
+	mux.Handle(accountPath+"/", browserForbidden(http.StripPrefix(accountPath, m.AccountHandler()),
+		func(r *http.Request) string { return formPage(r.URL.Path) }))
+	anonymous := m.Optional(auth.Session) // for the login CSRF token of the forms
+	session := m.Require(auth.Session)
+	mux.Handle("GET /register", anonymous(registerPage(m)))
+	mux.Handle("GET /check-mail/{what}", anonymous(checkMailPage(m)))
+	mux.Handle("GET "+confirmedPage, resultPage("Email confirmation", confirmResults))
+	mux.Handle("GET /forgot-password", anonymous(forgotPage(m)))
+	mux.Handle("GET "+resetPage, resetLanding())
+	mux.Handle("GET "+resetPage+"/{token}", anonymous(resetForm(m)))
+	mux.Handle("GET /change-password", session(changePasswordPage(m)))
+	mux.Handle("GET /change-email", session(changeEmailPage(m)))
+	mux.Handle("GET "+emailChangePage, resultPage("Email change", emailChangeResults))
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles))
 	mux.Handle("POST /api/v1/tokens/", confirmedTokens(m))
 
