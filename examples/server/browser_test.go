@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +32,8 @@ import (
 // what the pages show, not just URLs, and saves a screenshot of each step
 // in a temporary directory (or $AUTH_BROWSER_ARTIFACTS). With
 // AUTH_UPDATE_SCREENSHOTS=docs it also rewrites docs/login.png and
-// docs/account.png (a relative directory is taken from the module root).
+// docs/account.png (a relative directory is taken from the module root),
+// shrunk by shrinkPNG.
 //
 // Without chromium and chromedriver it skips, except under CI=true, where
 // it fails: install them with apt-get install chromium chromium-driver.
@@ -503,11 +510,11 @@ func (wd *webDriver) screenshot(dir, name, docName string) {
 	wd.t.Helper()
 	var b64 string
 	wd.do(http.MethodGet, "/screenshot", nil, &b64)
-	png, err := base64.StdEncoding.DecodeString(b64)
+	shot, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
 		wd.t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
 		wd.t.Fatal(err)
 	}
 	docs := os.Getenv("AUTH_UPDATE_SCREENSHOTS")
@@ -524,10 +531,60 @@ func (wd *webDriver) screenshot(dir, name, docName string) {
 	if err := os.MkdirAll(docs, 0o755); err != nil {
 		wd.t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(docs, docName), png, 0o644); err != nil {
+	small, err := shrinkPNG(shot)
+	if err != nil {
 		wd.t.Fatal(err)
 	}
-	wd.t.Logf("updated %s", filepath.Join(docs, docName))
+	if err := os.WriteFile(filepath.Join(docs, docName), small, 0o644); err != nil {
+		wd.t.Fatal(err)
+	}
+	wd.t.Logf("updated %s (%d bytes)", filepath.Join(docs, docName), len(small))
+}
+
+// shrinkPNG re-encodes a screenshot for the docs with a palette of its 256
+// most frequent colors, the others mapped to the nearest: the pages have
+// few colors besides the antialiasing of their text, so the result looks
+// the same at less than half the size.
+func shrinkPNG(b []byte) ([]byte, error) {
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	r := img.Bounds()
+	count := map[color.RGBA]int{}
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			count[color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)]++
+		}
+	}
+	colors := slices.Collect(maps.Keys(count))
+	slices.SortFunc(colors, func(a, b color.RGBA) int {
+		if d := count[b] - count[a]; d != 0 {
+			return d
+		}
+		return cmp.Compare(uint32(a.R)<<24|uint32(a.G)<<16|uint32(a.B)<<8|uint32(a.A), uint32(b.R)<<24|uint32(b.G)<<16|uint32(b.B)<<8|uint32(b.A))
+	})
+	palette := make(color.Palette, 0, 256)
+	index := map[color.RGBA]uint8{}
+	for i, c := range colors[:min(len(colors), 256)] {
+		palette = append(palette, c)
+		index[c] = uint8(i)
+	}
+	out := image.NewPaletted(r, palette)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+			i, ok := index[c]
+			if !ok {
+				i = uint8(palette.Index(c))
+				index[c] = i
+			}
+			out.SetColorIndex(x, y, i)
+		}
+	}
+	var buf bytes.Buffer
+	err = (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&buf, out)
+	return buf.Bytes(), err
 }
 
 // moduleRoot is the nearest directory above the working directory that
