@@ -33,6 +33,14 @@ type options struct {
 	noPassword    bool
 	maxAge        time.Duration
 	digest        string
+	baseURL       string
+	mail          mailFlags
+}
+
+// linkFlags defines the flags of the commands that mail a link.
+func linkFlags(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.baseURL, "base-url", "", "the server's public origin, as its -base-url gives it (required): the link is `URL`/auth/…")
+	o.mail.define(fs)
 }
 
 // stringList is a flag that may be given several times.
@@ -83,6 +91,16 @@ var commands = []command{
 	{
 		name: "users confirm", args: "EMAIL", help: "Marks the user's account as confirmed.",
 		pos: []string{"EMAIL"}, run: setter("confirmed", func(u *auth.User) { u.Confirmed = true }),
+	},
+	{
+		name: "users send-confirmation", args: "EMAIL -base-url URL [-mail-dir DIR | -smtp HOST:PORT [-smtp-security S]]",
+		help: "Mails the user the link that confirms the address, as the server's POST\n/auth/confirm does, for an active user not yet confirmed. The link is the\none the server at -base-url mails, and works there: it is signed with the\nserver's key ($AUTH_SECRET, or the secret file beside an SQLite database).\nThe message goes where the flags say, as the server's: -smtp (with\n$MAIL_FROM, $SMTP_USERNAME, $SMTP_PASSWORD), -mail-dir, or else to stdout.",
+		pos:  []string{"EMAIL"}, flags: linkFlags, run: usersSendConfirmation,
+	},
+	{
+		name: "users send-reset", args: "EMAIL -base-url URL [-mail-dir DIR | -smtp HOST:PORT [-smtp-security S]]",
+		help: "Mails an active user a password reset link, as the server's POST\n/auth/reset does; the link works once, at the server at -base-url, for a\nday. Key and mail as for users send-confirmation.",
+		pos:  []string{"EMAIL"}, flags: linkFlags, run: usersSendReset,
 	},
 	{
 		name: "roles add", args: "EMAIL ROLE", help: "Gives the user a role.",

@@ -14,6 +14,8 @@
 //	users activate EMAIL
 //	users deactivate EMAIL
 //	users confirm EMAIL
+//	users send-confirmation EMAIL -base-url URL [-mail-dir DIR | -smtp HOST:PORT [-smtp-security S]]
+//	users send-reset EMAIL -base-url URL [-mail-dir DIR | -smtp HOST:PORT [-smtp-security S]]
 //	roles add EMAIL ROLE
 //	roles remove EMAIL ROLE
 //	tokens revoke EMAIL
@@ -41,6 +43,15 @@
 // DB.secret, as the example server keeps it) and the salt in $AUTH_TOKEN_SALT (default
 // "authkit-token"). "tokens inspect" only decodes a token, without
 // checking anything, and says so.
+//
+// "users send-confirmation" and "users send-reset" mail a link as the
+// example server's account handler does, through the library's own
+// handler served in-process: the link is signed with the server's key (as
+// for "tokens verify") and made under -base-url, the server's own
+// -base-url, so that it works there. The message goes where the server's
+// mail flags would send it: -smtp HOST:PORT (with $MAIL_FROM,
+// $SMTP_USERNAME, $SMTP_PASSWORD and -smtp-security starttls, tls or
+// insecure), -mail-dir DIR, or else stdout.
 //
 // Every command answers -h with its usage. Errors go to the standard
 // error; the exit status is 0 on success, 1 on failure and 2 on a usage
@@ -75,6 +86,8 @@ Commands:
   users activate EMAIL
   users deactivate EMAIL
   users confirm EMAIL
+  users send-confirmation EMAIL -base-url URL [-mail-dir DIR | -smtp HOST:PORT [-smtp-security S]]
+  users send-reset EMAIL -base-url URL [-mail-dir DIR | -smtp HOST:PORT [-smtp-security S]]
   roles add EMAIL ROLE
   roles remove EMAIL ROLE
   tokens revoke EMAIL
@@ -94,7 +107,10 @@ Options:
 Passwords are read from the terminal without echo, or from the first line
 of stdin with --password-stdin. A TOKEN of "-" is read from stdin.
 "tokens verify" uses $AUTH_SECRET (else the file DB.secret beside an SQLite
-DB) and $AUTH_TOKEN_SALT.
+DB) and $AUTH_TOKEN_SALT. "users send-confirmation" and "users send-reset"
+sign the link with the same key, under -base-url (the server's public
+origin, as its own -base-url), and mail it as the example server does:
+-smtp with $MAIL_FROM, $SMTP_USERNAME, $SMTP_PASSWORD; -mail-dir; or stdout.
 Run "authctl COMMAND -h" for the usage of one command.
 `
 
