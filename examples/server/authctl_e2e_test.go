@@ -14,6 +14,7 @@ import (
 
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/internal/dbopen"
+	"github.com/authkit/auth/internal/smtptest"
 	"github.com/authkit/auth/internal/testpython"
 )
 
@@ -230,4 +231,53 @@ func loginTokenOf(t *testing.T, resp *http.Response) string {
 		t.Fatalf("login: %d %s (%v)", resp.StatusCode, body, err)
 	}
 	return tok
+}
+
+// TestAuthctlSendsLinks: the links "authctl users send-confirmation" and
+// "send-reset" mail, with the server's mail flags and -base-url, work at
+// the running server: the confirmation confirms, the reset sets the
+// password the user then logs in with.
+func TestAuthctlSendsLinks(t *testing.T) {
+	dir := t.TempDir()
+	authctl := filepath.Join(dir, "authctl")
+	if out, err := exec.Command("go", "build", "-o", authctl, "../../cmd/authctl").CombinedOutput(); err != nil {
+		t.Fatalf("building authctl: %v\n%s", err, out)
+	}
+	db, mailDir := filepath.Join(dir, "auth.db"), filepath.Join(dir, "mail")
+	env := accountEnv()
+	base, _ := startServer(t, env, "-db", db, "-mail-dir", mailDir)
+	ctl := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(authctl, append([]string{"-db", db}, args...)...)
+		cmd.Env = append(os.Environ(), "AUTH_SECRET="+env["AUTH_SECRET"], "MAIL_FROM="+env["MAIL_FROM"])
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("authctl %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+
+	out := ctl("users", "send-confirmation", "unconfirmed@example.com", "-base-url", base, "-mail-dir", mailDir)
+	if !strings.Contains(out, "mailed a confirmation link to unconfirmed@example.com into "+mailDir) {
+		t.Errorf("authctl printed %q", out)
+	}
+	msg := mailIn(t, mailDir, 1)[0]
+	if loc := redirectOf(t, smtptest.LinkIn(t, msg.Text, base+"/auth/confirm/")); loc.Query().Get("status") != "confirmed" {
+		t.Errorf("authctl's confirmation link at the server leads to %s", loc)
+	}
+	if u := storedUser(t, db, "unconfirmed@example.com"); !u.Confirmed {
+		t.Error("not confirmed after authctl's link")
+	}
+
+	ctl("users", "send-reset", "test@example.com", "-base-url", base, "-mail-dir", mailDir)
+	link := smtptest.LinkIn(t, mailIn(t, mailDir, 2)[1].Text, base+"/auth/reset/")
+	if loc := redirectOf(t, link); loc.Query().Get("status") != "valid" {
+		t.Fatalf("authctl's reset link at the server leads to %s", loc)
+	}
+	if status, body := postJSON(t, link, `{"password":"set through authctl's link"}`); status != http.StatusOK {
+		t.Fatalf("reset through authctl's link: %d %s", status, body)
+	}
+	if status, _ := login(t, base, "test@example.com", "set through authctl's link"); status != http.StatusOK {
+		t.Errorf("login with the password set through authctl's link: %d", status)
+	}
 }
