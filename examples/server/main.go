@@ -5,6 +5,8 @@
 //
 //	go run ./examples/server -db postgres://user:pass@host/db   # PostgreSQL
 //
+//	go run ./examples/server -mail-dir ./mail   # account mail as .eml files
+//
 // Users live in the SQLite file auth.db (flag -db) unless -db is a
 // postgres:// URL. The demo users are seeded into an empty store only.
 //
@@ -27,6 +29,15 @@
 //
 // Seeded users: test@example.com / test123 (confirmed), admin@example.com /
 // admin123 (role admin), unconfirmed@example.com / test123.
+//
+// Accounts: the library's account handler is mounted under /auth/
+// (register, confirm, reset, change, change-email; see docs/account.md),
+// with HTML pages for each step (pages_account.go). Its mailed links are
+// made from -base-url, the site's public origin (default: http:// and the
+// address listened on). Messages go to an SMTP server with -smtp HOST:PORT
+// (MAIL_FROM is the sender; SMTP_USERNAME and SMTP_PASSWORD authenticate;
+// -smtp-security starttls, tls or insecure), into a directory with
+// -mail-dir DIR (one .eml file each), or else to the server's log.
 //
 // Browsers: open http://127.0.0.1:8080/account, which sends you to the
 // login form (GET /login) and, once logged in, shows the account with a
