@@ -29,7 +29,7 @@ type mailFlags struct {
 func (f *mailFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.dir, "mail-dir", "", "write each account message as an .eml file into `DIR` (development)")
 	fs.StringVar(&f.smtp, "smtp", "", "send account messages through the SMTP server at `HOST:PORT` (with $SMTP_USERNAME, $SMTP_PASSWORD, $MAIL_FROM)")
-	fs.StringVar(&f.security, "smtp-security", "", "with -smtp, how the connection is protected: starttls (the default), tls (implicit TLS, port 465) or insecure (plain text, for a local relay)")
+	fs.StringVar(&f.security, "smtp-security", "", "with -smtp, the connection's protection `S`: starttls (the default), tls (implicit TLS, port 465) or insecure (plain text, for a local relay)")
 }
 
 // devFrom is the sender of the development mailers when $MAIL_FROM is

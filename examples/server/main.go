@@ -140,7 +140,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		m, closeStore, err = flaskManager(ctx, *dsn, *tokens, account, getenv, logger)
 	}
 	if err != nil {
-		ln.Close()
+		_ = ln.Close() // the error that stops run is err
 		return err
 	}
 	defer closeStore()

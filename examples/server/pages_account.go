@@ -64,7 +64,7 @@ var fieldErrors = map[string]map[string]string{
 	"check-mail.html": {"email": emailError},
 	"forgot.html":     {"email": emailError},
 	"reset.html":      {"password": passwordError, "password_confirm": retypeError},
-	"change-password.html": {
+	"change-password.html": { // #nosec G101 -- texts for the user, no credentials
 		"password":             "The current password is wrong.",
 		"new_password":         "Choose a new password of at least 8 characters, other than the current one and not known from data breaches.",
 		"new_password_confirm": "The two new passwords differ.",
