@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -276,5 +277,53 @@ func TestMailFlagErrors(t *testing.T) {
 				t.Error("run listened before refusing the configuration")
 			}
 		})
+	}
+}
+
+// TestFlaskAccount: with -schema flask-security the account handler works
+// over the Flask-Security database: a user registered and confirmed
+// through the Go server logs in to the real Flask app too, and a password
+// reset through the Go server is the one the Flask app then accepts.
+func TestFlaskAccount(t *testing.T) {
+	t.Parallel()
+	py := flaskPython(t, false)
+	dsn := filepath.Join(t.TempDir(), "flask.db")
+	where := []string{"--db", dsn}
+	users := createFlaskUsers(t, py, flaskEnv, where...)
+	if len(users) == 0 {
+		t.Fatal("make_app_db.py created no users")
+	}
+	env := maps.Clone(flaskEnv)
+	env["MAIL_FROM"] = "auth@example.com"
+	mailDir := filepath.Join(t.TempDir(), "mail")
+	goURL, _ := startServer(t, env, "-db", dsn, "-schema", "flask-security", "-mail-dir", mailDir)
+	flaskURL := startFlask(t, py, where)
+
+	const email, password = "newcomer@example.com", "a newcomer's password"
+	if status, body := postJSON(t, goURL+"/auth/register", `{"email":"`+email+`","password":"`+password+`"}`); status != http.StatusOK {
+		t.Fatalf("register at Go: %d %s", status, body)
+	}
+	if loc := redirectOf(t, smtptest.LinkIn(t, mailIn(t, mailDir, 1)[0].Text, goURL+"/auth/confirm/")); loc.Query().Get("status") != "confirmed" {
+		t.Fatalf("the confirmation link leads to %s", loc)
+	}
+	for _, base := range []string{goURL, flaskURL} {
+		if status, tok := login(t, base, email, password); status != http.StatusOK || getProtected(t, base, tok) != http.StatusOK {
+			t.Errorf("%s: login of the user registered at Go: %d", base, status)
+		}
+	}
+
+	alice := users[0]
+	if status, body := postJSON(t, goURL+"/auth/reset", `{"email":"`+alice.Email+`"}`); status != http.StatusOK {
+		t.Fatalf("forgot password at Go: %d %s", status, body)
+	}
+	link := smtptest.LinkIn(t, mailIn(t, mailDir, 2)[1].Text, goURL+"/auth/reset/")
+	if status, body := postJSON(t, link, `{"password":"alice's reset password"}`); status != http.StatusOK {
+		t.Fatalf("reset at Go: %d %s", status, body)
+	}
+	if status, _ := login(t, flaskURL, alice.Email, alice.Password); status == http.StatusOK {
+		t.Error("Flask still accepts the password from before the reset")
+	}
+	if status, _ := login(t, flaskURL, alice.Email, "alice's reset password"); status != http.StatusOK {
+		t.Errorf("Flask login with the password reset at Go: %d", status)
 	}
 }
