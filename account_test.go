@@ -479,6 +479,20 @@ func TestAccountFormPosts(t *testing.T) {
 	if r.status != http.StatusForbidden {
 		t.Errorf("cross-origin form register: %d", r.status)
 	}
+	// A failed reset form goes back to its page with the page's token.
+	body = url.Values{"password": {"short"}}.Encode()
+	r = f.post(t, "/reset/some-token", body, "Content-Type", "application/x-www-form-urlencoded", "Accept", "text/html",
+		"Origin", f.srv.URL, "Referer", f.srv.URL+"/reset-page?token=T&error=password")
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/reset-page?error=link&token=T" {
+		t.Errorf("failed reset form: %d %q", r.status, r.header.Get("Location"))
+	}
+	// A next with a fragment gets the status before it.
+	body = url.Values{"email": {"frag@example.com"}, "password": {"a form password"}, "next": {"/welcome#top"}}.Encode()
+	r = f.post(t, "/register", body, "Content-Type", "application/x-www-form-urlencoded", "Accept", "text/html",
+		"Origin", f.srv.URL, "Referer", f.srv.URL+"/register-page")
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/welcome?status=registered#top" {
+		t.Errorf("form register with a fragment in next: %d %q", r.status, r.header.Get("Location"))
+	}
 }
 
 func TestAccountBadRequests(t *testing.T) {

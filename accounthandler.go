@@ -381,7 +381,11 @@ func (a *accounts) back(w http.ResponseWriter, r *http.Request, q accountRequest
 	if !safe {
 		return false
 	}
-	v := url.Values{"error": {problem}}
+	// The page keeps its own query (a reset form's token, say), less the
+	// outcome of an earlier attempt.
+	v := ref.Query()
+	v.Del("status")
+	v.Set("error", problem)
 	if n, ok := safeNext(q.next); ok {
 		v.Set("next", n)
 	}
@@ -389,12 +393,18 @@ func (a *accounts) back(w http.ResponseWriter, r *http.Request, q accountRequest
 	return true
 }
 
-// withQuery adds v to the query of the same-origin path p.
-func withQuery(p string, v url.Values) string {
-	if strings.Contains(p, "?") {
-		return p + "&" + v.Encode()
+// withQuery adds v to the query of the URL u, before its fragment.
+func withQuery(u string, v url.Values) string {
+	u, fragment, hasFragment := strings.Cut(u, "#")
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
 	}
-	return p + "?" + v.Encode()
+	u += sep + v.Encode()
+	if hasFragment {
+		u += "#" + fragment
+	}
+	return u
 }
 
 // linkOutcome answers a mailed link: JSON, or a redirect to the purpose's
