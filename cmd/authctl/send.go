@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/flask"
 )
 
 // sendTimeout bounds the sending of the message (AccountConfig.SendTimeout).
@@ -65,13 +67,20 @@ func sendLink(ctx context.Context, a *app, o *options, email, route string) erro
 	case route == "confirm":
 		what = "a confirmation link"
 	}
+	account := auth.AccountConfig{Mailer: mailer, BaseURL: base + accountPath, SendTimeout: sendTimeout}
+	if a.flask {
+		// The server mails Flask-Security's own links on a Flask database.
+		if account.Links, err = flaskLinks(s); err != nil {
+			return err
+		}
+	}
 	sent := make(chan string, 1)
 	m, err := a.manager(s, auth.Config{
-		Account: auth.AccountConfig{Mailer: mailer, BaseURL: base + accountPath, SendTimeout: sendTimeout},
+		Account: account,
 		// The operator's request is the only one: no sending limit.
 		Throttle:    auth.ThrottleConfig{Disabled: true},
 		AuditLogger: slog.New(mailWatch{sent}),
-	}, true, false)
+	}, !a.flask, false) // a Flask database's links are signed with SECRET_KEY, not the Manager's key
 	if err != nil {
 		return err
 	}
@@ -123,3 +132,22 @@ func (w mailWatch) Handle(_ context.Context, r slog.Record) error {
 
 func (w mailWatch) WithAttrs([]slog.Attr) slog.Handler { return w }
 func (w mailWatch) WithGroup(string) slog.Handler      { return w }
+
+// flaskLinks returns the Flask-Security link codec of the Flask app whose
+// SECRET_KEY (and SECURITY_CONFIRM_SALT, SECURITY_RESET_SALT) the
+// environment holds, as examples/server mounts it on a Flask database.
+func flaskLinks(s auth.UserStore) (auth.LinkCodec, error) {
+	lookup, ok := s.(auth.UniquifierLookup)
+	if !ok {
+		return nil, errors.New("the store cannot find users by uniquifier, which Flask-Security's links name them by")
+	}
+	fc := flask.Config{
+		SecretKey:   []byte(os.Getenv("SECRET_KEY")),
+		ConfirmSalt: os.Getenv("SECURITY_CONFIRM_SALT"),
+		ResetSalt:   os.Getenv("SECURITY_RESET_SALT"),
+	}
+	if len(fc.SecretKey) == 0 {
+		return nil, errors.New("SECRET_KEY is not set: the links of a Flask-Security database are signed with the Flask app's SECRET_KEY")
+	}
+	return flask.NewLinks(fc, lookup)
+}

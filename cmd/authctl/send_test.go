@@ -8,15 +8,21 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/flask"
+	"github.com/authkit/auth/internal/dbopen"
 	"github.com/authkit/auth/internal/smtptest"
+	"github.com/authkit/auth/internal/testpython"
 	"github.com/authkit/auth/mail"
 	"github.com/authkit/auth/passhash"
+	"github.com/authkit/auth/sqlstore"
 )
 
 // accountServer serves the account handler of a Manager over the SQLite
@@ -234,4 +240,48 @@ func TestSendLinksErrors(t *testing.T) {
 	runSteps(t, db, []step{
 		{name: "no key", args: append([]string{"users", "send-reset", "old@example.com", "-mail-dir", dir}, base...), code: 1, stderr: []string{"AUTH_SECRET is not set"}},
 	})
+}
+
+// TestSendLinksFlask: on a Flask-Security database, authctl mails
+// Flask-Security's own reset link, signed with SECRET_KEY, which
+// flask.Links (as the example server mounts it) reads as the user's.
+func TestSendLinksFlask(t *testing.T) {
+	py := testpython.Find(t, "python3-flask-security python3-flask-sqlalchemy python3-passlib python3-bcrypt",
+		"flask_security", "flask_sqlalchemy", "passlib", "bcrypt")
+	db := filepath.Join(t.TempDir(), "flask.db")
+	cmd := exec.Command(py, "-B", flaskDir+"make_app_db.py", "create", "--db", db)
+	cmd.Env = append(os.Environ(), "SECURITY_PASSWORD_SALT="+flaskSalt)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make_app_db.py create: %v\n%s", err, out)
+	}
+	t.Setenv("AUTH_DB", "")
+	t.Setenv("MAIL_FROM", "")
+	t.Setenv("SECURITY_CONFIRM_SALT", "")
+	t.Setenv("SECURITY_RESET_SALT", "")
+	dir := filepath.Join(t.TempDir(), "mail")
+	t.Setenv("SECRET_KEY", "")
+	runSteps(t, db, []step{{
+		name: "send-reset without SECRET_KEY", args: []string{"users", "send-reset", "alice@example.com", "-base-url", "http://127.0.0.1:1", "-mail-dir", dir},
+		code: 1, stderr: []string{"SECRET_KEY is not set"},
+	}})
+	const secret = "the Flask app's secret key"
+	t.Setenv("SECRET_KEY", secret)
+	runSteps(t, db, []step{{
+		name: "send-reset", args: []string{"users", "send-reset", "alice@example.com", "-base-url", "http://127.0.0.1:1", "-mail-dir", dir},
+		stdout: []string{"mailed a password reset link to alice@example.com"},
+	}})
+	link := smtptest.LinkIn(t, onlyMessage(t, dir).Text, "http://127.0.0.1:1/auth/reset/")
+	store, closeStore, err := dbopen.OpenFlask(t.Context(), db, sqlstore.FlaskSchema{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore()
+	links, err := flask.NewLinks(flask.Config{SecretKey: []byte(secret)}, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _, err := links.ReadLinkToken(t.Context(), "reset", strings.TrimPrefix(link, "http://127.0.0.1:1/auth/reset/"), time.Hour)
+	if err != nil || u.Email != "alice@example.com" {
+		t.Errorf("Flask-Security's reader on authctl's link: %v, %v", u, err)
+	}
 }

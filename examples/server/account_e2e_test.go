@@ -326,4 +326,9 @@ func TestFlaskAccount(t *testing.T) {
 	if status, _ := login(t, flaskURL, alice.Email, "alice's reset password"); status != http.StatusOK {
 		t.Errorf("Flask login with the password reset at Go: %d", status)
 	}
+	// The notice of the reset, sent after the answer, must be in before
+	// the directory is removed.
+	if notice := mailIn(t, mailDir, 3)[2]; notice.Subject != "Your password was reset" {
+		t.Errorf("third message %q, want the reset notice", notice.Subject)
+	}
 }

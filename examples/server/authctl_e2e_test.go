@@ -280,4 +280,9 @@ func TestAuthctlSendsLinks(t *testing.T) {
 	if status, _ := login(t, base, "test@example.com", "set through authctl's link"); status != http.StatusOK {
 		t.Errorf("login with the password set through authctl's link: %d", status)
 	}
+	// The server's notice of the reset, sent after its answer, must be in
+	// before the directory is removed.
+	if notice := mailIn(t, mailDir, 3)[2]; notice.Subject != "Your password was reset" {
+		t.Errorf("third message %q, want the reset notice", notice.Subject)
+	}
 }

@@ -36,7 +36,8 @@ import (
 //     argon2 t=10, m=102400, p=8): SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS
 //     is not read, so an app that sets it gets hashes in its scheme with
 //     these parameters, which it accepts without rewriting them.
-//   - SECURITY_REMEMBER_SALT, SECURITY_TOKEN_MAX_AGE (whole seconds),
+//   - SECURITY_REMEMBER_SALT, SECURITY_CONFIRM_SALT, SECURITY_RESET_SALT,
+//     SECURITY_TOKEN_MAX_AGE (whole seconds),
 //     SECURITY_TOKEN_AUTHENTICATION_HEADER, SECURITY_TOKEN_AUTHENTICATION_KEY:
 //     as in the app, with the app's defaults.
 //
@@ -48,9 +49,10 @@ import (
 // app no longer needs to read them; the app's tokens are accepted either
 // way. The demo users are not seeded.
 //
-// The account handler is configured by account. Its mailed links carry
-// the Manager's own tokens (AccountConfig.Links is left at its default),
-// so links the Flask app mailed are not read here, nor ours there.
+// The account handler is configured by account. Its mailed links are the
+// app's own (flask.Links, with SECURITY_CONFIRM_SALT and
+// SECURITY_RESET_SALT from the environment), so a confirmation or reset
+// link the Flask app mailed opens here, and ours there.
 func flaskManager(ctx context.Context, dsn, tokens string, account auth.AccountConfig, getenv func(string) string, logger *slog.Logger) (*auth.Manager, func(), error) {
 	fc, err := flaskConfig(getenv)
 	if err != nil {
@@ -92,6 +94,12 @@ func flaskManager(ctx context.Context, dsn, tokens string, account auth.AccountC
 		closeStore()
 		return nil, nil, err
 	}
+	if cfg.Account.Mailer != nil {
+		if cfg.Account.Links, err = flask.NewLinks(fc, store); err != nil {
+			closeStore()
+			return nil, nil, err
+		}
+	}
 	cfg.Token.Verifiers = append(cfg.Token.Verifiers, ft)
 	if issue {
 		cfg.Token.Issuer = ft
@@ -112,6 +120,8 @@ func flaskConfig(getenv func(string) string) (flask.Config, error) {
 		SecretKey:    []byte(getenv("SECRET_KEY")),
 		PasswordSalt: getenv("SECURITY_PASSWORD_SALT"),
 		RememberSalt: getenv("SECURITY_REMEMBER_SALT"),
+		ConfirmSalt:  getenv("SECURITY_CONFIRM_SALT"),
+		ResetSalt:    getenv("SECURITY_RESET_SALT"),
 		PasswordHash: getenv("SECURITY_PASSWORD_HASH"), // empty: bcrypt, the app's default; see flaskManager
 	}
 	if len(fc.SecretKey) == 0 {
