@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authkit/auth/internal/mailflags"
+
 	"github.com/authkit/auth"
 )
 
@@ -34,13 +36,13 @@ type options struct {
 	maxAge        time.Duration
 	digest        string
 	baseURL       string
-	mail          mailFlags
+	mail          mailflags.Flags
 }
 
 // linkFlags defines the flags of the commands that mail a link.
 func linkFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.baseURL, "base-url", "", "the server's public origin, as its -base-url gives it (required): the link is `URL`/auth/…")
-	o.mail.define(fs)
+	o.mail.Define(fs, "the message")
 }
 
 // stringList is a flag that may be given several times.

@@ -67,6 +67,8 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+
+	"github.com/authkit/auth/internal/mailflags"
 )
 
 func main() {
@@ -114,8 +116,9 @@ origin, as its own -base-url), and mail it as the example server does:
 Run "authctl COMMAND -h" for the usage of one command.
 `
 
-// errUsage marks an error as a usage error: exit status 2.
-var errUsage = errors.New("usage error")
+// errUsage marks an error as a usage error: exit status 2. It is the mail
+// flags' own, which the server reads too.
+var errUsage = mailflags.ErrUsage
 
 // app is one invocation of authctl: its streams and global options.
 type app struct {

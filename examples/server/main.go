@@ -69,6 +69,7 @@ import (
 
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/internal/dbopen"
+	"github.com/authkit/auth/internal/mailflags"
 	"github.com/authkit/auth/passhash"
 	"github.com/authkit/auth/sqlstore"
 	"github.com/authkit/auth/sqlstore/pglisten"
@@ -93,8 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	schema := fs.String("schema", "native", "the user tables: native (this package's, created if missing) or flask-security (an existing Flask-Security database, used as it is)")
 	tokens := fs.String("tokens", "", "with -schema flask-security, the tokens /login issues: flask (the default; the Flask app accepts them too) or native")
 	baseURL := fs.String("base-url", "", "the site's public origin, from which mailed links are made (default: http:// and the address listened on)")
-	var mf mailFlags
-	mf.define(fs)
+	var mf mailflags.Flags
+	mf.Define(fs, "each account message")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // -h: the usage is printed, and asking for it is no error
