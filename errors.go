@@ -96,6 +96,10 @@ var (
 	// ErrIDChanged: an update function changed the user's ID.
 	ErrIDChanged = errors.New("auth: user ID cannot change")
 
+	// ErrTokenNotFound is returned by a SessionStore for a device session
+	// it does not hold.
+	ErrTokenNotFound = errors.New("auth: token not found")
+
 	// ErrPasswordTooLong: the password is longer than the hash scheme
 	// accepts (72 bytes for bcrypt) or than Config.Password.MaxBytes. It is
 	// [passhash.ErrTooLong].

@@ -61,7 +61,7 @@ type UserAdmin interface {
 }
 
 // MemoryStore is a concurrency-safe in-memory [UserStore], [UserUpdater],
-// [UserAdmin] and [UniquifierLookup]. Its users are gone when the process
+// [UserAdmin], [UniquifierLookup] and [SessionStore]. Its users are gone when the process
 // ends; use a store from a sub-package for anything that must survive a
 // restart. The zero value is not usable: call [NewMemoryStore].
 //
@@ -74,11 +74,14 @@ type MemoryStore struct {
 	byEmail map[string]*User // keyed by foldEmail(email)
 	nextID  int
 	byUniq  map[string][]string // IDs of the users holding each Uniquifier
+
+	sessions map[string]*DeviceSession // by ID; see memsessions.go
 }
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{byID: map[string]*User{}, byEmail: map[string]*User{}, byUniq: map[string][]string{}}
+	return &MemoryStore{byID: map[string]*User{}, byEmail: map[string]*User{}, byUniq: map[string][]string{},
+		sessions: map[string]*DeviceSession{}}
 }
 
 // foldEmail is the key under which emails are compared: strings.EqualFold
