@@ -123,6 +123,7 @@ func newAccounts(m *Manager, key []byte, oldKeys [][]byte, c AccountConfig, brea
 //	POST /change               {password, new_password, new_password_confirm?}
 //	POST /change-email         {email}: mail a link to the new address
 //	GET  /change-email/{token} the mailed email change link
+//	POST /refresh-token        {refresh_token}, with RefreshConfig (no Mailer needed)
 //
 // Requests are JSON objects or url-encoded forms; answers are JSON in
 // Flask-Security's envelope. A field that is wrong gets 400 with
@@ -156,11 +157,18 @@ func newAccounts(m *Manager, key []byte, oldKeys [][]byte, c AccountConfig, brea
 // Form posts to the endpoints that need no login pass the same
 // cross-origin checks as a login form (see LoginHandler).
 //
-// Without AccountConfig.Mailer every path answers 501.
+// Without AccountConfig.Mailer every path answers 501, but /refresh-token
+// when refresh tokens are on: it answers as a login does, {"user":{"id":…,
+// "authentication_token":…,"refresh_token":…}}, or 401 for a token that
+// is not valid (see RefreshConfig).
 func (m *Manager) AccountHandler() http.Handler {
 	a := m.accounts
 	if a == nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/refresh-token" && m.refresh != nil {
+				m.serveRefresh(w, r)
+				return
+			}
 			m.fail(w, r, http.StatusNotImplemented, ErrReadOnlyStore)
 		})
 	}
@@ -175,6 +183,9 @@ func (m *Manager) AccountHandler() http.Handler {
 		method, allow := http.MethodPost, http.MethodPost
 		var h http.HandlerFunc
 		switch {
+		case route == "refresh-token" && token == "" && m.refresh != nil:
+			m.serveRefresh(w, r)
+			return
 		case route == "register" && token == "":
 			h = a.anonymous(a.register)
 		case route == "confirm" && token == "":

@@ -42,6 +42,9 @@ const (
 	// attribute: its template name) was sent, or could not be.
 	EventMailSent   = "auth.mail.sent"
 	EventMailFailed = "auth.mail.failed"
+	// EventRefreshReused: a refresh token of an earlier generation was
+	// presented after the grace, so its device session was ended.
+	EventRefreshReused = "auth.refresh.reused"
 )
 
 // Reasons of EventLoginFailed, EventTokenRejected, EventSessionRejected

@@ -39,6 +39,7 @@ type Manager struct {
 	cache     *userCache  // nil when disabled
 	changes   *changeFeed // nil without a cache or a UserChangeLog
 	accounts  *accounts   // nil without AccountConfig.Mailer
+	refresh   *refresher  // nil unless RefreshConfig.Enabled
 
 	maxBody  int64
 	proxies  proxies
@@ -83,6 +84,12 @@ func New(store UserStore, key []byte, cfg Config) (*Manager, error) {
 	}
 	m.changes = newChangeFeed(store, m.cache, m.log, func() time.Time { return m.now() })
 	var err error
+	if cfg.Refresh.Enabled && cfg.Token.MaxAge == 0 {
+		cfg.Token.MaxAge = defaultRefreshAccessAge
+	}
+	if m.refresh, err = newRefresher(store, key, cfg.Refresh); err != nil {
+		return nil, err
+	}
 	if err = m.setupTokens(key, cfg.Token); err != nil {
 		return nil, err
 	}

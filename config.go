@@ -29,6 +29,9 @@ type Config struct {
 	// UserCache configures the verified-user cache; it is on by default
 	// (except over a MemoryStore).
 	UserCache UserCacheConfig
+	// Refresh configures refresh tokens and device sessions; they are off
+	// by default.
+	Refresh RefreshConfig
 	// Account configures the account lifecycle of
 	// [Manager.AccountHandler]: registration, confirmation, password reset
 	// and change, email change. It is off until a Mailer is set.

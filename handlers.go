@@ -8,8 +8,9 @@ import (
 
 // loginUser is the "user" member of a successful login response.
 type loginUser struct {
-	ID    string `json:"id"`
-	Token string `json:"authentication_token"`
+	ID      string `json:"id"`
+	Token   string `json:"authentication_token"`
+	Refresh string `json:"refresh_token,omitempty"` // with RefreshConfig
 }
 
 // LoginHandler returns the handler of POST /login. It reads "email" and
@@ -81,10 +82,19 @@ func (m *Manager) LoginHandler() http.Handler {
 		if m.startSession(w, r, u, c) {
 			return
 		}
+		answer := loginUser{ID: u.ID, Token: tok}
+		if m.refresh != nil {
+			refresh, err := m.startRefresh(r.Context(), u, m.proxies.clientAddr(r), r.UserAgent())
+			if err != nil {
+				m.fail(w, r, http.StatusServiceUnavailable, err)
+				return
+			}
+			answer = m.refreshAnswer(w, answer, refresh)
+		}
 		noStore(w)
 		writeOK(w, struct {
 			User loginUser `json:"user"`
-		}{loginUser{ID: u.ID, Token: tok}})
+		}{answer})
 	})
 }
 
@@ -154,6 +164,11 @@ func (m *Manager) LogoutHandler() http.Handler {
 			}
 		}
 		m.sessions.clearCookies(w, r)
+		if m.refresh != nil && m.refresh.cookie && hasCookie(r, refreshCookie) {
+			c := m.sessions.cookie(refreshCookie, "", -1)
+			c.Path, c.SameSite = m.refresh.cookiePath, http.SameSiteStrictMode
+			http.SetCookie(w, c)
+		}
 		if err := m.RevokeTokens(r.Context(), u.ID); err != nil {
 			switch {
 			case errors.Is(err, ErrReadOnlyStore):

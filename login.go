@@ -240,6 +240,18 @@ func (m *Manager) RevokeTokens(ctx context.Context, id string) error {
 	if err != nil {
 		return storeError(err)
 	}
+	m.endUserSessions(ctx, id)
 	m.audit(ctx, EventTokensRevoked, slog.String("user_id", id))
 	return nil
+}
+
+// endUserSessions removes the device sessions of a user whose uniquifier
+// changed, which can no longer be refreshed anyway (see rotate).
+func (m *Manager) endUserSessions(ctx context.Context, id string) {
+	if m.refresh == nil {
+		return
+	}
+	if _, err := m.refresh.store.DeleteUserSessions(ctx, id, ""); err != nil {
+		m.log.ErrorContext(ctx, "auth: session store failed", "error", err.Error())
+	}
 }

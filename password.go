@@ -226,6 +226,7 @@ func (m *Manager) SetPassword(ctx context.Context, id, password string) error {
 	if err != nil {
 		return storeError(err)
 	}
+	m.endUserSessions(ctx, id)
 	m.audit(ctx, EventPasswordSet, slog.String("user_id", id))
 	return nil
 }

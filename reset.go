@@ -140,5 +140,8 @@ func (a *accounts) replacePassword(r *http.Request, u *User, password string, un
 	if err != nil && !errors.Is(err, ErrInvalidToken) {
 		return nil, storeError(err)
 	}
+	if err == nil {
+		a.m.endUserSessions(r.Context(), u.ID)
+	}
 	return updated, err
 }
