@@ -82,7 +82,8 @@
 // triggers whoever makes the change, and read by [Store.UserChanges] so
 // that the verified-user cache of every process sees the change within a
 // second; on PostgreSQL the triggers also send the notifications of
-// [ChangeChannel]). Open fails if a table of one of
+// [ChangeChannel]) and device_sessions (the sessions of refresh tokens,
+// below). Open fails if a table of one of
 // these names already exists with another meaning; use a schema or file of
 // its own then.
 //
@@ -93,6 +94,25 @@
 // such as who holds a role, and triggers (migration 4) rewrite
 // users.roles whenever user_roles or a role's name changes, so that a
 // change made by hand is seen too.
+//
+// # Device sessions
+//
+// A Store is also an [auth.SessionStore]: migration 6 adds the table
+// device_sessions, one row a login on a device (id, the primary key;
+// user_id, referencing users (id) ON DELETE CASCADE, with an index of its
+// own for [Store.UserSessions]; uniquifier; generation; token_hash, a
+// BLOB or BYTEA holding the keyed hash of the current refresh token,
+// never the token; rotated_at, created_at and last_used_at, stored as
+// the users table's times are; last_ip and user_agent). The Store keeps
+// what it is given: the columns are TEXT without a limit, and bounding a
+// user agent is the Manager's business. [Store.UpdateSession] is atomic
+// across processes as [Store.UpdateUser] is, SELECT ... FOR UPDATE inside
+// a transaction on PostgreSQL and BEGIN IMMEDIATE on SQLite, so that of
+// two refreshes racing with one token the second sees the generation the
+// first stored. [Store.CreateSession] refuses a session of a user the
+// Store does not hold (auth.ErrUserNotFound). Deleting a user's row
+// deletes the user's sessions; on SQLite only with foreign_keys on, as
+// [SQLiteDSN] sets it.
 //
 // # Emails
 //
@@ -171,4 +191,8 @@
 // ... FOR UPDATE on PostgreSQL. On PostgreSQL, CreateUser moves the ID
 // column's sequence past an explicitly given ID, so that the
 // application's own inserts do not collide with it.
+//
+// A FlaskStore is not an [auth.SessionStore]: Flask-Security's schema has
+// no table for device sessions, and the FlaskStore adds none, so a Manager
+// over it serves plain tokens, without refresh tokens.
 package sqlstore

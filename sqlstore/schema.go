@@ -196,6 +196,43 @@ var migrations = []migration{
 		sqlite:   []string{`DELETE FROM throttle`},
 		postgres: []string{`DELETE FROM throttle`},
 	},
+	{
+		// The device sessions of [Store]'s auth.SessionStore (see
+		// sessions.go), one row a login on a device, gone with their user.
+		// Times as users keeps them; token_hash is the keyed hash of the
+		// current refresh token, never the token.
+		version: 6,
+		sqlite: []string{
+			`CREATE TABLE device_sessions (
+				id           TEXT NOT NULL PRIMARY KEY,
+				user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+				uniquifier   TEXT NOT NULL DEFAULT '',
+				generation   INTEGER NOT NULL DEFAULT 0,
+				token_hash   BLOB NOT NULL,
+				rotated_at   TEXT,
+				created_at   TEXT,
+				last_used_at TEXT,
+				last_ip      TEXT NOT NULL DEFAULT '',
+				user_agent   TEXT NOT NULL DEFAULT ''
+			) STRICT`,
+			`CREATE INDEX device_sessions_user_id ON device_sessions (user_id)`,
+		},
+		postgres: []string{
+			`CREATE TABLE device_sessions (
+				id           TEXT PRIMARY KEY,
+				user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+				uniquifier   TEXT NOT NULL DEFAULT '',
+				generation   BIGINT NOT NULL DEFAULT 0,
+				token_hash   BYTEA NOT NULL,
+				rotated_at   TIMESTAMPTZ,
+				created_at   TIMESTAMPTZ,
+				last_used_at TIMESTAMPTZ,
+				last_ip      TEXT NOT NULL DEFAULT '',
+				user_agent   TEXT NOT NULL DEFAULT ''
+			)`,
+			`CREATE INDEX device_sessions_user_id ON device_sessions (user_id)`,
+		},
+	},
 }
 
 // sqliteChangeTrigger returns the SQLite trigger that logs a change of the

@@ -1,13 +1,18 @@
 package storetest_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/storetest"
@@ -22,8 +27,9 @@ const mutantEnv = "STORETEST_MUTANT"
 var mutants = []struct {
 	name     string
 	open     storetest.Opener
-	limits   storetest.Limits // the suite runs with these
-	wantFail string           // a subtest of the suite that must fail
+	sessions storetest.SessionOpener // if set, RunSessions runs instead of RunWith
+	limits   storetest.Limits        // the suite runs with these
+	wantFail string                  // a subtest of the suite that must fail
 }{
 	{name: "bare not-found error", open: memory(func(m *mutant) { m.bareNotFound = true }), wantFail: "NotFound"},
 	{name: "update of unknown user calls update", open: memory(func(m *mutant) { m.callUpdateOnMissing = true }), wantFail: "NotFound"},
@@ -55,6 +61,29 @@ var mutants = []struct {
 	{name: "swallows ID change under DecimalIDs", open: memory(func(m *mutant) { m.swallowIDChange = true }), limits: storetest.Limits{DecimalIDs: true}, wantFail: "IDChange"},
 	{name: "drops the last login IP under all limits", open: memory(func(m *mutant) { m.dropIP = true }), limits: allLimits, wantFail: "RoundTrip"},
 	{name: "stale cache under GeneratedUniquifiers", open: memory(func(m *mutant) { m.cache = map[string]*auth.User{} }), limits: storetest.Limits{GeneratedUniquifiers: true}, wantFail: "Revocation"},
+
+	// Session stores, checked by RunSessions.
+	{name: "sessions: not empty", sessions: sessions(func(m *sessionMutant) { m.leftover = true }), wantFail: "Empty"},
+	{name: "sessions: drops the user agent", sessions: sessions(func(m *sessionMutant) { m.dropUserAgent = true }), wantFail: "RoundTrip"},
+	{name: "sessions: keeps minutes only", sessions: sessions(func(m *sessionMutant) { m.minutes = true }), wantFail: "RoundTrip"},
+	{name: "sessions: rounds to the second", sessions: sessions(func(m *sessionMutant) { m.round = true }), wantFail: "RoundTrip"},
+	{name: "sessions: swallows duplicate ID", sessions: sessions(func(m *sessionMutant) { m.swallowDupID = true }), wantFail: "DuplicateID"},
+	{name: "sessions: overwrites duplicate ID", sessions: sessions(func(m *sessionMutant) { m.overwriteDupID = true }), wantFail: "DuplicateID"},
+	{name: "sessions: bare not-found error", sessions: sessions(func(m *sessionMutant) { m.bareNotFound = true }), wantFail: "NotFound"},
+	{name: "sessions: update of unknown session calls update", sessions: sessions(func(m *sessionMutant) { m.callUpdateOnMissing = true }), wantFail: "NotFound"},
+	{name: "sessions: stores despite update error", sessions: sessions(func(m *sessionMutant) { m.storeOnError = true }), wantFail: "UpdateError"},
+	{name: "sessions: updates the stored session in place", sessions: sessions(func(m *sessionMutant) { m.inPlace = true }), wantFail: "UpdateError"},
+	{name: "sessions: allows ID change", sessions: sessions(func(m *sessionMutant) { m.allowIDChange = true }), wantFail: "IDChange"},
+	{name: "sessions: unordered list", sessions: sessions(func(m *sessionMutant) { m.unordered = true }), wantFail: "UserSessions"},
+	{name: "sessions: lists every user's sessions", sessions: sessions(func(m *sessionMutant) { m.allUsers = true }), wantFail: "UserSessions"},
+	{name: "sessions: keeps the caller's session", sessions: sessions(func(m *sessionMutant) { m.keepCaller = true }), wantFail: "Copies"},
+	{name: "sessions: returns stored sessions without copying", sessions: sessions(func(m *sessionMutant) { m.shareOut = true }), wantFail: "Copies"},
+	{name: "sessions: shares token hash bytes", sessions: sessions(func(m *sessionMutant) { m.shallowHash = true }), wantFail: "Copies"},
+	{name: "sessions: delete keeps the session", sessions: sessions(func(m *sessionMutant) { m.deleteNothing = true }), wantFail: "DeleteSession"},
+	{name: "sessions: ignores except", sessions: sessions(func(m *sessionMutant) { m.ignoreExcept = true }), wantFail: "DeleteUserSessions"},
+	{name: "sessions: miscounts deletions", sessions: sessions(func(m *sessionMutant) { m.miscount = true }), wantFail: "DeleteUserSessions"},
+	{name: "sessions: loses concurrent rotations", sessions: sessions(func(m *sessionMutant) { m.racyUpdate = true }), wantFail: "ConcurrentRotation"},
+	{name: "sessions: loses concurrent updates", sessions: sessions(func(m *sessionMutant) { m.racyUpdate = true }), wantFail: "ConcurrentUpdates"},
 }
 
 var allLimits = storetest.Limits{DecimalIDs: true, UnorderedRoles: true, GeneratedUniquifiers: true}
@@ -68,6 +97,10 @@ func TestMutant(t *testing.T) {
 	}
 	for _, m := range mutants {
 		if m.name == name {
+			if m.sessions != nil {
+				storetest.RunSessions(t, m.sessions)
+				return
+			}
 			storetest.RunWith(t, m.open, m.limits)
 			return
 		}
@@ -258,4 +291,164 @@ func asciiLower(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// TestSessionMutantBase runs RunSessions against the session mutant with
+// no defect switched on, so that the mutants fail for their defects only.
+func TestSessionMutantBase(t *testing.T) {
+	storetest.RunSessions(t, sessions(func(*sessionMutant) {}))
+}
+
+// sessionMutant is an auth.SessionStore of its own, so that its defects
+// can reach what it stores, with defects switched on.
+type sessionMutant struct {
+	mu sync.Mutex
+	m  map[string]*auth.DeviceSession
+
+	leftover, dropUserAgent, minutes, round, swallowDupID, overwriteDupID bool
+	bareNotFound, callUpdateOnMissing, storeOnError, inPlace              bool
+	allowIDChange, unordered, allUsers, keepCaller, shareOut              bool
+	shallowHash, deleteNothing, ignoreExcept, miscount, racyUpdate        bool
+}
+
+func sessions(defect func(*sessionMutant)) storetest.SessionOpener {
+	return func(*testing.T) auth.SessionStore {
+		m := &sessionMutant{m: map[string]*auth.DeviceSession{}}
+		defect(m)
+		if m.leftover {
+			m.m["leftover"] = &auth.DeviceSession{ID: "leftover", UserID: "alice"}
+		}
+		return m
+	}
+}
+
+// clone copies d, deeply unless shallowHash, and applies the defects that
+// lose data.
+func (m *sessionMutant) clone(d *auth.DeviceSession) *auth.DeviceSession {
+	c := *d
+	if !m.shallowHash {
+		c.TokenHash = bytes.Clone(d.TokenHash)
+	}
+	if m.dropUserAgent {
+		c.UserAgent = ""
+	}
+	if m.minutes {
+		c.LastUsedAt = c.LastUsedAt.Truncate(time.Minute)
+	}
+	if m.round {
+		c.CreatedAt = c.CreatedAt.Round(time.Second)
+	}
+	return &c
+}
+
+func (m *sessionMutant) notFound(id string) error {
+	if m.bareNotFound {
+		return errors.New("no such session")
+	}
+	return fmt.Errorf("%w: %q", auth.ErrTokenNotFound, id)
+}
+
+func (m *sessionMutant) CreateSession(_ context.Context, d *auth.DeviceSession) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.m[d.ID]; ok && !m.overwriteDupID {
+		if m.swallowDupID {
+			return nil
+		}
+		return fmt.Errorf("%w: %q", auth.ErrDuplicateID, d.ID)
+	}
+	if m.keepCaller {
+		m.m[d.ID] = d
+	} else {
+		m.m[d.ID] = m.clone(d)
+	}
+	return nil
+}
+
+func (m *sessionMutant) UpdateSession(_ context.Context, id string, update func(*auth.DeviceSession) error) error {
+	m.mu.Lock()
+	cur, ok := m.m[id]
+	if !ok {
+		m.mu.Unlock()
+		if m.callUpdateOnMissing {
+			_ = update(&auth.DeviceSession{ID: id})
+		}
+		return m.notFound(id)
+	}
+	if m.inPlace {
+		defer m.mu.Unlock()
+		return update(cur)
+	}
+	next := m.clone(cur)
+	if m.racyUpdate { // the update runs outside the lock
+		m.mu.Unlock()
+	}
+	err := update(next)
+	if m.racyUpdate {
+		time.Sleep(time.Millisecond)
+		m.mu.Lock()
+	}
+	defer m.mu.Unlock()
+	if err != nil && !m.storeOnError {
+		return err
+	}
+	if (next.ID != id || next.UserID != cur.UserID) && !m.allowIDChange {
+		return errors.New("the update changed the session's ID or user")
+	}
+	delete(m.m, id)
+	m.m[next.ID] = m.clone(next)
+	return err
+}
+
+func (m *sessionMutant) DeleteSession(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.m[id]; !ok {
+		return m.notFound(id)
+	}
+	if !m.deleteNothing {
+		delete(m.m, id)
+	}
+	return nil
+}
+
+func (m *sessionMutant) UserSessions(_ context.Context, userID string) ([]*auth.DeviceSession, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*auth.DeviceSession
+	for _, d := range m.m {
+		if d.UserID != userID && !m.allUsers {
+			continue
+		}
+		if m.shareOut {
+			out = append(out, d)
+		} else {
+			out = append(out, m.clone(d))
+		}
+	}
+	if !m.unordered {
+		slices.SortFunc(out, func(a, b *auth.DeviceSession) int {
+			if c := b.LastUsedAt.Compare(a.LastUsedAt); c != 0 {
+				return c
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+	}
+	return out, nil
+}
+
+func (m *sessionMutant) DeleteUserSessions(_ context.Context, userID, except string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for id, d := range m.m {
+		if d.UserID == userID && (id != except || m.ignoreExcept) {
+			delete(m.m, id)
+			n++
+		}
+	}
+	if m.miscount && n > 0 {
+		n--
+	}
+	return n, nil
 }

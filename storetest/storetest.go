@@ -17,6 +17,26 @@
 // keep every contract (string IDs, Unicode case folding, role order), runs
 // [RunWith] with the [Limits] that name what it cannot do.
 //
+// # Session and throttle stores
+//
+// A store that also keeps device sessions for refresh tokens
+// ([auth.SessionStore]) runs [RunSessions] with a [SessionOpener], in the
+// same manner:
+//
+//	func TestSessions(t *testing.T) {
+//		storetest.RunSessions(t, func(*testing.T) auth.SessionStore {
+//			return auth.NewMemoryStore()
+//		})
+//	}
+//
+// Its checks are subtests too ("RoundTrip", "ConcurrentRotation", …).
+// Among them, 16 goroutines at once rotate one session from one generation
+// to the next, with an update that refuses any other generation, and
+// exactly one must win, round after round; for a store over a database,
+// run it as well with two stores over one database racing (see
+// sqlstore's tests). A throttle store ([auth.ThrottleStore]) runs
+// [RunThrottle].
+//
 // # Comparisons
 //
 // Users are compared field by field. Times are compared with time.Time's
