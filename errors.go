@@ -90,11 +90,12 @@ var (
 	// [Manager.NewUser] returns it wrapped.
 	ErrInvalidEmail = errors.New("auth: invalid email address")
 
-	// ErrDuplicateID: another user already has this ID.
-	ErrDuplicateID = errors.New("auth: user ID already in use")
+	// ErrDuplicateID: another user (or device session) already has this ID.
+	ErrDuplicateID = errors.New("auth: ID already in use")
 
-	// ErrIDChanged: an update function changed the user's ID.
-	ErrIDChanged = errors.New("auth: user ID cannot change")
+	// ErrIDChanged: an update function changed the ID of a user or a device
+	// session (or its user).
+	ErrIDChanged = errors.New("auth: ID cannot change")
 
 	// ErrTokenNotFound is returned by a SessionStore for a device session
 	// it does not hold.

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -20,8 +21,14 @@ func (s *MemoryStore) CreateSession(ctx context.Context, d *DeviceSession) error
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.sessions[d.ID]; ok || d.ID == "" {
+	if d.ID == "" {
+		return errors.New("auth: CreateSession: empty session ID")
+	}
+	if _, ok := s.sessions[d.ID]; ok {
 		return fmt.Errorf("%w: session %q", ErrDuplicateID, d.ID)
+	}
+	if _, ok := s.byID[d.UserID]; !ok {
+		return fmt.Errorf("%w: session of user %q", ErrUserNotFound, d.UserID)
 	}
 	s.sessions[d.ID] = cloneSession(d)
 	return nil
@@ -43,7 +50,7 @@ func (s *MemoryStore) UpdateSession(ctx context.Context, id string, update func(
 		return err
 	}
 	if next.ID != cur.ID || next.UserID != cur.UserID {
-		return fmt.Errorf("auth: UpdateSession: the update changed the session's ID or user")
+		return fmt.Errorf("%w: UpdateSession: the update changed the session's ID or user", ErrIDChanged)
 	}
 	s.sessions[id] = cloneSession(next)
 	return nil

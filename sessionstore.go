@@ -38,7 +38,8 @@ type DeviceSession struct {
 // across processes sharing one database.
 type SessionStore interface {
 	// CreateSession stores a new session; s.ID is set by the caller. An
-	// ID already in use gives an error wrapping [ErrDuplicateID].
+	// ID already in use gives an error wrapping [ErrDuplicateID]; a user
+	// the store does not hold, one wrapping [ErrUserNotFound].
 	CreateSession(ctx context.Context, s *DeviceSession) error
 	// UpdateSession loads the session with the given ID, calls update with
 	// a copy that update may change, and stores the result, atomically
@@ -46,7 +47,8 @@ type SessionStore interface {
 	// refreshes racing with one token see one another's generation. If
 	// update returns an error nothing is stored and that error is
 	// returned. A session the store does not hold gives an error wrapping
-	// [ErrTokenNotFound]. update must not change ID or UserID.
+	// [ErrTokenNotFound]. update must not change ID or UserID (an error
+	// wrapping [ErrIDChanged]).
 	UpdateSession(ctx context.Context, id string, update func(*DeviceSession) error) error
 	// DeleteSession removes the session; one the store does not hold
 	// gives an error wrapping [ErrTokenNotFound].

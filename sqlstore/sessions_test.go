@@ -213,14 +213,14 @@ func TestSessionErrors(t *testing.T) {
 		want error
 		text string
 	}{
-		{name: "duplicate ID", err: s.CreateSession(ctx, &auth.DeviceSession{ID: "s", UserID: "u"}), want: auth.ErrDuplicateID, text: `sqlstore: creating session "s": auth: user ID already in use`},
+		{name: "duplicate ID", err: s.CreateSession(ctx, &auth.DeviceSession{ID: "s", UserID: "u"}), want: auth.ErrDuplicateID, text: `sqlstore: creating session "s": auth: ID already in use`},
 		{name: "unknown user", err: s.CreateSession(ctx, &auth.DeviceSession{ID: "t", UserID: "v"}), want: auth.ErrUserNotFound, text: `sqlstore: creating session "t": user "v": auth: user not found`},
 		{name: "nil session", err: s.CreateSession(ctx, nil), text: "sqlstore: CreateSession: nil session"},
 		{name: "empty ID", err: s.CreateSession(ctx, &auth.DeviceSession{UserID: "u"}), text: "sqlstore: CreateSession: empty session ID"},
 		{name: "unknown session", err: s.UpdateSession(ctx, "x", func(*auth.DeviceSession) error { return nil }), want: auth.ErrTokenNotFound, text: `sqlstore: session "x": auth: token not found`},
 		{name: "nil update", err: s.UpdateSession(ctx, "s", nil), text: "sqlstore: UpdateSession: nil update function"},
 		{name: "user change", err: s.UpdateSession(ctx, "s", func(d *auth.DeviceSession) error { d.UserID = "w"; return nil }), want: auth.ErrIDChanged,
-			text: `sqlstore: session "s": auth: user ID cannot change: the update changed the session's ID or user`},
+			text: `sqlstore: session "s": auth: ID cannot change: the update changed the session's ID or user`},
 		{name: "delete unknown", err: s.DeleteSession(ctx, "x"), want: auth.ErrTokenNotFound, text: `sqlstore: session "x": auth: token not found`},
 		{name: "cancelled", err: s.UpdateSession(cancelled(), "s", func(*auth.DeviceSession) error { return nil }), want: context.Canceled}, // the text depends on where it stopped
 	}

@@ -138,11 +138,11 @@ func TestWrappedErrors(t *testing.T) {
 	}{
 		{name: "UserByID", err: second(s.UserByID(ctx, "2")), want: auth.ErrUserNotFound, text: `sqlstore: user "2": auth: user not found`},
 		{name: "UserByEmail", err: second(s.UserByEmail(ctx, "b@example.com")), want: auth.ErrUserNotFound, text: "sqlstore: user by email: auth: user not found"},
-		{name: "duplicate ID", err: s.CreateUser(ctx, &auth.User{ID: "1", Email: "c@example.com"}), want: auth.ErrDuplicateID, text: `sqlstore: creating user "1": auth: user ID already in use`},
+		{name: "duplicate ID", err: s.CreateUser(ctx, &auth.User{ID: "1", Email: "c@example.com"}), want: auth.ErrDuplicateID, text: `sqlstore: creating user "1": auth: ID already in use`},
 		{name: "duplicate email", err: s.CreateUser(ctx, &auth.User{ID: "3", Email: "A@example.com"}), want: auth.ErrDuplicateEmail, text: `sqlstore: creating user "3": auth: email already in use`},
 		{name: "nil user", err: s.CreateUser(ctx, nil), want: nil, text: "sqlstore: CreateUser: nil user"},
 		{name: "nil update", err: s.UpdateUser(ctx, "1", nil), want: nil, text: "sqlstore: UpdateUser: nil update function"},
-		{name: "ID change", err: s.UpdateUser(ctx, "1", func(u *auth.User) error { u.ID = "9"; return nil }), want: auth.ErrIDChanged, text: `sqlstore: user "1": auth: user ID cannot change`},
+		{name: "ID change", err: s.UpdateUser(ctx, "1", func(u *auth.User) error { u.ID = "9"; return nil }), want: auth.ErrIDChanged, text: `sqlstore: user "1": auth: ID cannot change`},
 		{name: "cancelled", err: second(s.UserByID(cancelled(), "1")), want: context.Canceled, text: `sqlstore: reading user "1": context canceled`},
 	}
 	for _, tt := range tests {
