@@ -124,6 +124,9 @@ func newAccounts(m *Manager, key []byte, oldKeys [][]byte, c AccountConfig, brea
 //	POST /change-email         {email}: mail a link to the new address
 //	GET  /change-email/{token} the mailed email change link
 //	POST /refresh-token        {refresh_token}, with RefreshConfig (no Mailer needed)
+//	GET  /sessions             the user's device sessions, with RefreshConfig (logged in)
+//	DELETE /sessions           ends all but the current one (logged in)
+//	DELETE /sessions/{id}      ends one (logged in)
 //
 // Requests are JSON objects or url-encoded forms; answers are JSON in
 // Flask-Security's envelope. A field that is wrong gets 400 with
@@ -158,24 +161,34 @@ func newAccounts(m *Manager, key []byte, oldKeys [][]byte, c AccountConfig, brea
 // cross-origin checks as a login form (see LoginHandler).
 //
 // Without AccountConfig.Mailer every path answers 501, but /refresh-token
-// when refresh tokens are on: it answers as a login does, {"user":{"id":…,
-// "authentication_token":…,"refresh_token":…}}, or 401 for a token that
-// is not valid (see RefreshConfig).
+// and /sessions when refresh tokens are on. /refresh-token answers as a
+// login does, {"user":{"id":…,"authentication_token":…,"refresh_token":…}},
+// or 401 for a token that is not valid (see RefreshConfig). GET /sessions
+// answers {"sessions":[{"id","created_at","last_used_at","last_ip",
+// "user_agent","current"}]}, the sessions that can still be refreshed, most
+// recently used first, never a token; "current" marks the one whose
+// refresh cookie the request carries (RefreshConfig.Cookie). DELETE
+// /sessions ends every other one and answers {"ended":N}; DELETE
+// /sessions/{id} ends one of the user's (404 for any other ID). Ending a
+// session stops its refreshes; its last access token stays valid until it
+// expires (TokenConfig.MaxAge, 15 min by default with refresh tokens).
 func (m *Manager) AccountHandler() http.Handler {
+	loggedIn := m.Require(Token, Session)
+	lifecycle := m.tokenLifecycle(loggedIn)
 	a := m.accounts
 	if a == nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/refresh-token" && m.refresh != nil {
-				m.serveRefresh(w, r)
-				return
+			if !lifecycle(w, r) {
+				m.fail(w, r, http.StatusNotImplemented, ErrReadOnlyStore)
 			}
-			m.fail(w, r, http.StatusNotImplemented, ErrReadOnlyStore)
 		})
 	}
-	loggedIn := m.Require(Token, Session)
 	change := loggedIn(http.HandlerFunc(a.change))
 	changeEmail := loggedIn(http.HandlerFunc(a.requestEmailChange))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if lifecycle(w, r) {
+			return
+		}
 		route, token, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		if strings.Contains(token, "/") {
 			route = ""
@@ -183,9 +196,6 @@ func (m *Manager) AccountHandler() http.Handler {
 		method, allow := http.MethodPost, http.MethodPost
 		var h http.HandlerFunc
 		switch {
-		case route == "refresh-token" && token == "" && m.refresh != nil:
-			m.serveRefresh(w, r)
-			return
 		case route == "register" && token == "":
 			h = a.anonymous(a.register)
 		case route == "confirm" && token == "":
@@ -221,6 +231,27 @@ func (m *Manager) AccountHandler() http.Handler {
 		h(w, r)
 		after.start(w)
 	})
+}
+
+// tokenLifecycle returns the router of the routes that need no Mailer:
+// /refresh-token and /sessions, when refresh tokens are on. It reports
+// whether it answered the request.
+func (m *Manager) tokenLifecycle(loggedIn func(http.Handler) http.Handler) func(w http.ResponseWriter, r *http.Request) bool {
+	if m.refresh == nil {
+		return func(http.ResponseWriter, *http.Request) bool { return false }
+	}
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		route, id, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		switch {
+		case route == "refresh-token" && id == "" && !strings.HasSuffix(r.URL.Path, "/"):
+			m.serveRefresh(w, r)
+		case route == "sessions" && !strings.Contains(id, "/"):
+			loggedIn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.serveSessions(w, r, id) })).ServeHTTP(w, r)
+		default:
+			return false
+		}
+		return true
+	}
 }
 
 // anonymous holds a form post to an endpoint that needs no login to the

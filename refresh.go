@@ -48,8 +48,10 @@ type RefreshConfig struct {
 	// instead of in the JSON answers, for browser front ends; POST
 	// /refresh-token then reads it from there. Default false.
 	Cookie bool
-	// CookiePath is the cookie's Path: where /refresh-token is served,
-	// such as "/auth/refresh-token". Default "/".
+	// CookiePath is the cookie's Path: where AccountHandler is mounted,
+	// such as "/auth", so that the cookie reaches /refresh-token and
+	// /sessions (which marks the current session by it) and nothing else.
+	// Default "/".
 	CookiePath string
 }
 

@@ -306,3 +306,87 @@ func TestRefreshCookie(t *testing.T) {
 		t.Errorf("logout: %d, cookies %v", rec.Code, rec.Result().Cookies())
 	}
 }
+
+func TestDeviceSessions(t *testing.T) {
+	f := newRefreshFixture(t, RefreshConfig{Cookie: true, CookiePath: "/"})
+	loginCookie := func(ua string) (string, *http.Cookie) {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(loginJSON("user@example.com", "user-password")))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("User-Agent", ua)
+		rec := serve(f.m.LoginHandler(), req)
+		for _, c := range rec.Result().Cookies() {
+			if c.Name == refreshCookie {
+				return pairOf(t, rec).access, c
+			}
+		}
+		t.Fatalf("login set no refresh cookie: %d", rec.Code)
+		return "", nil
+	}
+	phoneToken, phone := loginCookie("phone")
+	f.clock.t = f.clock.t.Add(time.Minute)
+	_, laptop := loginCookie("laptop")
+	f.clock.t = f.clock.t.Add(time.Minute)
+	_, tablet := loginCookie("tablet")
+	adminAccess := tokenOf(t, f.m, f.store, idAdmin)
+
+	list := func(access string, cookie *http.Cookie) (int, []sessionView) {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodGet, "/sessions", nil)
+		req.Header.Set("Authentication-Token", access)
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		rec := serve(f.h, req)
+		var env struct {
+			Response struct{ Sessions []sessionView }
+		}
+		_ = json.Unmarshal(rec.Body.Bytes(), &env)
+		if strings.Contains(rec.Body.String(), phone.Value) || strings.Contains(rec.Body.String(), "hash") {
+			t.Errorf("the listing shows a token: %s", rec.Body)
+		}
+		return rec.Code, env.Response.Sessions
+	}
+	code, got := list(phoneToken, phone)
+	if code != http.StatusOK || len(got) != 3 || got[0].UserAgent != "tablet" || got[2].UserAgent != "phone" || !got[2].Current || got[0].Current {
+		t.Fatalf("GET /sessions: %d %+v", code, got)
+	}
+	if code, _ := list("", nil); code != http.StatusUnauthorized {
+		t.Errorf("GET /sessions without a token: %d", code)
+	}
+	del := func(path, access string, cookie *http.Cookie) *httptest.ResponseRecorder {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodDelete, path, nil)
+		req.Header.Set("Authentication-Token", access)
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		return serve(f.h, req)
+	}
+	// Another user cannot end the user's sessions, nor learn they exist.
+	if rec := del("/sessions/"+got[1].ID, adminAccess, nil); rec.Code != http.StatusNotFound {
+		t.Errorf("DELETE another user's session: %d", rec.Code)
+	}
+	if rec := del("/sessions/"+got[1].ID, phoneToken, nil); rec.Code != http.StatusOK {
+		t.Errorf("DELETE /sessions/{laptop}: %d %s", rec.Code, rec.Body)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/refresh-token", nil)
+	req.AddCookie(laptop)
+	if rec := serve(f.h, req); rec.Code != http.StatusUnauthorized {
+		t.Errorf("the laptop's refresh after its session ended: %d", rec.Code)
+	}
+	if rec := del("/sessions", phoneToken, phone); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"ended":1`) {
+		t.Errorf("DELETE /sessions: %d %s", rec.Code, rec.Body)
+	}
+	if _, got := list(phoneToken, phone); len(got) != 1 || got[0].UserAgent != "phone" {
+		t.Errorf("after ending the others: %+v", got)
+	}
+	req = httptest.NewRequest(http.MethodPost, "/refresh-token", nil)
+	req.AddCookie(tablet)
+	if rec := serve(f.h, req); rec.Code != http.StatusUnauthorized {
+		t.Errorf("the tablet's refresh: %d", rec.Code)
+	}
+	if rec := serve(f.h, httptest.NewRequest(http.MethodPut, "/sessions", nil)); rec.Code != http.StatusMethodNotAllowed && rec.Code != http.StatusUnauthorized {
+		t.Errorf("PUT /sessions: %d", rec.Code)
+	}
+}
