@@ -165,9 +165,7 @@ func (m *Manager) LogoutHandler() http.Handler {
 		}
 		m.sessions.clearCookies(w, r)
 		if m.refresh != nil && m.refresh.cookie && hasCookie(r, refreshCookie) {
-			c := m.sessions.cookie(refreshCookie, "", -1)
-			c.Path, c.SameSite = m.refresh.cookiePath, http.SameSiteStrictMode
-			http.SetCookie(w, c)
+			http.SetCookie(w, m.refreshCookie("", -1))
 		}
 		if err := m.RevokeTokens(r.Context(), u.ID); err != nil {
 			switch {

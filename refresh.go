@@ -326,8 +326,22 @@ func (m *Manager) refreshAnswer(w http.ResponseWriter, a loginUser, tok string) 
 		a.Refresh = tok
 		return a
 	}
-	c := m.sessions.cookie(refreshCookie, tok, int(m.refresh.life/time.Second))
-	c.Path, c.SameSite = m.refresh.cookiePath, http.SameSiteStrictMode
-	http.SetCookie(w, c)
+	http.SetCookie(w, m.refreshCookie(tok, int(m.refresh.life/time.Second)))
 	return a
+}
+
+// refreshCookie is the refresh cookie holding value, for maxAge seconds
+// (negative: delete it).
+func (m *Manager) refreshCookie(value string, maxAge int) *http.Cookie {
+	// #nosec G124 -- HttpOnly and SameSite=Strict; Secure unless Config.Session.Insecure.
+	return &http.Cookie{
+		Name:     refreshCookie,
+		Value:    value,
+		Path:     m.refresh.cookiePath,
+		Domain:   m.sessions.domain,
+		MaxAge:   maxAge,
+		Secure:   !m.sessions.insecure,
+		HttpOnly: true,
+		SameSite: http.SameSiteStrictMode,
+	}
 }
