@@ -451,15 +451,7 @@ func testConcurrentUpdates(t *testing.T, s Store, _ Reopen) {
 	close(stop)
 	wg.Wait()
 	close(errs)
-	n := 0
-	for err := range errs {
-		if n++; n <= 5 {
-			t.Error(err)
-		}
-	}
-	if n > 5 {
-		t.Errorf("… and %d more errors", n-5)
-	}
+	reportErrors(t, errs)
 	if got := byID(t, s, "busy").LoginCount; got != start+updates {
 		t.Errorf("after %d concurrent increments from %d, LoginCount = %d, want %d (updates were lost)", updates, start, got, start+updates)
 	}
@@ -574,5 +566,20 @@ func testReopen(t *testing.T, s Store, reopen Reopen) {
 	update(t, s, "plain", func(u *auth.User) { u.Active = true })
 	if !byID(t, s2, "plain").Active {
 		t.Error("a user activated through the first store reads as inactive through the reopened one")
+	}
+}
+
+// reportErrors fails t with the first five errors errs (closed) holds and
+// the count of the rest.
+func reportErrors(t *testing.T, errs <-chan error) {
+	t.Helper()
+	n := 0
+	for err := range errs {
+		if n++; n <= 5 {
+			t.Error(err)
+		}
+	}
+	if n > 5 {
+		t.Errorf("… and %d more errors", n-5)
 	}
 }
