@@ -203,10 +203,11 @@ func (m *Manager) rotate(ctx context.Context, tok, ip, ua string) (*User, string
 				return ErrInvalidToken
 			}
 		case gen < s.Generation && s.Generation-gen <= maxRefreshWalk:
+			walked := secret // a store may call update more than once
 			for i := gen; i < s.Generation; i++ {
-				secret = r.next(secret)
+				walked = r.next(walked)
 			}
-			current := formatRefresh(sid, s.Generation, secret)
+			current := formatRefresh(sid, s.Generation, walked)
 			if !hmac.Equal(r.hash(current), s.TokenHash) {
 				return ErrInvalidToken // not a token of this session
 			}
