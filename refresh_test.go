@@ -390,3 +390,26 @@ func TestDeviceSessions(t *testing.T) {
 		t.Errorf("PUT /sessions: %d", rec.Code)
 	}
 }
+
+// FuzzParseRefresh: parseRefresh never panics, and accepts exactly the
+// canonical spelling of a token: formatting what it read gives the input
+// back.
+func FuzzParseRefresh(f *testing.F) {
+	for _, s := range []string{
+		formatRefresh("AAAAAAAAAAAAAAAAAAAAAA", 0, make([]byte, 32)),
+		formatRefresh("AAAAAAAAAAAAAAAAAAAAAA", 123456789, make([]byte, 32)),
+		"AAAAAAAAAAAAAAAAAAAAAA.01.AAAA", "AAAAAAAAAAAAAAAAAAAAAA.-1.x", "..", "a.b.c", "",
+		"AAAAAAAAAAAAAAAAAAAAAA.1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, tok string) {
+		sid, gen, secret, ok := parseRefresh(tok)
+		if !ok {
+			return
+		}
+		if gen < 0 || len(secret) != 32 || formatRefresh(sid, gen, secret) != tok {
+			t.Fatalf("accepted %q as %q, %d, %x", tok, sid, gen, secret)
+		}
+	})
+}
