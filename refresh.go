@@ -142,8 +142,10 @@ func parseRefresh(tok string) (sid string, gen int, secret []byte, ok bool) {
 		}
 	}
 	gen, _ = strconv.Atoi(g)
+	// The decoder skips CR and LF, even in strict mode: only the canonical
+	// spelling of the secret is a token.
 	secret, err := base64.RawURLEncoding.Strict().DecodeString(s)
-	if err != nil || len(secret) != sha256.Size {
+	if err != nil || len(secret) != sha256.Size || base64.RawURLEncoding.EncodeToString(secret) != s {
 		return "", 0, nil, false
 	}
 	return sid, gen, secret, true
