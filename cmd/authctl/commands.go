@@ -20,8 +20,9 @@ type command struct {
 	name string // group and subcommand, "users create"
 	args string // synopsis of the arguments
 	help string
-	// pos names the positional arguments the command requires.
-	pos []string
+	// pos names the positional arguments the command requires, opt the
+	// ones that may follow them.
+	pos, opt []string
 	// flags defines the command's flags on fs, storing into o.
 	flags func(fs *flag.FlagSet, o *options)
 	run   func(ctx context.Context, a *app, o *options, args []string) error
@@ -33,6 +34,7 @@ type options struct {
 	confirmed     bool
 	passwordStdin bool
 	noPassword    bool
+	all           bool
 	maxAge        time.Duration
 	digest        string
 	baseURL       string
@@ -132,6 +134,20 @@ var commands = []command{
 		},
 		run: tokensVerify,
 	},
+	{
+		name: "sessions list", args: "EMAIL [--all]",
+		help: "Lists the user's live device sessions (refresh tokens), as GET\n/auth/sessions does with the default lifetimes: of the user's current\nuniquifier, refreshed within 7 days and begun within 90. --all lists every\nstored one, with its state (live, revoked, idle, expired). Needs sqlstore's\ntables: a Flask-Security database keeps no sessions.",
+		pos:  []string{"EMAIL"},
+		flags: func(fs *flag.FlagSet, o *options) {
+			fs.BoolVar(&o.all, "all", false, "list the sessions that can no longer be refreshed too")
+		},
+		run: sessionsList,
+	},
+	{
+		name: "sessions revoke", args: "EMAIL [ID]",
+		help: "Ends the user's device session ID, or with no ID every one of them, and\nsays how many ended: their refresh tokens stop working. The access token a\nsession last issued stays valid until it expires; tokens revoke ends those\ntoo.",
+		pos:  []string{"EMAIL"}, opt: []string{"ID"}, run: sessionsRevoke,
+	},
 }
 
 // runCommand parses the command's flags, which may come before, between
@@ -166,12 +182,12 @@ func (a *app) runCommand(ctx context.Context, c command, args []string) error {
 		args = args[1:]
 	}
 	pos = append(pos, tail...)
-	if len(pos) != len(c.pos) {
+	if len(pos) < len(c.pos) || len(pos) > len(c.pos)+len(c.opt) {
 		commandUsage(a.stderr, c, fs)
 		if len(pos) < len(c.pos) {
 			return fmt.Errorf("%s: missing %s: %w", c.name, strings.Join(c.pos[len(pos):], " "), errUsage)
 		}
-		return fmt.Errorf("%s: unexpected argument %q: %w", c.name, pos[len(c.pos)], errUsage)
+		return fmt.Errorf("%s: unexpected argument %q: %w", c.name, pos[len(c.pos)+len(c.opt)], errUsage)
 	}
 	return c.run(ctx, a, &o, pos)
 }

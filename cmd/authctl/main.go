@@ -21,6 +21,8 @@
 //	tokens revoke EMAIL
 //	tokens inspect TOKEN
 //	tokens verify TOKEN [--max-age DURATION] [--digest sha1|sha256|sha512]
+//	sessions list EMAIL [--all]
+//	sessions revoke EMAIL [ID]
 //
 // DSN is a postgres:// or postgresql:// URL for PostgreSQL (through the pgx
 // driver) or else the path of an SQLite file (modernc.org/sqlite), opened
@@ -52,6 +54,12 @@
 // mail flags would send it: -smtp HOST:PORT (with $MAIL_FROM,
 // $SMTP_USERNAME, $SMTP_PASSWORD and -smtp-security starttls, tls or
 // insecure), -mail-dir DIR, or else stdout.
+//
+// "sessions list" and "sessions revoke" show and end the device sessions
+// that refresh tokens carry (see [auth.RefreshConfig]), on sqlstore's
+// tables; a Flask-Security database keeps none. "sessions list" shows the
+// live ones, as GET /sessions lists them with the default lifetimes (7 days
+// idle, 90 days in all), or with --all every stored one and its state.
 //
 // Every command answers -h with its usage. Errors go to the standard
 // error; the exit status is 0 on success, 1 on failure and 2 on a usage
@@ -95,6 +103,8 @@ Commands:
   tokens revoke EMAIL
   tokens inspect TOKEN
   tokens verify TOKEN [--max-age DURATION] [--digest sha1|sha256|sha512]
+  sessions list EMAIL [--all]
+  sessions revoke EMAIL [ID]
 
 Options:
   -db DSN          postgres:// or postgresql:// URL, or an SQLite file path
@@ -113,6 +123,8 @@ DB) and $AUTH_TOKEN_SALT. "users send-confirmation" and "users send-reset"
 sign the link with the same key, under -base-url (the server's public
 origin, as its own -base-url), and mail it as the example server does:
 -smtp with $MAIL_FROM, $SMTP_USERNAME, $SMTP_PASSWORD; -mail-dir; or stdout.
+"sessions" works on the device sessions of refresh tokens (sqlstore's
+tables only).
 Run "authctl COMMAND -h" for the usage of one command.
 `
 

@@ -32,8 +32,8 @@ import (
 // what the pages show, not just URLs, and saves a screenshot of each step
 // in a temporary directory (or $AUTH_BROWSER_ARTIFACTS). With
 // AUTH_UPDATE_SCREENSHOTS=docs it also rewrites docs/login.png and
-// docs/account.png (a relative directory is taken from the module root),
-// shrunk by shrinkPNG.
+// docs/account.png, which lists an API client's device session (a
+// relative directory is taken from the module root), shrunk by shrinkPNG.
 //
 // Without chromium and chromedriver it skips, except under CI=true, where
 // it fails: install them with apt-get install chromium chromium-driver.
@@ -88,7 +88,10 @@ func TestBrowser(t *testing.T) {
 	}
 	wd.screenshot(shots, "02-wrong-password.png", "")
 
-	// 3. The right password leads to the page first asked for.
+	// 3. The right password leads to the page first asked for, which
+	// lists the devices logged in with a refresh token: here an API
+	// client's login.
+	cli := apiLogin(t, app, "test@example.com", "test123", "example-cli/1.0 (linux)")
 	wd.typeInto("Email", "test@example.com")
 	wd.typeInto("Password", "test123")
 	wd.click(wd.find("css selector", "button[type=submit]"))
@@ -102,7 +105,19 @@ func TestBrowser(t *testing.T) {
 	if !session.HTTPOnly || !session.Secure || session.SameSite != "Lax" {
 		t.Errorf("session cookie as the browser keeps it: %+v", session)
 	}
+	wd.wantText("#devices", "example-cli/1.0 (linux)")
 	wd.screenshot(shots, "03-account.png", "account.png")
+
+	// 3b. Its button ends that session: the client's refresh token dies.
+	wd.click(wd.find("css selector", "#devices form button"))
+	wd.waitFor("the ended session", func() bool { return wd.exists("[role=status]") })
+	wd.waitPath("/account")
+	wd.wantText("[role=status]", "The session has ended")
+	wd.wantText("#devices", "No app is logged in with a refresh token.")
+	if refreshes(t, app, cli) {
+		t.Error("the session ended on the account page still refreshes")
+	}
+	wd.screenshot(shots, "03b-device-ended.png", "")
 
 	// 4. A cross-site form post arrives without the cookie (SameSite=Lax),
 	// so it is not authenticated; the user stays logged in.

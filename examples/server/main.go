@@ -235,6 +235,7 @@ func nativeManager(ctx context.Context, dsn string, account auth.AccountConfig, 
 		return nil, nil, err
 	}
 	cfg.Account = account
+	cfg.Refresh = nativeRefresh()
 	if v := getenv("AUTH_BCRYPT_COST"); v != "" {
 		if cfg.Password.BcryptCost, err = strconv.Atoi(v); err != nil {
 			return nil, nil, fmt.Errorf("AUTH_BCRYPT_COST=%q: want a whole number from 4 to 31", v)
@@ -249,6 +250,16 @@ func nativeManager(ctx context.Context, dsn string, account auth.AccountConfig, 
 		go pglisten.Run(ctx, dsn, m, pglisten.Config{Logger: logger}) //nolint:errcheck // it ends with ctx
 	}
 	return m, closeStore, nil
+}
+
+// nativeRefresh is the refresh token configuration of -schema native, whose
+// store keeps device sessions: on, with the library's defaults (sessions
+// end after 7 days unused or 90 in all; a 10 s grace for a retried
+// refresh), the token in the JSON answers rather than a cookie. The access
+// tokens keep serverConfig's MaxAge of an hour. A Flask-Security database
+// has no table for sessions, so -schema flask-security goes without.
+func nativeRefresh() auth.RefreshConfig {
+	return auth.RefreshConfig{Enabled: true}
 }
 
 // openNative opens (creating if need be) the store of this package's own

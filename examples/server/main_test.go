@@ -28,7 +28,7 @@ func newTestApp(t *testing.T) (*httptest.Server, *auth.MemoryStore) {
 	store := auth.NewMemoryStore()
 	m, err := auth.New(store, []byte("example server test secret, 32 b"), auth.Config{
 
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Token: auth.TokenConfig{MaxAge: time.Hour}, Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Token: auth.TokenConfig{MaxAge: time.Hour}, Refresh: nativeRefresh(), Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +71,8 @@ func TestSeed(t *testing.T) {
 }
 
 // flowStep is one request of the client flow. In path, header values and
-// Basic credentials, "{name}" stands for a token saved by an earlier step.
+// Basic credentials and body, "{name}" stands for a token saved by an
+// earlier step.
 type flowStep struct {
 	name      string
 	method    string // default GET
@@ -80,6 +81,7 @@ type flowStep struct {
 	basic     [2]string // user and password of an Authorization: Basic header, if user is set
 	body      string
 	save      string // save the response's token under this name
+	saveRT    string // and its refresh token under this one
 	wantCode  int
 	wantJSON  string // the exact response, as JSON; may use "{name}"
 	wantChall string // WWW-Authenticate
@@ -102,13 +104,13 @@ func TestClientFlow(t *testing.T) {
 		{name: "public without auth", path: "/public/", wantCode: 200, wantJSON: itemsJSON},
 		{
 			name: "login", method: "POST", path: "/login", header: jsonCT,
-			body: `{"email": "test@example.com", "password": "test123"}`, save: "test", wantCode: 200,
-			wantJSON: `{"meta":{"code":200},"response":{"user":{"id":"1","authentication_token":"{test}"}}}`,
+			body: `{"email": "test@example.com", "password": "test123"}`, save: "test", saveRT: "testRT", wantCode: 200,
+			wantJSON: `{"meta":{"code":200},"response":{"user":{"id":"1","authentication_token":"{test}","refresh_token":"{testRT}"}}}`,
 		},
 		{
 			name: "admin login", method: "POST", path: "/login", header: jsonCT,
-			body: `{"email": "ADMIN@example.com", "password": "admin123"}`, save: "admin", wantCode: 200,
-			wantJSON: `{"meta":{"code":200},"response":{"user":{"id":"2","authentication_token":"{admin}"}}}`,
+			body: `{"email": "ADMIN@example.com", "password": "admin123"}`, save: "admin", saveRT: "adminRT", wantCode: 200,
+			wantJSON: `{"meta":{"code":200},"response":{"user":{"id":"2","authentication_token":"{admin}","refresh_token":"{adminRT}"}}}`,
 		},
 		{
 			name: "login with wrong password", method: "POST", path: "/login", header: jsonCT,
@@ -126,6 +128,45 @@ func TestClientFlow(t *testing.T) {
 			wantCode: 200, wantJSON: `{"message":"Hello test@example.com","id":"1"}`,
 		},
 		{name: "protected without token", path: "/protected", wantCode: 401, wantJSON: unauthJSON, wantChall: bearer},
+		// Refresh tokens (the native schema has them): each refresh answers
+		// a new pair and rotates the token. Within the 10 s grace the token
+		// before gets the same refresh token again (a client's retry); one
+		// rotated further back is taken for a stolen copy, which ends the
+		// session: its newest refresh token dies too, its access tokens
+		// live on until they expire.
+		{
+			name: "refresh", method: "POST", path: "/auth/refresh-token", header: jsonCT,
+			body: `{"refresh_token": "{testRT}"}`, save: "refreshed", saveRT: "testRT1", wantCode: 200,
+			wantJSON: `{"meta":{"code":200},"response":{"user":{"id":"1","authentication_token":"{refreshed}","refresh_token":"{testRT1}"}}}`,
+		},
+		{
+			name: "refreshed token on protected", path: "/protected", header: map[string]string{"Authentication-Token": "{refreshed}"},
+			wantCode: 200, wantJSON: `{"message":"Hello test@example.com","id":"1"}`,
+		},
+		{
+			name: "refresh retried within the grace", method: "POST", path: "/auth/refresh-token", header: jsonCT,
+			body: `{"refresh_token": "{testRT}"}`, save: "retried", saveRT: "testRT1", wantCode: 200,
+			wantJSON: `{"meta":{"code":200},"response":{"user":{"id":"1","authentication_token":"{retried}","refresh_token":"{testRT1}"}}}`,
+		},
+		{
+			name: "refresh again", method: "POST", path: "/auth/refresh-token", header: jsonCT,
+			body: `{"refresh_token": "{testRT1}"}`, save: "refreshed2", saveRT: "testRT2", wantCode: 200,
+			wantJSON: `{"meta":{"code":200},"response":{"user":{"id":"1","authentication_token":"{refreshed2}","refresh_token":"{testRT2}"}}}`,
+		},
+		{
+			name: "rotated refresh token again", method: "POST", path: "/auth/refresh-token", header: jsonCT,
+			body: `{"refresh_token": "{testRT}"}`, wantCode: 401, wantJSON: unauthJSON,
+		},
+		{
+			name: "newest refresh token after the reuse", method: "POST", path: "/auth/refresh-token", header: jsonCT,
+			body: `{"refresh_token": "{testRT2}"}`, wantCode: 401, wantJSON: unauthJSON,
+		},
+		{name: "access token after the reuse", path: "/protected", header: map[string]string{"Authentication-Token": "{refreshed2}"}, wantCode: 200},
+		{
+			name: "refresh without a token", method: "POST", path: "/auth/refresh-token", header: jsonCT, body: `{}`,
+			wantCode: 400, wantJSON: `{"meta":{"code":400},"response":{"errors":["Send the refresh token as \"refresh_token\"."]}}`,
+		},
+		{name: "sessions without auth", path: "/auth/sessions", wantCode: 401, wantJSON: unauthJSON, wantChall: bearer},
 		{name: "dummy-api with header", path: "/dummy-api/", header: map[string]string{"Authentication-Token": "{test}"}, wantCode: 200, wantJSON: itemsJSON},
 		{name: "dummy-api with query", path: "/dummy-api/?auth_token={test}", wantCode: 200, wantJSON: itemsJSON},
 		{name: "dummy-api with bearer", path: "/dummy-api/", header: map[string]string{"Authorization": "Bearer {test}"}, wantCode: 200, wantJSON: itemsJSON},
@@ -192,7 +233,7 @@ func TestClientFlow(t *testing.T) {
 			if method == "" {
 				method = http.MethodGet
 			}
-			req, err := http.NewRequest(method, srv.URL+expand(st.path), strings.NewReader(st.body))
+			req, err := http.NewRequest(method, srv.URL+expand(st.path), strings.NewReader(expand(st.body)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -221,6 +262,16 @@ func TestClientFlow(t *testing.T) {
 				}
 				tokens[st.save] = tok
 			}
+			if st.saveRT != "" {
+				rt, err := findRefreshToken(body)
+				if err != nil {
+					t.Fatalf("no refresh token in %s: %v", body, err)
+				}
+				if old, ok := tokens[st.saveRT]; ok && old != rt {
+					t.Errorf("refresh token %s, want {%s} again, %s", rt, st.saveRT, old)
+				}
+				tokens[st.saveRT] = rt
+			}
 			if st.wantJSON != "" {
 				if !sameJSON(t, body, []byte(expand(st.wantJSON))) {
 					t.Errorf("body %s, want %s", body, expand(st.wantJSON))
@@ -241,7 +292,7 @@ func TestClientFlow(t *testing.T) {
 		}
 	}
 
-	if len(tokens) != 3 {
+	if len(tokens) != 10 {
 		return // steps were filtered out with -run
 	}
 	u, err := store.UserByEmail(context.Background(), "test@example.com")
@@ -270,6 +321,24 @@ func findToken(body []byte) (string, error) {
 		return tok, nil
 	}
 	return "", errors.New("no token member")
+}
+
+// findRefreshToken returns the refresh token of a login or refresh response.
+func findRefreshToken(body []byte) (string, error) {
+	var v struct {
+		Response struct {
+			User struct {
+				Refresh string `json:"refresh_token"`
+			} `json:"user"`
+		} `json:"response"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return "", err
+	}
+	if v.Response.User.Refresh == "" {
+		return "", errors.New("no refresh_token member")
+	}
+	return v.Response.User.Refresh, nil
 }
 
 // sameJSON reports whether a and b hold the same JSON value, keys in any order.

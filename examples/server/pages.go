@@ -236,14 +236,26 @@ func (fw *forbiddenWriter) Unwrap() http.ResponseWriter { return fw.ResponseWrit
 // accountStatuses are the account page's texts of the status the
 // account handler redirects to it with.
 var accountStatuses = map[string]string{
-	"changed": "Your password has been changed. Your other sessions and tokens have ended.",
+	"changed":       "Your password has been changed. Your other sessions and tokens have ended.",
+	"session-ended": "The session has ended: that device can no longer refresh its token. The access token it holds works until it expires, within the hour.",
 }
 
-// accountPage shows the logged-in user, links to the account forms and a
-// logout button, the error of a refused logout (?error=csrf or origin)
-// and the outcome of a password change (?status=changed). It runs behind
-// m.Require(auth.Session), so the user is in the context.
-func accountPage(m *auth.Manager) http.Handler {
+// accountErrors are the account page's texts of the error codes in its
+// query: a refused post (csrf, origin) and the Devices section's.
+var accountErrors = map[string]string{
+	"csrf":        csrfErrors["csrf"],
+	"origin":      csrfErrors["origin"],
+	"no-session":  "That session had ended already.",
+	"unavailable": commonErrors["unavailable"],
+}
+
+// accountPage shows the logged-in user, links to the account forms, a
+// logout button and the user's device sessions (pages_sessions.go), the
+// error of a refused post (?error=csrf or origin, or the Devices
+// section's) and the outcome of a password change or an ended session
+// (?status=…). It runs behind m.Require(auth.Session), so the user is in
+// the context; account is m.AccountHandler, which lists the sessions.
+func accountPage(m *auth.Manager, account http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := auth.FromContext(r.Context())
 		q := r.URL.Query()
@@ -252,7 +264,8 @@ func accountPage(m *auth.Manager) http.Handler {
 			CSRFToken string
 			Error     string
 			Info      string
-		}{u, m.CSRFToken(r), csrfErrors[q.Get("error")], accountStatuses[q.Get("status")]})
+			Devices   devices
+		}{u, m.CSRFToken(r), accountErrors[q.Get("error")], accountStatuses[q.Get("status")], userDevices(account, r)})
 	})
 }
 

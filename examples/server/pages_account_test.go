@@ -33,6 +33,7 @@ func newAccountApp(t *testing.T) (string, *auth.MemoryStore, *smtptest.Server) {
 	}
 	cfg.Password = auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4}
 	cfg.Account = accountConfig(mailer, base)
+	cfg.Refresh = nativeRefresh()
 	store := auth.NewMemoryStore()
 	m, err := auth.New(store, []byte("example server test secret, 32 b"), cfg)
 	if err != nil {

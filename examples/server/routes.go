@@ -16,11 +16,14 @@ func routes(m *auth.Manager) http.Handler {
 	mux.Handle("POST /login", keepEmail(m.LoginHandler()))
 	mux.Handle("POST /logout", browserLogout(m.LogoutHandler()))     // a token, or the session and its CSRF token
 	mux.Handle("GET /login", m.Optional(auth.Session)(loginPage(m))) // Optional lets CSRFToken set the login CSRF cookie
-	mux.Handle("GET /account", m.Require(auth.Session)(accountPage(m)))
+	account := m.AccountHandler()
+	mux.Handle("GET /account", m.Require(auth.Session)(accountPage(m, account)))
+	mux.Handle("POST /account/sessions/end", browserForbidden(m.Require(auth.Session)(endSession(m, account)), // the Devices section's buttons
+		func(*http.Request) string { return "/account" }))
 
 	// The account lifecycle: the library's handler, and the pages whose
 	// forms post to it and where its redirects lead (pages_account.go).
-	mux.Handle(accountPath+"/", browserForbidden(http.StripPrefix(accountPath, m.AccountHandler()),
+	mux.Handle(accountPath+"/", browserForbidden(http.StripPrefix(accountPath, account),
 		func(r *http.Request) string { return formPage(r.URL.Path) }))
 	anonymous := m.Optional(auth.Session) // for the login CSRF token of the forms
 	session := m.Require(auth.Session)
