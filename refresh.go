@@ -304,11 +304,12 @@ func (m *Manager) serveRefresh(w http.ResponseWriter, r *http.Request) {
 	}
 	u, next, err := m.rotate(r.Context(), tok, m.proxies.clientAddr(r), r.UserAgent())
 	if err != nil {
-		status := http.StatusUnauthorized
 		if errors.Is(err, ErrStoreUnavailable) {
-			status = http.StatusServiceUnavailable
+			m.fail(w, r, http.StatusServiceUnavailable, err)
+			return
 		}
-		m.fail(w, r, status, err)
+		m.challenge(w, Token, err) // a 401 names its scheme (RFC 7235)
+		m.fail(w, r, http.StatusUnauthorized, err)
 		return
 	}
 	access, err := m.IssueToken(u)

@@ -61,6 +61,7 @@ func pairOf(t *testing.T, rec *httptest.ResponseRecorder) pair {
 }
 
 // refresh posts the refresh token and returns the status and the pair.
+// A 401 must name its scheme.
 func (f *refreshFixture) refresh(t *testing.T, tok string) (int, pair) {
 	t.Helper()
 	b, _ := json.Marshal(map[string]string{"refresh_token": tok})
@@ -68,6 +69,9 @@ func (f *refreshFixture) refresh(t *testing.T, tok string) (int, pair) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "refresh-test/1.0")
 	rec := serve(f.h, req)
+	if rec.Code == http.StatusUnauthorized && rec.Header().Get("WWW-Authenticate") != `Bearer realm="auth", error="invalid_token"` {
+		t.Errorf("401 with WWW-Authenticate %q", rec.Header().Get("WWW-Authenticate"))
+	}
 	return rec.Code, pairOf(t, rec)
 }
 

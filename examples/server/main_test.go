@@ -155,11 +155,11 @@ func TestClientFlow(t *testing.T) {
 		},
 		{
 			name: "rotated refresh token again", method: "POST", path: "/auth/refresh-token", header: jsonCT,
-			body: `{"refresh_token": "{testRT}"}`, wantCode: 401, wantJSON: unauthJSON,
+			body: `{"refresh_token": "{testRT}"}`, wantCode: 401, wantJSON: unauthJSON, wantChall: invalid,
 		},
 		{
 			name: "newest refresh token after the reuse", method: "POST", path: "/auth/refresh-token", header: jsonCT,
-			body: `{"refresh_token": "{testRT2}"}`, wantCode: 401, wantJSON: unauthJSON,
+			body: `{"refresh_token": "{testRT2}"}`, wantCode: 401, wantJSON: unauthJSON, wantChall: invalid,
 		},
 		{name: "access token after the reuse", path: "/protected", header: map[string]string{"Authentication-Token": "{refreshed2}"}, wantCode: 200},
 		{
