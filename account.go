@@ -38,9 +38,10 @@ type AccountConfig struct {
 	SendTimeout time.Duration
 
 	// SkipConfirmation makes registration create confirmed users, mail no
-	// link and answer with a token and session cookies, as a login does.
-	// Default false: a registered user must confirm the address by the
-	// link mailed before logging in.
+	// link and answer with a token, in a JSON login's shape. Default
+	// false: a registered user is unconfirmed until the mailed link is
+	// opened (routes behind [Manager.RequireConfirmed] refuse them until
+	// then).
 	SkipConfirmation bool
 	// Roles are given to every registered user. Default none.
 	Roles []string

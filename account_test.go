@@ -687,3 +687,27 @@ func TestAccountStoreFailure(t *testing.T) {
 		checkNoLeak(t, rec.Body.String())
 	}
 }
+
+// TestRegisterSkipConfirmation: the new user is confirmed and answered with
+// a working token, no mail is sent, and a taken email gets a field error.
+func TestRegisterSkipConfirmation(t *testing.T) {
+	f := newAccountFixture(t, func(c *Config) { c.Account.SkipConfirmation = true; c.Account.Roles = []string{"reader"} })
+	r := f.post(t, "/register", jsonBody("email", "quick@example.com", "password", "a quick password"))
+	if r.status != http.StatusOK || r.env.Response.User == nil || r.env.Response.User.Token == "" {
+		t.Fatalf("register: %d %s", r.status, r.body)
+	}
+	if f.protected(t, r.env.Response.User.Token) != http.StatusOK {
+		t.Error("the token the registration answered does not work")
+	}
+	u, err := f.store.UserByEmail(context.Background(), "quick@example.com")
+	if err != nil || !u.Confirmed || !u.HasRole("reader") {
+		t.Errorf("stored %+v, %v: want confirmed with role reader", u, err)
+	}
+	if r := f.post(t, "/register", jsonBody("email", "USER@example.com", "password", "a quick password")); r.status != http.StatusBadRequest || len(r.env.Response.FieldErrors["email"]) != 1 {
+		t.Errorf("a taken email: %d %s", r.status, r.body)
+	}
+	time.Sleep(50 * time.Millisecond) // a message that should not come would arrive by now
+	if n := len(f.smtp.Messages()); n != 0 {
+		t.Errorf("%d messages sent, want none", n)
+	}
+}

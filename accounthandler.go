@@ -240,13 +240,17 @@ func (m *Manager) tokenLifecycle(loggedIn func(http.Handler) http.Handler) func(
 	if m.refresh == nil {
 		return func(http.ResponseWriter, *http.Request) bool { return false }
 	}
+	sessions := loggedIn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, id, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		m.serveSessions(w, r, id)
+	}))
 	return func(w http.ResponseWriter, r *http.Request) bool {
 		route, id, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		switch {
 		case route == "refresh-token" && id == "" && !strings.HasSuffix(r.URL.Path, "/"):
 			m.serveRefresh(w, r)
 		case route == "sessions" && !strings.Contains(id, "/"):
-			loggedIn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.serveSessions(w, r, id) })).ServeHTTP(w, r)
+			sessions.ServeHTTP(w, r)
 		default:
 			return false
 		}

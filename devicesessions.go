@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -82,15 +83,17 @@ func (m *Manager) serveSessions(w http.ResponseWriter, r *http.Request, id strin
 		}{n})
 	case r.Method == http.MethodDelete:
 		// Only the owner's own sessions: another user's ID is answered as
-		// an unknown one.
-		err := m.refresh.store.UpdateSession(ctx, id, func(s *DeviceSession) error {
-			if s.UserID != u.ID {
-				return ErrTokenNotFound
-			}
-			return nil
-		})
+		// an unknown one. A session never changes owner, so the check and
+		// the delete need no transaction together.
+		owned, err := m.refresh.store.UserSessions(ctx, u.ID)
 		if err == nil {
-			err = m.refresh.store.DeleteSession(ctx, id)
+			err = fmt.Errorf("%w: session %q", ErrTokenNotFound, id)
+			for _, s := range owned {
+				if s.ID == id {
+					err = m.refresh.store.DeleteSession(ctx, id)
+					break
+				}
+			}
 		}
 		switch {
 		case errors.Is(err, ErrTokenNotFound):
