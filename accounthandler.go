@@ -48,9 +48,13 @@ const (
 	msgEmailInUse       = "This link is not valid: the address is in use by another account."
 )
 
+// replies answers the account handler's requests: JSON, or a browser's
+// form post with a redirect.
+type replies struct{ m *Manager }
+
 // accounts serves AccountHandler: see AccountConfig.
 type accounts struct {
-	m           *Manager
+	replies
 	admin       UserAdmin // nil: no registration
 	links       LinkCodec
 	post        *postman
@@ -83,7 +87,7 @@ func newAccounts(m *Manager, key []byte, oldKeys [][]byte, c AccountConfig, brea
 		return nil, err
 	}
 	a := &accounts{
-		m:           m,
+		replies:     replies{m},
 		links:       c.Links,
 		base:        strings.TrimRight(c.BaseURL, "/"),
 		skipConfirm: c.SkipConfirmation,
@@ -234,23 +238,33 @@ func (m *Manager) AccountHandler() http.Handler {
 }
 
 // tokenLifecycle returns the router of the routes that need no Mailer:
-// /refresh-token and /sessions, when refresh tokens are on. It reports
-// whether it answered the request.
+// /verify, /refresh-token and /sessions when refresh tokens are on, /tokens
+// when personal access tokens are. It reports whether it answered the
+// request.
 func (m *Manager) tokenLifecycle(loggedIn func(http.Handler) http.Handler) func(w http.ResponseWriter, r *http.Request) bool {
-	if m.refresh == nil {
-		return func(http.ResponseWriter, *http.Request) bool { return false }
+	verify := loggedIn(http.HandlerFunc(m.serveVerify))
+	var sessions, tokens http.Handler
+	if m.refresh != nil {
+		sessions = loggedIn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, id, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+			m.serveSessions(w, r, id)
+		}))
 	}
-	sessions := loggedIn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, id, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-		m.serveSessions(w, r, id)
-	}))
+	if m.personal != nil {
+		tokens = loggedIn(m.personalTokenRoutes())
+	}
 	return func(w http.ResponseWriter, r *http.Request) bool {
 		route, id, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		leaf := id == "" && !strings.HasSuffix(r.URL.Path, "/")
 		switch {
-		case route == "refresh-token" && id == "" && !strings.HasSuffix(r.URL.Path, "/"):
+		case route == "verify" && leaf:
+			verify.ServeHTTP(w, r)
+		case m.refresh != nil && route == "refresh-token" && leaf:
 			m.serveRefresh(w, r)
-		case route == "sessions" && !strings.Contains(id, "/"):
+		case m.refresh != nil && route == "sessions" && !strings.Contains(id, "/"):
 			sessions.ServeHTTP(w, r)
+		case m.personal != nil && route == "tokens" && !strings.Contains(id, "/"):
+			tokens.ServeHTTP(w, r)
 		default:
 			return false
 		}
@@ -375,7 +389,7 @@ func (a *accounts) checkNewPassword(ctx context.Context, f fieldErrors, field, p
 
 // ok answers a successful request: a browser's form post is redirected to
 // its next with status; others get response in the envelope.
-func (a *accounts) ok(w http.ResponseWriter, r *http.Request, q accountRequest, status string, response any) {
+func (a replies) ok(w http.ResponseWriter, r *http.Request, q accountRequest, status string, response any) {
 	if q.form && prefersHTML(r) {
 		if next, safe := safeNext(q.next); safe {
 			noStore(w)
@@ -388,7 +402,7 @@ func (a *accounts) ok(w http.ResponseWriter, r *http.Request, q accountRequest, 
 
 // refuse answers a request with field errors, or a browser's form post by
 // sending it back to its page with the first field in error.
-func (a *accounts) refuse(w http.ResponseWriter, r *http.Request, q accountRequest, f fieldErrors, order ...string) {
+func (a replies) refuse(w http.ResponseWriter, r *http.Request, q accountRequest, f fieldErrors, order ...string) {
 	for _, field := range order {
 		if len(f[field]) > 0 && a.back(w, r, q, field) {
 			return
@@ -399,7 +413,7 @@ func (a *accounts) refuse(w http.ResponseWriter, r *http.Request, q accountReque
 
 // fail answers an error, or a browser's form post by sending it back to
 // its page with problem in "error".
-func (a *accounts) fail(w http.ResponseWriter, r *http.Request, q accountRequest, err error) {
+func (a replies) fail(w http.ResponseWriter, r *http.Request, q accountRequest, err error) {
 	problem := "invalid"
 	switch statusOf(err) {
 	case http.StatusTooManyRequests:
@@ -415,7 +429,7 @@ func (a *accounts) fail(w http.ResponseWriter, r *http.Request, q accountRequest
 
 // back redirects a browser's form post to the same-origin page it came
 // from with error=problem, reporting whether it did.
-func (a *accounts) back(w http.ResponseWriter, r *http.Request, q accountRequest, problem string) bool {
+func (a replies) back(w http.ResponseWriter, r *http.Request, q accountRequest, problem string) bool {
 	if !q.form || !prefersHTML(r) {
 		return false
 	}

@@ -27,30 +27,41 @@ func (q accountRequest) get(name string) string { return q.fields[name] }
 // (or null), or an url-encoded form with each at most once. Other members
 // and fields are ignored; the form's "next" is kept.
 func readAccountRequest(w http.ResponseWriter, r *http.Request, max int64, names ...string) (accountRequest, error) {
-	const unsupported = "Send the request as application/json or application/x-www-form-urlencoded."
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	body, isJSON, err := readAccountBody(w, r, max)
 	if err != nil {
-		return accountRequest{}, &requestError{status: http.StatusUnsupportedMediaType, msg: unsupported}
-	}
-	isJSON := mt == "application/json" || strings.HasSuffix(mt, "+json")
-	if !isJSON && mt != "application/x-www-form-urlencoded" {
-		return accountRequest{}, &requestError{status: http.StatusUnsupportedMediaType, msg: unsupported}
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return accountRequest{}, errBodyTooLarge
-		}
-		return accountRequest{}, badRequest("The request body could not be read.")
-	}
-	if !utf8.Valid(body) {
-		return accountRequest{form: !isJSON}, badRequest("The request body is not valid UTF-8.")
+		return accountRequest{form: !isJSON && body != nil}, err
 	}
 	if isJSON {
 		return parseAccountJSON(body, names)
 	}
 	return parseAccountForm(body, names)
+}
+
+// readAccountBody reads a body of at most max bytes of valid UTF-8, sent
+// as JSON (isJSON) or as an url-encoded form. On an error, body is non-nil
+// when the content type was known.
+func readAccountBody(w http.ResponseWriter, r *http.Request, max int64) (body []byte, isJSON bool, err error) {
+	const unsupported = "Send the request as application/json or application/x-www-form-urlencoded."
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return nil, false, &requestError{status: http.StatusUnsupportedMediaType, msg: unsupported}
+	}
+	isJSON = mt == "application/json" || strings.HasSuffix(mt, "+json")
+	if !isJSON && mt != "application/x-www-form-urlencoded" {
+		return nil, false, &requestError{status: http.StatusUnsupportedMediaType, msg: unsupported}
+	}
+	body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, isJSON, errBodyTooLarge
+		}
+		return nil, isJSON, badRequest("The request body could not be read.")
+	}
+	if !utf8.Valid(body) {
+		return []byte{}, isJSON, badRequest("The request body is not valid UTF-8.")
+	}
+	return body, isJSON, nil
 }
 
 func parseAccountJSON(body []byte, names []string) (accountRequest, error) {

@@ -45,6 +45,13 @@ const (
 	// EventRefreshReused: a refresh token of an earlier generation was
 	// presented after the grace, so its device session was ended.
 	EventRefreshReused = "auth.refresh.reused"
+	// EventTokenCreated and EventTokenRevoked: a personal access token
+	// ("token_id" attribute) was made, or revoked by its owner.
+	EventTokenCreated = "auth.token.created"
+	EventTokenRevoked = "auth.token.revoked"
+	// EventReauthenticated: a user entered the password again at POST
+	// /verify.
+	EventReauthenticated = "auth.reauthenticated"
 )
 
 // Reasons of EventLoginFailed, EventTokenRejected, EventSessionRejected

@@ -18,6 +18,7 @@ const minKeyBytes = 16
 const (
 	defaultTokenMaxAge = 24 * time.Hour
 	defaultMaxBody     = 16 << 10
+	defaultFreshness   = time.Hour
 )
 
 // Manager authenticates users of a [UserStore]: it checks passwords, issues
@@ -33,13 +34,15 @@ type Manager struct {
 	issuer    TokenIssuer              // nil: the Manager issues its own
 	sources   tokenSources             // where requests carry tokens
 	passwords passwords
-	sessions  sessions    // browser session settings; see session.go
-	throttle  *throttle   // nil when disabled
-	devices   *devices    // nil when throttling or device tokens are off
-	cache     *userCache  // nil when disabled
-	changes   *changeFeed // nil without a cache or a UserChangeLog
-	accounts  *accounts   // nil without AccountConfig.Mailer
-	refresh   *refresher  // nil unless RefreshConfig.Enabled
+	sessions  sessions        // browser session settings; see session.go
+	throttle  *throttle       // nil when disabled
+	devices   *devices        // nil when throttling or device tokens are off
+	cache     *userCache      // nil when disabled
+	changes   *changeFeed     // nil without a cache or a UserChangeLog
+	accounts  *accounts       // nil without AccountConfig.Mailer
+	refresh   *refresher      // nil unless RefreshConfig.Enabled
+	personal  *personalTokens // nil unless TokenConfig.Scopes
+	freshness time.Duration   // Config.Freshness; < 0: none
 
 	maxBody  int64
 	proxies  proxies
@@ -93,6 +96,10 @@ func New(store UserStore, key []byte, cfg Config) (*Manager, error) {
 	if err = m.setupTokens(key, cfg.Token); err != nil {
 		return nil, err
 	}
+	if m.personal, err = newPersonalTokens(store, cfg.Token, m.cache); err != nil {
+		return nil, err
+	}
+	m.freshness = sessionDurationOr(cfg.Freshness, defaultFreshness)
 	if m.sessions, err = newSessions(key, cfg.Token.OldKeys, cfg.Session); err != nil {
 		return nil, err
 	}

@@ -127,7 +127,7 @@ func TestTokenMaxAge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m, _ := newSeeded(t, Config{Token: TokenConfig{MaxAge: tt.cfg}})
-			if got := m.TokenMaxAge(); got != tt.want {
+			if got := m.tokenMaxAge(); got != tt.want {
 				t.Errorf("TokenMaxAge() = %v, want %v", got, tt.want)
 			}
 		})

@@ -77,7 +77,7 @@ func BenchmarkVerifyToken(b *testing.B) {
 			b.Fatal(err)
 		}
 		var scratch [256]byte
-		if _, _, err := parseClaims(m.tokens, seg, scratch[:0]); err != nil {
+		if _, _, _, err := parseClaims(m.tokens, seg, scratch[:0]); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -73,6 +73,10 @@ type userCache struct {
 	ttl   time.Duration
 	seed  maphash.Seed
 	gens  [genShards]atomic.Uint64 // bumped with mu held; read without
+	// forgets counts the forgets, bumped before the shards' generations,
+	// for a cache of other credentials whose user is known only after the
+	// store lookup (see patCache.put).
+	forgets atomic.Uint64
 }
 
 const (
@@ -127,7 +131,7 @@ func (c *userCache) shard(id string) *atomic.Uint64 {
 }
 
 // get returns the cached user with the given ID, shared and read-only, if
-// the entry is fresh and holds the given uniquifier.
+// the entry is fresh and holds the given uniquifier (any, if uniq is nil).
 func (c *userCache) get(id string, uniq []byte, now time.Time) (*User, bool) {
 	c.mu.RLock()
 	i, ok := c.index[id]
@@ -141,7 +145,7 @@ func (c *userCache) get(id string, uniq []byte, now time.Time) (*User, bool) {
 		}
 	}
 	c.mu.RUnlock()
-	if !ok || now.After(expires) || subtle.ConstantTimeCompare([]byte(u.Uniquifier), uniq) != 1 {
+	if !ok || now.After(expires) || uniq != nil && subtle.ConstantTimeCompare([]byte(u.Uniquifier), uniq) != 1 {
 		return nil, false
 	}
 	return u, true
@@ -205,6 +209,7 @@ func (c *userCache) advance() {
 
 func (c *userCache) forget(id string) {
 	c.mu.Lock()
+	c.forgets.Add(1)
 	c.shard(id).Add(1)
 	if i, ok := c.index[id]; ok {
 		delete(c.index, id)
@@ -216,6 +221,7 @@ func (c *userCache) forget(id string) {
 
 func (c *userCache) forgetAll() {
 	c.mu.Lock()
+	c.forgets.Add(1)
 	for i := range c.gens {
 		c.gens[i].Add(1)
 	}
@@ -235,7 +241,7 @@ type userFaults struct {
 }
 
 // currentUser returns the active user with the given ID if uniq is still
-// its uniquifier: from the verified-user cache while the entry is fresh,
+// its uniquifier (whatever its uniquifier, if uniq is nil): from the verified-user cache while the entry is fresh,
 // otherwise from the store, and then caches it. A user who does not accept
 // the credential gives one of faults; a store failure an error wrapping
 // ErrStoreUnavailable.
@@ -256,7 +262,7 @@ func (m *Manager) currentUser(ctx context.Context, id string, uniq []byte, fault
 		return nil, faults.unknown
 	case err != nil:
 		return nil, storeError(err)
-	case subtle.ConstantTimeCompare([]byte(u.Uniquifier), uniq) != 1:
+	case uniq != nil && subtle.ConstantTimeCompare([]byte(u.Uniquifier), uniq) != 1:
 		return nil, faults.revoked
 	case !u.Active:
 		return nil, faults.inactive

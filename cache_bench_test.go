@@ -37,7 +37,7 @@ func cacheBenchTokens(b *testing.B, m *Manager, n int) []string {
 	}
 	toks := make([]string, n)
 	for i := range toks {
-		toks[i] = signClaims(m.tokens, strconv.Itoa(i), benchUniq)
+		toks[i] = signClaims(m.tokens, strconv.Itoa(i), benchUniq, 0)
 	}
 	benchTokens[n] = toks
 	return toks

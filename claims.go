@@ -5,30 +5,44 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/authkit/auth/itsdangerous"
 )
 
-// A Manager's token payload is the JSON array ["<user id>","<uniquifier>"].
-// These functions write and read exactly that shape without reflection;
-// anything else (including escapes, which the Manager never writes for
-// plain IDs) goes through encoding/json.
+// A Manager's token payload is the JSON array ["<user id>","<uniquifier>"]:
+// the user authenticated when the token was issued. A token issued later
+// than that, by a refresh, adds the Unix time of the authentication:
+// ["<user id>","<uniquifier>",<seconds>]. These functions write and read
+// exactly those shapes without reflection; anything else (including
+// escapes, which the Manager never writes for plain IDs) goes through
+// encoding/json.
 
-// signClaims returns the token of the payload [id, uniq], built on the
-// stack: issuing allocates only the token.
-func signClaims(s *itsdangerous.Serializer, id, uniq string) string {
+// maxAuthTimeDigits bounds the digits of the authentication time: Unix
+// seconds keep 10 digits until the year 2286.
+const maxAuthTimeDigits = 12
+
+// signClaims returns the token of the payload [id, uniq], or [id, uniq,
+// authAt] when authAt is positive, built on the stack: issuing allocates
+// only the token.
+func signClaims(s *itsdangerous.Serializer, id, uniq string, authAt int64) string {
 	var buf [256]byte
-	return s.Sign(appendClaims(buf[:0], id, uniq))
+	return s.Sign(appendClaims(buf[:0], id, uniq, authAt))
 }
 
-// appendClaims appends the JSON array [id, uniq] to dst.
-func appendClaims(dst []byte, id, uniq string) []byte {
+// appendClaims appends the JSON array [id, uniq], or [id, uniq, authAt]
+// when authAt is positive, to dst.
+func appendClaims(dst []byte, id, uniq string, authAt int64) []byte {
 	dst = append(dst, '[')
 	dst = appendJSONString(dst, id)
 	dst = append(dst, ',')
 	dst = appendJSONString(dst, uniq)
+	if authAt > 0 {
+		dst = append(dst, ',')
+		dst = strconv.AppendInt(dst, authAt, 10)
+	}
 	return append(dst, ']')
 }
 
@@ -61,34 +75,73 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// parseClaims decodes a verified payload segment into the user ID and the
-// uniquifier. The uniquifier is returned as a slice of scratch (or of a new
-// buffer if scratch is too small), to be compared and dropped; the ID is a
-// new string.
-func parseClaims(s *itsdangerous.Serializer, seg string, scratch []byte) (string, []byte, error) {
+// parseClaims decodes a verified payload segment into the user ID, the
+// uniquifier and the authentication time (zero if the payload has none).
+// The uniquifier is returned as a slice of scratch (or of a new buffer if
+// scratch is too small), to be compared and dropped; the ID is a new
+// string.
+func parseClaims(s *itsdangerous.Serializer, seg string, scratch []byte) (string, []byte, int64, error) {
 	payload, err := s.AppendPayload(scratch[:0], seg)
 	if err != nil {
-		return "", nil, tokenError(err)
+		return "", nil, 0, tokenError(err)
 	}
-	if id, uniq, ok := parsePlainPair(payload); ok {
-		return string(id), uniq, nil
+	if id, uniq, at, ok := parsePlainClaims(payload); ok {
+		return string(id), uniq, at, nil
 	}
 	// The slow path copies the payload, so that scratch (usually on the
 	// caller's stack) does not escape through encoding/json.
-	var pair []string
-	if !utf8.Valid(payload) || json.Unmarshal(bytes.Clone(payload), &pair) != nil || len(pair) != 2 {
-		return "", nil, fmt.Errorf("%w: not a [id, uniquifier] pair", ErrTokenPayload)
+	bad := fmt.Errorf("%w: not an [id, uniquifier] pair", ErrTokenPayload)
+	var claims []json.RawMessage
+	if !utf8.Valid(payload) || json.Unmarshal(bytes.Clone(payload), &claims) != nil || len(claims) < 2 || len(claims) > 3 {
+		return "", nil, 0, bad
 	}
-	return pair[0], []byte(pair[1]), nil
+	var id, uniq string
+	var at int64
+	if json.Unmarshal(claims[0], &id) != nil || json.Unmarshal(claims[1], &uniq) != nil {
+		return "", nil, 0, bad
+	}
+	if len(claims) == 3 && (json.Unmarshal(claims[2], &at) != nil || at <= 0) {
+		return "", nil, 0, bad
+	}
+	return id, []byte(uniq), at, nil
 }
 
-// parsePlainPair reads ["a","b"] where neither string holds a backslash or
-// a control character. Anything else reports ok=false.
-func parsePlainPair(p []byte) (a, b []byte, ok bool) {
-	if len(p) < 7 || p[0] != '[' || p[1] != '"' || p[len(p)-1] != ']' || p[len(p)-2] != '"' {
+// parsePlainClaims reads ["a","b"] or ["a","b",n] where neither string
+// holds a backslash or a control character and n is a positive decimal
+// integer without sign or leading zero. Anything else reports ok=false.
+func parsePlainClaims(p []byte) (a, b []byte, at int64, ok bool) {
+	n := len(p)
+	if n < 2 || p[n-1] != ']' {
+		return nil, nil, 0, false
+	}
+	pair := p[:n-1] // ["a","b", with ,n after it when there is a time
+	if c := p[n-2]; c >= '0' && c <= '9' {
+		j := n - 2 // the first digit
+		for j > 0 && p[j-1] >= '0' && p[j-1] <= '9' {
+			j--
+		}
+		digits := p[j : n-1]
+		if j < 1 || p[j-1] != ',' || digits[0] == '0' || len(digits) > maxAuthTimeDigits {
+			return nil, nil, 0, false
+		}
+		for _, c := range digits {
+			at = at*10 + int64(c-'0')
+		}
+		pair = p[:j-1]
+	}
+	if a, b, ok = plainPair(pair); !ok {
+		return nil, nil, 0, false
+	}
+	return a, b, at, true
+}
+
+// plainPair reads ["a","b (a pair without its closing bracket) where
+// neither string holds a backslash or a control character.
+func plainPair(p []byte) (a, b []byte, ok bool) {
+	if len(p) < 6 || p[0] != '[' || p[1] != '"' || p[len(p)-1] != '"' {
 		return nil, nil, false
 	}
-	inner := p[2 : len(p)-2] // a","b
+	inner := p[2 : len(p)-1] // a","b
 	i := bytes.Index(inner, []byte(`","`))
 	if i < 0 {
 		return nil, nil, false

@@ -37,7 +37,7 @@ func TestAppendClaims(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := appendClaims([]byte("prefix:"), tt.id, tt.uniq)
+			got := appendClaims([]byte("prefix:"), tt.id, tt.uniq, 0)
 			if string(got) != "prefix:"+tt.want {
 				t.Fatalf("appendClaims = %s, want prefix:%s", got, tt.want)
 			}
@@ -95,7 +95,7 @@ func TestParseClaims(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var scratch [256]byte
-			id, uniq, err := parseClaims(s, tt.seg, scratch[:0])
+			id, uniq, _, err := parseClaims(s, tt.seg, scratch[:0])
 			if tt.wantErr {
 				if err == nil || !errors.Is(err, ErrTokenPayload) || !errors.Is(err, ErrInvalidToken) {
 					t.Errorf("parseClaims = %q, %q, %v; want ErrTokenPayload", id, uniq, err)
@@ -109,22 +109,37 @@ func TestParseClaims(t *testing.T) {
 	}
 }
 
-func TestParsePlainPair(t *testing.T) {
+func TestParsePlainClaims(t *testing.T) {
 	tests := []struct {
 		name   string
 		in     string
 		a, b   string
+		at     int64
 		wantOK bool
 	}{
 		{name: "plain", in: `["1","abc"]`, a: "1", b: "abc", wantOK: true},
 		{name: "unicode", in: `["jösé","ü"]`, a: "jösé", b: "ü", wantOK: true},
 		{name: "shortest", in: `["a","b"]`, a: "a", b: "b", wantOK: true},
+		{name: "with time", in: `["1","abc",1700000000]`, a: "1", b: "abc", at: 1700000000, wantOK: true},
+		{name: "one-digit time", in: `["1","abc",7]`, a: "1", b: "abc", at: 7, wantOK: true},
+		{name: "twelve-digit time", in: `["1","abc",999999999999]`, a: "1", b: "abc", at: 999999999999, wantOK: true},
+		{name: "thirteen-digit time", in: `["1","abc",1000000000000]`},
+		{name: "zero time", in: `["1","abc",0]`},
+		{name: "leading zero", in: `["1","abc",07]`},
+		{name: "negative time", in: `["1","abc",-7]`},
+		{name: "fraction", in: `["1","abc",7.5]`},
+		{name: "exponent", in: `["1","abc",7e9]`},
+		{name: "space before time", in: `["1","abc", 7]`},
+		{name: "time without comma", in: `["1","abc"7]`},
+		{name: "only a time", in: `[7]`},
+		{name: "digits and bracket", in: `7]`},
+		{name: "escape with time", in: `["a\"","b",7]`},
 		{name: "empty first", in: `["","b"]`},
 		{name: "empty second", in: `["a",""]`},
 		{name: "escape", in: `["a\"","b"]`},
 		{name: "backslash in second", in: `["a","b\\"]`},
 		{name: "control", in: "[\"a\x01\",\"b\"]"},
-		{name: "three", in: `["a","b","c"]`},
+		{name: "three strings", in: `["a","b","c"]`},
 		{name: "space", in: `["a", "b"]`},
 		{name: "one", in: `["ab"]`},
 		{name: "too short", in: `[""]`},
@@ -133,18 +148,42 @@ func TestParsePlainPair(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, b, ok := parsePlainPair([]byte(tt.in))
-			if ok != tt.wantOK || string(a) != tt.a || string(b) != tt.b {
-				t.Errorf("parsePlainPair(%s) = %q, %q, %v; want %q, %q, %v", tt.in, a, b, ok, tt.a, tt.b, tt.wantOK)
+			in := []byte(tt.in)
+			a, b, at, ok := parsePlainClaims(in)
+			if ok != tt.wantOK || string(a) != tt.a || string(b) != tt.b || at != tt.at {
+				t.Errorf("parsePlainClaims(%s) = %q, %q, %d, %v; want %q, %q, %d, %v", tt.in, a, b, at, ok, tt.a, tt.b, tt.at, tt.wantOK)
+			}
+			if string(in) != tt.in {
+				t.Errorf("parsePlainClaims changed its input to %s", in)
 			}
 			if !ok {
 				return
 			}
-			var pair []string
-			if err := json.Unmarshal([]byte(tt.in), &pair); err != nil || pair[0] != string(a) || pair[1] != string(b) {
-				t.Errorf("encoding/json disagrees: %q, %v", pair, err)
+			var claims []json.RawMessage
+			var id, uniq string
+			if err := json.Unmarshal([]byte(tt.in), &claims); err != nil || json.Unmarshal(claims[0], &id) != nil ||
+				json.Unmarshal(claims[1], &uniq) != nil || id != string(a) || uniq != string(b) {
+				t.Errorf("encoding/json disagrees: %q, %v", claims, err)
 			}
 		})
+	}
+}
+
+// TestClaimsRoundTrip checks that the claims the Manager writes, with and
+// without an authentication time, read back as written.
+func TestClaimsRoundTrip(t *testing.T) {
+	m, _ := newSeeded(t, Config{})
+	for _, at := range []int64{0, 1, 1700000000} {
+		tok := signClaims(m.tokens, "42", "uniq", at)
+		seg, _, err := m.tokens.Unsign(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var scratch [256]byte
+		id, uniq, gotAt, err := parseClaims(m.tokens, seg, scratch[:0])
+		if err != nil || id != "42" || string(uniq) != "uniq" || gotAt != at {
+			t.Errorf("at %d: parseClaims = %q, %q, %d, %v", at, id, uniq, gotAt, err)
+		}
 	}
 }
 
@@ -162,8 +201,8 @@ func TestTokenAllocs(t *testing.T) {
 		f    func()
 	}{
 		{"IssueToken", func() { _, _ = m.IssueToken(u) }},
-		{"ParseToken", func() {
-			if _, err := m.ParseToken(tok); err != nil {
+		{"parse", func() {
+			if _, err := parseTokenID(m, tok); err != nil {
 				t.Fatal(err)
 			}
 		}},

@@ -47,6 +47,12 @@ type Config struct {
 	MaxBodyBytes int64
 	// Realm is the realm of WWW-Authenticate challenges. Default "auth".
 	Realm string
+	// Freshness is how recently the user must have entered the password
+	// for the routes of [Manager.AccountHandler] that make a long-lived
+	// credential (POST /tokens); an older login gets 401 with
+	// "reauth_required" (see [Manager.RequireFresh]). Default 1 h;
+	// negative: no such check.
+	Freshness time.Duration
 	// ErrorHandler, if set, writes every error response instead of the
 	// built-in JSON. It is called after the WWW-Authenticate header (if
 	// any) is set, with the status and an error that matches one of the
@@ -100,6 +106,29 @@ type TokenConfig struct {
 	// them too. It must also be among Verifiers for the Manager to accept
 	// them. Default nil: the Manager's own tokens.
 	Issuer TokenIssuer
+
+	// Scopes declares the scopes of the application, each with the roles
+	// that allow it (none: every user), and turns personal access tokens
+	// on: [Manager.AccountHandler] then serves /tokens, and routes whose
+	// schemes include [PersonalAccess] accept them. A token carries the
+	// scopes its owner chose among those the owner's roles allow, and
+	// [Manager.RequireScopes] lets it through only with every scope asked
+	// for; any other credential has every scope its user's roles allow.
+	// The store must implement [PersonalTokenStore]. Scope names are 1 to
+	// 64 printable ASCII characters without space, quote or backslash
+	// (RFC 6749's scope-token), such as "posts:read". Default none:
+	// personal access tokens are off.
+	Scopes map[string][]string
+	// PersonalPrefix starts every personal access token (see package
+	// github.com/authkit/auth/pat), so that secret scanners can find
+	// leaked ones: 2 to 16 lowercase letters, digits and underscores,
+	// ending with an underscore. Default "akpat_".
+	PersonalPrefix string
+	// PersonalMaxAge is the longest lifetime a personal access token can
+	// be given; a token made without one gets 30 days, or PersonalMaxAge
+	// if shorter. Default 1 year; negative: no limit, and tokens may be
+	// made that never expire.
+	PersonalMaxAge time.Duration
 }
 
 // PasswordConfig configures password hashing (package

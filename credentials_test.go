@@ -137,7 +137,7 @@ func TestRequestToken(t *testing.T) {
 			for k, v := range tt.header {
 				r.Header.Set(k, v)
 			}
-			got, ok := m.sources.find(r)
+			got, _, ok := m.sources.find(r)
 			if got != tt.want || ok != tt.wantOK {
 				t.Errorf("requestToken = %q, %v; want %q, %v", got, ok, tt.want, tt.wantOK)
 			}

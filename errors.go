@@ -57,6 +57,19 @@ var (
 	// ErrForbidden: the user is authenticated but lacks a required role.
 	ErrForbidden = errors.New("auth: forbidden")
 
+	// ErrInsufficientScope: the credential is valid but does not allow the
+	// request: a personal access token without a scope the route requires
+	// (see [Manager.RequireScopes]), on a route that does not accept such
+	// tokens, or a user whose roles do not allow the scope. It matches
+	// ErrForbidden as well. The middlewares answer 403 with
+	// error="insufficient_scope".
+	ErrInsufficientScope = &wrapError{msg: "auth: insufficient scope", parent: ErrForbidden}
+
+	// ErrReauthRequired: the route needs a more recent password check than
+	// the credential's (see [Manager.RequireFresh]). The middleware answers
+	// 401 with "reauth_required".
+	ErrReauthRequired = errors.New("auth: re-authentication required")
+
 	// ErrUnconfirmed: the user is authenticated but has not confirmed the
 	// account. See [Manager.RequireConfirmed].
 	ErrUnconfirmed = errors.New("auth: unconfirmed account")
@@ -97,8 +110,9 @@ var (
 	// session (or its user).
 	ErrIDChanged = errors.New("auth: ID cannot change")
 
-	// ErrTokenNotFound is returned by a SessionStore for a device session
-	// it does not hold.
+	// ErrTokenNotFound is returned by a SessionStore for a device session,
+	// and by a PersonalTokenStore for a personal access token, it does not
+	// hold.
 	ErrTokenNotFound = errors.New("auth: token not found")
 
 	// ErrPasswordTooLong: the password is longer than the hash scheme

@@ -87,7 +87,7 @@ func FuzzParseClaims(f *testing.F) {
 		f.Fatal(err)
 	}
 	for _, p := range []string{
-		`["1","0123456789abcdef"]`, `["a\"b","c"]`, `["",""]`, `[null,"x"]`, `["1","a","b"]`,
+		`["1","0123456789abcdef"]`, `["a\"b","c"]`, `["",""]`, `[null,"x"]`, `["1","a","b"]`, `["1","u",1700000000]`, `["1","u",0]`, `["1","u",-5]`, `["1","u",1.5]`, `["1","u",017]`,
 		`["1"]`, ` [ "1" , "u" ] `, "[\"\xff\",\"u\"]", `["\u00e9","x"]`, `{"id":"1"}`, `["` + strings.Repeat("x", 300) + `","u"]`,
 	} {
 		f.Add([]byte(p), "")
@@ -99,22 +99,21 @@ func FuzzParseClaims(f *testing.F) {
 			if len(tok) > 4096 { // refused before its payload is read
 				return
 			}
-			id, err := m.ParseToken(tok)
-			var pair []string
-			ok := utf8.Valid(payload) && json.Unmarshal(payload, &pair) == nil && len(pair) == 2
+			id, err := parseTokenID(m, tok)
+			wantID, ok := claimsOracle(payload)
 			switch {
-			case ok && (err != nil || id != pair[0]):
-				t.Fatalf("ParseToken(payload %q) = %q, %v; want %q", payload, id, err, pair[0])
+			case ok && (err != nil || id != wantID):
+				t.Fatalf("parse(payload %q) = %q, %v; want %q", payload, id, err, wantID)
 			case !ok && (err == nil || !errors.Is(err, ErrTokenPayload) || !errors.Is(err, ErrInvalidToken)):
-				t.Fatalf("ParseToken(payload %q) = %q, %v; want ErrTokenPayload", payload, id, err)
+				t.Fatalf("parse(payload %q) = %q, %v; want ErrTokenPayload", payload, id, err)
 			}
 		}
 		check(m.tokens.Sign(payload))
 		if tok, err := m.tokens.EncodeJSON(payload); err == nil {
 			check(tok) // compressed, when that is shorter
 		}
-		if _, err := m.ParseToken(token); err != nil && !errors.Is(err, ErrInvalidToken) && !errors.Is(err, ErrExpiredToken) {
-			t.Fatalf("ParseToken(%q): error %v matches no sentinel", token, err)
+		if _, err := parseTokenID(m, token); err != nil && !errors.Is(err, ErrInvalidToken) && !errors.Is(err, ErrExpiredToken) {
+			t.Fatalf("parse(%q): error %v matches no sentinel", token, err)
 		}
 	})
 }
@@ -143,4 +142,24 @@ func FuzzDeviceToken(f *testing.F) {
 			t.Fatalf("check accepted %q for %q; tokens were issued for owner@example.com only", token, email)
 		}
 	})
+}
+
+// claimsOracle says, by encoding/json, whether payload is a token's claims
+// (["id","uniquifier"] or ["id","uniquifier",seconds>0]) and its ID.
+func claimsOracle(payload []byte) (string, bool) {
+	var claims []json.RawMessage
+	if !utf8.Valid(payload) || json.Unmarshal(payload, &claims) != nil || len(claims) < 2 || len(claims) > 3 {
+		return "", false
+	}
+	var id, uniq string
+	if json.Unmarshal(claims[0], &id) != nil || json.Unmarshal(claims[1], &uniq) != nil {
+		return "", false
+	}
+	if len(claims) == 3 {
+		var at int64
+		if json.Unmarshal(claims[2], &at) != nil || at <= 0 {
+			return "", false
+		}
+	}
+	return id, true
 }

@@ -134,7 +134,7 @@ func (m *Manager) TokenHandler() http.Handler {
 		writeJSON(w, http.StatusOK, struct {
 			Token      string `json:"token"`
 			Expiration int64  `json:"expiration"`
-		}{tok, int64(m.TokenMaxAge().Seconds())})
+		}{tok, int64(m.tokenMaxAge().Seconds())})
 	})
 }
 
@@ -158,7 +158,7 @@ func (m *Manager) LogoutHandler() http.Handler {
 		u, ok := FromContext(r.Context())
 		if !ok {
 			var err error
-			if u, err = logoutAuth.authenticate(w, r); err != nil {
+			if u, _, err = logoutAuth.authenticate(w, r); err != nil {
 				m.refuse(w, r, logoutAuth.set, err)
 				return
 			}

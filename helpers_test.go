@@ -295,3 +295,15 @@ func checkNoLeak(t *testing.T, body string) {
 		}
 	}
 }
+
+// parseTokenID checks a token's signature and age and returns the user ID
+// of its payload, without the store.
+func parseTokenID(m *Manager, tok string) (string, error) {
+	seg, _, err := m.tokens.Unsign(tok)
+	if err != nil {
+		return "", tokenError(err)
+	}
+	var scratch [256]byte
+	id, _, _, err := parseClaims(m.tokens, seg, scratch[:0])
+	return id, err
+}

@@ -22,7 +22,7 @@ func TestHostileInput(t *testing.T) {
 	clock := setClock(m, seedClock)
 	valid := tokenOf(t, m, store, idUser)
 	now := clock.t.Unix()
-	claims := appendClaims(nil, idUser, mustUser(t, store, idUser).Uniquifier)
+	claims := appendClaims(nil, idUser, mustUser(t, store, idUser).Uniquifier, 0)
 	// signerAt has the Manager's token settings, a clock fixed at unix,
 	// and room for a zlib bomb.
 	signerAt := func(unix int64) *itsdangerous.Serializer {

@@ -227,7 +227,9 @@ func (m *Manager) login(ctx context.Context, email, password, ip, device string)
 
 // RevokeTokens gives the user a new uniquifier, so every token issued to
 // the user so far stops verifying at once ("log out everywhere"), and every
-// browser session ends.
+// browser and device session ends. Personal access tokens, made for
+// scripts, outlive it: they end one by one (DELETE /tokens/{id} of
+// [Manager.AccountHandler]), when they expire, or with a new password.
 func (m *Manager) RevokeTokens(ctx context.Context, id string) error {
 	if m.updater == nil {
 		return ErrReadOnlyStore

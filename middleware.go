@@ -35,6 +35,12 @@ const (
 	// (Accept preferring text/html) fails a Require that includes Session,
 	// it is redirected 303 to Config.Session.LoginPage instead of getting a 401.
 	Session
+	// PersonalAccess reads a personal access token (see TokenConfig.Scopes)
+	// from the places Token reads, but the query parameter. A route whose
+	// schemes leave it out refuses such a token with 403 and
+	// error="insufficient_scope"; a route that accepts it should say what
+	// the token must allow with [Manager.RequireScopes].
+	PersonalAccess
 )
 
 // RequireToken is middleware that lets a request through only with a
@@ -58,12 +64,12 @@ func (m *Manager) Require(schemes ...Scheme) func(http.Handler) http.Handler {
 	p := m.pipeline(schemes...)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			u, err := p.authenticate(w, r)
+			u, g, err := p.authenticate(w, r)
 			if err != nil {
 				m.refuse(w, r, p.set, err)
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), u)))
+			next.ServeHTTP(w, r.WithContext(withGrant(r.Context(), u, g)))
 		})
 	}
 }
@@ -79,7 +85,7 @@ func (m *Manager) Optional(schemes ...Scheme) func(http.Handler) http.Handler {
 	p := m.pipeline(schemes...)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			u, err := p.authenticate(w, r)
+			u, g, err := p.authenticate(w, r)
 			if err != nil {
 				if errors.Is(err, ErrStoreUnavailable) {
 					m.log.ErrorContext(r.Context(), "auth: user store failed", "path", r.URL.Path, "error", err.Error())
@@ -90,7 +96,7 @@ func (m *Manager) Optional(schemes ...Scheme) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), u)))
+			next.ServeHTTP(w, r.WithContext(withGrant(r.Context(), u, g)))
 		})
 	}
 }
@@ -99,7 +105,7 @@ func (m *Manager) Optional(schemes ...Scheme) func(http.Handler) http.Handler {
 // user holds every one of roles, answering 403 otherwise (401 if no user
 // authenticated the request). Put it inside Require.
 func (m *Manager) RequireRoles(roles ...string) func(http.Handler) http.Handler {
-	return m.requireUser(func(u *User) error {
+	return m.requireUser(func(u *User, _ grant) error {
 		for _, role := range roles {
 			if !u.HasRole(role) {
 				return fmt.Errorf("%w: missing role %q", ErrForbidden, role)
@@ -112,7 +118,7 @@ func (m *Manager) RequireRoles(roles ...string) func(http.Handler) http.Handler 
 // RequireAnyRole returns middleware that lets a request through only if its
 // user holds at least one of roles, answering 403 otherwise.
 func (m *Manager) RequireAnyRole(roles ...string) func(http.Handler) http.Handler {
-	return m.requireUser(func(u *User) error {
+	return m.requireUser(func(u *User, _ grant) error {
 		for _, role := range roles {
 			if u.HasRole(role) {
 				return nil
@@ -126,7 +132,7 @@ func (m *Manager) RequireAnyRole(roles ...string) func(http.Handler) http.Handle
 // user has confirmed the account, answering 403 "Unconfirmed account"
 // otherwise. Put it inside Require.
 func (m *Manager) RequireConfirmed(next http.Handler) http.Handler {
-	return m.requireUser(func(u *User) error {
+	return m.requireUser(func(u *User, _ grant) error {
 		if !u.Confirmed {
 			return ErrUnconfirmed
 		}
@@ -134,17 +140,22 @@ func (m *Manager) RequireConfirmed(next http.Handler) http.Handler {
 	})(next)
 }
 
-func (m *Manager) requireUser(allow func(*User) error) func(http.Handler) http.Handler {
+func (m *Manager) requireUser(allow func(*User, grant) error) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			u, ok := FromContext(r.Context())
+			u, g, ok := grantFrom(r.Context())
 			if !ok {
 				// Mounted without Require in front: every 401 still
 				// names a scheme (RFC 9110 §15.5.2); the token is the default.
 				m.refuse(w, r, Token, ErrNoCredentials)
 				return
 			}
-			if err := allow(u); err != nil {
+			if err := allow(u, g); err != nil {
+				if se, ok := err.(*scopeError); ok {
+					m.scopeChallenge(w, se.need)
+				} else if errors.Is(err, ErrInsufficientScope) {
+					m.scopeChallenge(w, nil)
+				}
 				m.fail(w, r, http.StatusForbidden, err)
 				return
 			}
@@ -158,7 +169,7 @@ func (m *Manager) requireUser(allow func(*User) error) func(http.Handler) http.H
 // rejected) and RFC 7617 Basic.
 func (m *Manager) challenge(w http.ResponseWriter, set Scheme, err error) {
 	realm := strconv.Quote(m.realm)
-	if set&Token != 0 {
+	if set&(Token|PersonalAccess) != 0 {
 		v := "Bearer realm=" + realm
 		if errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrExpiredToken) {
 			v += `, error="invalid_token"`

@@ -205,7 +205,8 @@ func (m *Manager) NewUser(email, password string, roles ...string) (*User, error
 }
 
 // SetPassword stores a new hash of password for the user and rotates the
-// uniquifier, so tokens issued before the change stop verifying.
+// uniquifier, so tokens issued before the change stop verifying; the
+// user's device sessions and personal access tokens end too.
 func (m *Manager) SetPassword(ctx context.Context, id, password string) error {
 	if m.updater == nil {
 		return ErrReadOnlyStore
@@ -227,6 +228,7 @@ func (m *Manager) SetPassword(ctx context.Context, id, password string) error {
 		return storeError(err)
 	}
 	m.endUserSessions(ctx, id)
+	m.endPersonalTokens(ctx, id)
 	m.audit(ctx, EventPasswordSet, slog.String("user_id", id))
 	return nil
 }

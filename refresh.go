@@ -180,16 +180,17 @@ var (
 )
 
 // rotate trades the refresh token tok for the session's next one, and
-// returns it with the session's owner. A token that is not one, or names
+// returns it with the session's owner and the Unix time of the login that
+// began the session. A token that is not one, or names
 // no session, gives ErrInvalidToken; a reused one ends its session and
 // gives ErrInvalidToken too, as does a session whose user has changed
 // uniquifier or is inactive; one idle or old beyond the limits ends its
 // session and gives ErrExpiredToken; a store failure ErrStoreUnavailable.
-func (m *Manager) rotate(ctx context.Context, tok, ip, ua string) (*User, string, error) {
+func (m *Manager) rotate(ctx context.Context, tok, ip, ua string) (*User, string, int64, error) {
 	r := m.refresh
 	sid, gen, secret, ok := parseRefresh(tok)
 	if !ok {
-		return nil, "", fmt.Errorf("%w: not a refresh token", ErrInvalidToken)
+		return nil, "", 0, fmt.Errorf("%w: not a refresh token", ErrInvalidToken)
 	}
 	var next string
 	var session DeviceSession
@@ -231,29 +232,29 @@ func (m *Manager) rotate(ctx context.Context, tok, ip, ua string) (*User, string
 	case errors.Is(err, errRefreshReused):
 		m.endSession(ctx, sid)
 		m.audit(ctx, EventRefreshReused, slog.String("user_id", session.UserID), slog.String("ip", ip))
-		return nil, "", fmt.Errorf("%w: a rotated refresh token was used again; its session is ended", ErrInvalidToken)
+		return nil, "", 0, fmt.Errorf("%w: a rotated refresh token was used again; its session is ended", ErrInvalidToken)
 	case errors.Is(err, errRefreshExpired):
 		m.endSession(ctx, sid)
-		return nil, "", err
+		return nil, "", 0, err
 	case errors.Is(err, ErrInvalidToken):
-		return nil, "", err
+		return nil, "", 0, err
 	case errors.Is(err, ErrTokenNotFound):
-		return nil, "", fmt.Errorf("%w: no such session", ErrInvalidToken)
+		return nil, "", 0, fmt.Errorf("%w: no such session", ErrInvalidToken)
 	default:
-		return nil, "", storeError(err)
+		return nil, "", 0, storeError(err)
 	}
 	u, err := m.store.UserByID(ctx, session.UserID)
 	switch {
 	case errors.Is(err, ErrUserNotFound):
 		m.endSession(ctx, sid)
-		return nil, "", fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return nil, "", 0, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	case err != nil:
-		return nil, "", storeError(err)
+		return nil, "", 0, storeError(err)
 	case !u.Active || !hmac.Equal([]byte(u.Uniquifier), []byte(session.Uniquifier)):
 		m.endSession(ctx, sid)
-		return nil, "", fmt.Errorf("%w: the user logged out everywhere, changed password or is inactive", ErrInvalidToken)
+		return nil, "", 0, fmt.Errorf("%w: the user logged out everywhere, changed password or is inactive", ErrInvalidToken)
 	}
-	return u, next, nil
+	return u, next, max(session.CreatedAt.Unix(), 1), nil
 }
 
 // endSession removes a session that can no longer be used.
@@ -302,7 +303,7 @@ func (m *Manager) serveRefresh(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, http.StatusBadRequest, badRequest(`Send the refresh token as "refresh_token".`))
 		return
 	}
-	u, next, err := m.rotate(r.Context(), tok, m.proxies.clientAddr(r), r.UserAgent())
+	u, next, authAt, err := m.rotate(r.Context(), tok, m.proxies.clientAddr(r), r.UserAgent())
 	if err != nil {
 		if errors.Is(err, ErrStoreUnavailable) {
 			m.fail(w, r, http.StatusServiceUnavailable, err)
@@ -312,7 +313,9 @@ func (m *Manager) serveRefresh(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, http.StatusUnauthorized, err)
 		return
 	}
-	access, err := m.IssueToken(u)
+	// The Manager's own token, whatever TokenConfig.Issuer, since it
+	// carries the login's time: a refresh is not a fresh authentication.
+	access, err := m.issueOwnToken(u, authAt)
 	if err != nil {
 		m.fail(w, r, http.StatusServiceUnavailable, storeError(err))
 		return

@@ -257,7 +257,7 @@ func TestRefreshConcurrent(t *testing.T) {
 
 func TestRefreshDefaults(t *testing.T) {
 	f := newRefreshFixture(t, RefreshConfig{})
-	if got := f.m.TokenMaxAge(); got != 15*time.Minute {
+	if got := f.m.tokenMaxAge(); got != 15*time.Minute {
 		t.Errorf("access tokens with refresh on: %v, want 15m", got)
 	}
 	if _, err := New(readOnlyStore{NewMemoryStore()}, seededKey, Config{Refresh: RefreshConfig{Enabled: true}}); err == nil {

@@ -142,6 +142,7 @@ func (a *accounts) replacePassword(r *http.Request, u *User, password string, un
 	}
 	if err == nil {
 		a.m.endUserSessions(r.Context(), u.ID)
+		a.m.endPersonalTokens(r.Context(), u.ID)
 	}
 	return updated, err
 }

@@ -19,6 +19,8 @@ const (
 	msgTooLarge        = "Request body too large."
 	msgNotImplemented  = "Not supported by this server."
 	msgThrottled       = "Too many failed attempts. Retry later."
+	msgScope           = "This credential does not allow this request."
+	msgReauth          = "You must re-authenticate to access this endpoint"
 )
 
 // requestError is a client mistake with a message safe to send back.
@@ -84,6 +86,14 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, status int, err e
 		m.onError(w, r, status, err)
 		return
 	}
+	if errors.Is(err, ErrReauthRequired) {
+		// Flask-Security's answer, which front ends look for.
+		writeJSON(w, status, envelope{Meta: meta{Code: status}, Response: struct {
+			Errors         []string `json:"errors"`
+			ReauthRequired bool     `json:"reauth_required"`
+		}{[]string{msgReauth}, true}})
+		return
+	}
 	writeJSON(w, status, envelope{Meta: meta{Code: status}, Response: errorList{Errors: []string{publicMessage(status, err)}}})
 }
 
@@ -103,6 +113,10 @@ func publicMessage(status int, err error) string {
 		return msgCSRF
 	case errors.Is(err, ErrUnconfirmed):
 		return msgUnconfirmed
+	case errors.Is(err, ErrReauthRequired):
+		return msgReauth
+	case errors.Is(err, ErrInsufficientScope):
+		return msgScope
 	case errors.Is(err, ErrForbidden):
 		return msgForbidden
 	}

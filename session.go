@@ -158,6 +158,15 @@ type sessionState struct {
 	Issued int64  `json:"i"`           // Unix time of the login
 	Seen   int64  `json:"s,omitempty"` // Unix time the cookie was last re-issued; session cookie only
 	CSRF   []byte `json:"c"`           // the CSRF secret, csrfSecretBytes long
+	Auth   int64  `json:"a,omitempty"` // Unix time of the last password check, if not the login (0)
+}
+
+// authAt is when the user last entered the password for the session.
+func (st sessionState) authAt() int64 {
+	if st.Auth > 0 {
+		return st.Auth
+	}
+	return st.Issued
 }
 
 // decodeCookie returns the state a cookie named name carries, if it
@@ -168,10 +177,25 @@ func (s *sessions) decodeCookie(name, value string, now time.Time) (sessionState
 		return sessionState{}, false
 	}
 	future := now.Add(clockSkew).Unix()
-	if st.UserID == "" || st.Uniq == "" || len(st.CSRF) != csrfSecretBytes || st.Issued > future || st.Seen > future {
+	if st.UserID == "" || st.Uniq == "" || len(st.CSRF) != csrfSecretBytes || st.Issued > future || st.Seen > future || st.Auth > future {
 		return sessionState{}, false
 	}
 	return st, true
+}
+
+// reauthenticated renews the session cookie r carries, if it is good, as
+// authenticated by a password at now (see RequireFresh).
+func (s *sessions) reauthenticated(w http.ResponseWriter, r *http.Request, now time.Time) error {
+	c, err := r.Cookie(s.name)
+	if err != nil {
+		return nil
+	}
+	st, ok := s.decodeSession(c.Value, now)
+	if !ok {
+		return nil
+	}
+	st.Auth, st.Seen = now.Unix(), now.Unix()
+	return s.setCookie(w, s.name, st, 0)
 }
 
 // decodeSession returns the state of a session cookie that has not timed out.
@@ -245,6 +269,9 @@ func (m *Manager) sessionUser(w http.ResponseWriter, r *http.Request) (*User, se
 			var u *User
 			u, err = m.sessionOwner(r.Context(), st)
 			if err == nil {
+				// The new session was not started by a password: it keeps
+				// the remembered login's authentication time.
+				st.Auth = st.authAt()
 				st.Issued, st.Seen = now.Unix(), now.Unix()
 				if err := s.setCookie(w, s.name, st, 0); err != nil {
 					m.log.ErrorContext(r.Context(), "auth: cannot restore session cookie", "error", err.Error())

@@ -96,18 +96,59 @@ func checkEmail(email string) error {
 // It is unexported so that no other package can read or overwrite the value.
 type userKey struct{}
 
+// grantKey is the key under which a context carries its *userContext, for
+// the grant of a context that wraps it.
+type grantKey struct{}
+
 // userContext is a context carrying a user, as context.WithValue(parent,
-// userKey{}, user) would, in one allocation half the size of WithValue's.
+// userKey{}, user) would, in one allocation, with the grant of the
+// credential that authenticated the user.
 type userContext struct {
 	context.Context
-	user *User
+	user  *User
+	grant grant
+}
+
+// grant is what the credential that authenticated a request allows beyond
+// naming its user.
+type grant struct {
+	// via is the scheme that authenticated the request; zero for a user
+	// put in the context by NewContext.
+	via Scheme
+	// authAt is when the user last entered the password (or passed a
+	// second factor) for this credential, in Unix seconds; zero when
+	// unknown, as for a personal access token.
+	authAt int64
+	// personal is the personal access token, with via == PersonalAccess.
+	personal *PersonalToken
 }
 
 func (c *userContext) Value(key any) any {
-	if _, ok := key.(userKey); ok {
+	switch key.(type) {
+	case userKey:
 		return c.user
+	case grantKey:
+		return c
 	}
 	return c.Context.Value(key)
+}
+
+// grantFrom returns the user of ctx and the grant its credential gave.
+func grantFrom(ctx context.Context) (*User, grant, bool) {
+	c, ok := ctx.(*userContext)
+	if !ok {
+		c, ok = ctx.Value(grantKey{}).(*userContext)
+	}
+	if !ok || c.user == nil {
+		u, ok := FromContext(ctx)
+		return u, grant{}, ok
+	}
+	return c.user, c.grant, true
+}
+
+// withGrant is NewContext with the grant of the credential.
+func withGrant(ctx context.Context, u *User, g grant) context.Context {
+	return &userContext{Context: ctx, user: u, grant: g}
 }
 
 func (c *userContext) String() string { return fmt.Sprintf("%v.WithUser", c.Context) }

@@ -15,7 +15,7 @@
 // floor-hmac-sha1 are the least a verifier of this format can do: one
 // pre-keyed, reused HMAC over the signed bytes, the comparison, and the
 // base64url decoding of the three parts. auth-signature is
-// [github.com/authkit/auth/itsdangerous.Serializer.Verify], auth-payload [auth.Manager.ParseToken],
+// [github.com/authkit/auth/itsdangerous.Serializer.Verify], auth-payload [github.com/authkit/auth/itsdangerous.Serializer.AppendPayload],
 // auth-store [auth.Manager.VerifyToken] over an [auth.MemoryStore], and
 // auth-reject-tampered VerifyToken on a token whose payload was altered.
 // The peers are github.com/golang-jwt/jwt/v5 (HS256),

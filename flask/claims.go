@@ -8,12 +8,13 @@ import (
 	"github.com/authkit/auth"
 )
 
-// parseClaims reads the uniquifier, and the expiry in Unix seconds (0
-// for none), from the payload of a Flask-Security token of any of the
-// shapes the package documentation describes.
-func parseClaims(payload []byte) (uniq string, exp int64, err error) {
-	bad := func(what string) (string, int64, error) {
-		return "", 0, fmt.Errorf("%w: Flask-Security token %s", auth.ErrTokenPayload, what)
+// parseClaims reads the uniquifier, the expiry in Unix seconds (0 for
+// none) and fs_paa, the Unix time of the user's authentication (0 if the
+// token has none), from the payload of a Flask-Security token of any of
+// the shapes the package documentation describes.
+func parseClaims(payload []byte) (uniq string, exp, paa int64, err error) {
+	bad := func(what string) (string, int64, int64, error) {
+		return "", 0, 0, fmt.Errorf("%w: Flask-Security token %s", auth.ErrTokenPayload, what)
 	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber()
@@ -36,7 +37,7 @@ func parseClaims(payload []byte) (uniq string, exp int64, err error) {
 		if !ok || s == "" {
 			return bad("has no uniquifier")
 		}
-		return s, 0, nil
+		return s, 0, 0, nil
 	case map[string]any: // 5.4 and later
 		if ver, _ := t["ver"].(string); ver != "5" {
 			return bad("has an unknown version")
@@ -58,7 +59,18 @@ func parseClaims(payload []byte) (uniq string, exp int64, err error) {
 		default:
 			return bad("has a bad exp")
 		}
-		return s, exp, nil
+		switch a := t["fs_paa"].(type) {
+		case nil:
+		case json.Number:
+			f, err := a.Float64()
+			if err != nil || f < 0 {
+				return bad("has a bad fs_paa")
+			}
+			paa = int64(min(f, 1<<62))
+		default:
+			return bad("has a bad fs_paa")
+		}
+		return s, exp, paa, nil
 	}
 	return bad("is neither a list nor an object")
 }

@@ -73,36 +73,49 @@ func (e expiredError) Is(target error) bool {
 // [auth.ErrUserNotFound] when no user holds the uniquifier), or
 // [auth.ErrStoreUnavailable] when the store fails.
 func (t *Tokens) VerifyToken(ctx context.Context, token string) (*auth.User, error) {
-	payload, _, err := t.ser.DecodeJSON(token)
+	u, _, err := t.VerifyTokenAuth(ctx, token)
+	return u, err
+}
+
+// VerifyTokenAuth is [Tokens.VerifyToken] that also returns when the user
+// authenticated for the token, which [auth.Manager.RequireFresh] asks for:
+// the token's fs_paa (Flask-Security 5.4 and later), or else the time it
+// was issued, since Flask-Security 5.1.2 issues tokens at login.
+func (t *Tokens) VerifyTokenAuth(ctx context.Context, token string) (*auth.User, time.Time, error) {
+	payload, issued, err := t.ser.DecodeJSON(token)
 	switch {
 	case err == nil:
 	case errors.Is(err, itsdangerous.ErrExpired):
-		return nil, expiredError{"older than the Flask token max age"}
+		return nil, time.Time{}, expiredError{"older than the Flask token max age"}
 	case errors.Is(err, itsdangerous.ErrBadPayload):
-		return nil, fmt.Errorf("%w: %w", auth.ErrTokenPayload, err)
+		return nil, time.Time{}, fmt.Errorf("%w: %w", auth.ErrTokenPayload, err)
 	default:
-		return nil, fmt.Errorf("%w: %w", auth.ErrInvalidToken, err)
+		return nil, time.Time{}, fmt.Errorf("%w: %w", auth.ErrInvalidToken, err)
 	}
-	uniq, exp, err := parseClaims(payload)
+	uniq, exp, paa, err := parseClaims(payload)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	if exp > 0 && t.now().Unix() >= exp {
-		return nil, expiredError{"past its exp"}
+		return nil, time.Time{}, expiredError{"past its exp"}
 	}
 	u, err := t.lookup.UserByUniquifier(ctx, uniq)
 	if err != nil {
 		if errors.Is(err, auth.ErrUserNotFound) {
-			return nil, fmt.Errorf("%w: %w", auth.ErrInvalidToken, err)
+			return nil, time.Time{}, fmt.Errorf("%w: %w", auth.ErrInvalidToken, err)
 		}
-		return nil, fmt.Errorf("%w: %w", auth.ErrStoreUnavailable, err)
+		return nil, time.Time{}, fmt.Errorf("%w: %w", auth.ErrStoreUnavailable, err)
 	}
 	// The store matched; compare again in case its comparison is looser
 	// (a case-insensitive collation, say).
 	if subtle.ConstantTimeCompare([]byte(u.Uniquifier), []byte(uniq)) != 1 {
-		return nil, fmt.Errorf("%w: %w", auth.ErrInvalidToken, auth.ErrUserNotFound)
+		return nil, time.Time{}, fmt.Errorf("%w: %w", auth.ErrInvalidToken, auth.ErrUserNotFound)
 	}
-	return u, nil
+	at := issued
+	if paa > 0 && paa <= issued.Unix() {
+		at = time.Unix(paa, 0)
+	}
+	return u, at, nil
 }
 
 // IssueToken implements [auth.TokenIssuer]: it mints the token

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -86,6 +87,30 @@ func newFlaskStore(t testing.TB) *auth.MemoryStore {
 		}
 	}
 	return store
+}
+
+// tokenExpiration returns the "expiration" the TokenHandler of m answers
+// for user 1 of store, whose password it sets first.
+func tokenExpiration(t *testing.T, m *auth.Manager, store *auth.MemoryStore) time.Duration {
+	t.Helper()
+	hash, err := m.HashPassword("expiration password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.UpdateUser(context.Background(), "1", func(u *auth.User) error { u.PasswordHash = hash; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, "/token", nil)
+	r.SetBasicAuth("flask@example.com", "expiration password")
+	w := httptest.NewRecorder()
+	m.TokenHandler().ServeHTTP(w, r)
+	var answer struct {
+		Expiration int64 `json:"expiration"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &answer); w.Code != http.StatusOK || err != nil {
+		t.Fatalf("TokenHandler = %d %s", w.Code, w.Body)
+	}
+	return time.Duration(answer.Expiration) * time.Second
 }
 
 // newFlaskTokens returns the Tokens of fc over store, with their clock at
@@ -448,8 +473,8 @@ func TestFlaskModeKeepsNativeTokens(t *testing.T) {
 	if got, err := m.VerifyToken(context.Background(), native); err != nil || got.ID != "1" {
 		t.Fatalf("VerifyToken(native) = %v, %v", got, err)
 	}
-	if m.TokenMaxAge() != 24*time.Hour {
-		t.Errorf("TokenMaxAge = %v, want the Manager's own default, 24h", m.TokenMaxAge())
+	if got := tokenExpiration(t, m, store); got != 24*time.Hour {
+		t.Errorf("expiration = %v, want the Manager's own default, 24h", got)
 	}
 	// A native token signed now verifies, so one signed a day and an hour
 	// ago is refused for its age alone.
@@ -499,8 +524,8 @@ func TestFlaskMintTokens(t *testing.T) {
 	if got, err := m.VerifyToken(context.Background(), tok); err != nil || got.ID != "1" {
 		t.Errorf("VerifyToken(minted) = %v, %v", got, err)
 	}
-	if m.TokenMaxAge() != time.Hour || tokens.TokenMaxAge() != time.Hour {
-		t.Errorf("TokenMaxAge = %v (Tokens: %v), want the Flask max age", m.TokenMaxAge(), tokens.TokenMaxAge())
+	if got := tokenExpiration(t, m, store); got != time.Hour || tokens.TokenMaxAge() != time.Hour {
+		t.Errorf("expiration = %v (Tokens: %v), want the Flask max age", got, tokens.TokenMaxAge())
 	}
 	if _, err := m.IssueToken(&auth.User{ID: "9"}); err == nil {
 		t.Error("IssueToken(user without uniquifier) succeeded")
@@ -511,8 +536,8 @@ func TestFlaskMintTokens(t *testing.T) {
 
 	// Without a max age, the minted tokens never expire.
 	forever := newFlaskTokens(t, Config{SecretKey: []byte("super-secret")}, store, ex.Timestamp)
-	if m := newTokenManager(t, store, forever, true, auth.TokenConfig{}); m.TokenMaxAge() != 0 {
-		t.Errorf("TokenMaxAge without a Flask max age = %v, want 0", m.TokenMaxAge())
+	if got := tokenExpiration(t, newTokenManager(t, store, forever, true, auth.TokenConfig{}), store); got != 0 {
+		t.Errorf("expiration without a Flask max age = %v, want 0", got)
 	}
 }
 
@@ -738,5 +763,65 @@ func TestFlaskSecurityTokenInterop(t *testing.T) {
 		if got := out.Status[tok]; got != want {
 			t.Errorf("Flask-Security answered %d to %q, want %d", got, tok, want)
 		}
+	}
+}
+
+// TestFlaskTokenAuthTime checks when Tokens says a token's user
+// authenticated: fs_paa for the 5.4 dict shape, the issue time for the
+// list shapes (Flask-Security 5.1.2 issues them at login), and that
+// RequireFresh goes by it.
+func TestFlaskTokenAuthTime(t *testing.T) {
+	now := time.Now().Unix()
+	store := newFlaskStore(t)
+	tokens := newFlaskTokens(t, Config{SecretKey: []byte("flask-secret-key")}, store, now)
+	m := newTokenManager(t, store, tokens, false, auth.TokenConfig{})
+	sign := flaskSigner(t, "flask-secret-key", itsdangerous.Config{}, now)
+	dict := func(paa string) string {
+		return sign(`{"ver":"5","uid":"` + flaskUniq + `","fs_paa":` + paa + `,"exp":0}`)
+	}
+	tests := []struct {
+		name   string
+		token  string
+		want   int64 // Unix seconds
+		fresh  time.Duration
+		stale  time.Duration
+		badPAA bool
+	}{
+		{name: "5.1.2 list", token: sign(`["` + flaskUniq + `"]`), want: now, fresh: time.Minute},
+		{name: "dict with fs_paa two hours back", token: dict(strconv.FormatInt(now-7200, 10) + ".5"), want: now - 7200, fresh: 3 * time.Hour, stale: time.Hour},
+		{name: "dict with fs_paa after its stamp", token: dict(strconv.FormatInt(now+7200, 10)), want: now, fresh: time.Minute},
+		{name: "dict with fs_paa zero", token: dict("0"), want: now, fresh: time.Minute},
+		{name: "dict without fs_paa", token: sign(`{"ver":"5","uid":"` + flaskUniq + `"}`), want: now, fresh: time.Minute},
+		{name: "dict with a string fs_paa", token: dict(`"yesterday"`), badPAA: true},
+		{name: "dict with a negative fs_paa", token: dict("-5"), badPAA: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, at, err := tokens.VerifyTokenAuth(context.Background(), tt.token)
+			if tt.badPAA {
+				if !errors.Is(err, auth.ErrTokenPayload) {
+					t.Fatalf("VerifyTokenAuth = %v, %v, %v; want ErrTokenPayload", u, at, err)
+				}
+				return
+			}
+			if err != nil || u.ID != "1" || at.Unix() != tt.want {
+				t.Fatalf("VerifyTokenAuth = %v, %v, %v; want user 1 at %d", u, at, err, tt.want)
+			}
+			ask := func(within time.Duration) int {
+				r := httptest.NewRequest(http.MethodGet, "/", nil)
+				r.Header.Set("Authentication-Token", tt.token)
+				w := httptest.NewRecorder()
+				m.RequireToken(m.RequireFresh(within)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))).ServeHTTP(w, r)
+				return w.Code
+			}
+			if code := ask(tt.fresh); code != http.StatusOK {
+				t.Errorf("RequireFresh(%v) = %d, want 200", tt.fresh, code)
+			}
+			if tt.stale > 0 {
+				if code := ask(tt.stale); code != http.StatusUnauthorized {
+					t.Errorf("RequireFresh(%v) = %d, want 401", tt.stale, code)
+				}
+			}
+		})
 	}
 }

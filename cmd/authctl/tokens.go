@@ -59,9 +59,22 @@ func tokensVerify(ctx context.Context, a *app, o *options, args []string) error 
 	fmt.Fprintf(a.stdout, "VALID: token of user %s <%s>\n", u.ID, u.Email)
 	if _, issued, err := itsdangerous.Inspect(token); err == nil {
 		fmt.Fprintf(a.stdout, "issued:  %s\n", issued.UTC().Format(time.RFC3339))
-		if age := m.TokenMaxAge(); age > 0 {
+		if age := tokenMaxAge(o.maxAge); age > 0 {
 			fmt.Fprintf(a.stdout, "expires: %s\n", issued.Add(age).UTC().Format(time.RFC3339))
 		}
 	}
 	return nil
+}
+
+// tokenMaxAge is the max age of the tokens the Manager verifies with
+// TokenConfig.MaxAge set to maxAge: auth's default of 24 h for zero, none
+// (0) for a negative one.
+func tokenMaxAge(maxAge time.Duration) time.Duration {
+	switch {
+	case maxAge == 0:
+		return 24 * time.Hour
+	case maxAge < 0:
+		return 0
+	}
+	return maxAge
 }

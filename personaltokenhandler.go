@@ -1,0 +1,338 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/authkit/auth/pat"
+)
+
+// Texts of the personal token endpoints.
+//
+//gosec:disable G101 -- messages, not credentials
+const (
+	msgTokenNameMissing = "Name not provided."
+	msgTokenNameBad     = "The name must be at most 100 characters, without control characters."
+	msgScopesMissing    = "Choose at least one scope."
+	msgScopeUnknown     = "Unknown scope: %s."
+	msgScopeDenied      = "Your account may not grant the scope %s."
+	msgExpiresBad       = "The lifetime must be a whole number of seconds from 1 to %d."
+	msgTooManyTokens    = "You have too many personal access tokens; revoke one first."
+	msgNoSuchToken      = "No such token."
+)
+
+// personalTokenView is a personal access token as /tokens shows it: never
+// its secret (but once, at creation) or its hash.
+type personalTokenView struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Scopes     []string   `json:"scopes"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	Token      string     `json:"token,omitempty"` // the secret, in the answer to its creation only
+}
+
+func viewPersonalToken(t *PersonalToken) personalTokenView {
+	v := personalTokenView{ID: t.ID, Name: t.Name, Scopes: t.Scopes, CreatedAt: t.CreatedAt.UTC()}
+	if v.Scopes == nil {
+		v.Scopes = []string{}
+	}
+	if !t.LastUsedAt.IsZero() {
+		at := t.LastUsedAt.UTC()
+		v.LastUsedAt = &at
+	}
+	if !t.ExpiresAt.IsZero() {
+		at := t.ExpiresAt.UTC()
+		v.ExpiresAt = &at
+	}
+	return v
+}
+
+// personalTokenRoutes returns the handler of /tokens and /tokens/{id} for
+// a logged-in user (see AccountHandler); creation also needs a fresh
+// login (Config.Freshness).
+func (m *Manager) personalTokenRoutes() http.Handler {
+	var create http.Handler = http.HandlerFunc(m.createPersonalToken)
+	if m.freshness >= 0 {
+		create = m.RequireFresh(m.freshness)(create)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, id, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		switch {
+		case id == "" && r.Method == http.MethodPost:
+			create.ServeHTTP(w, r)
+		case id == "" && r.Method == http.MethodGet:
+			m.listPersonalTokens(w, r)
+		case id != "" && r.Method == http.MethodDelete:
+			m.deletePersonalToken(w, r, id)
+		default:
+			allow := "GET, POST"
+			if id != "" {
+				allow = http.MethodDelete
+			}
+			w.Header().Set("Allow", allow)
+			m.fail(w, r, http.StatusMethodNotAllowed, ErrBadRequest)
+		}
+	})
+}
+
+// tokenRequest is the body of POST /tokens.
+type tokenRequest struct {
+	name      string
+	scopes    []string
+	expiresIn *int64 // seconds; nil: the default
+	badExpiry bool   // expires_in was given but is not an integer
+	form      bool
+	next      string
+}
+
+// readTokenRequest reads {"name": …, "scopes": [… ] or "a b", "expires_in":
+// seconds or null}, or the same as an url-encoded form (scopes repeated or
+// space-separated).
+func readTokenRequest(w http.ResponseWriter, r *http.Request, max int64) (tokenRequest, error) {
+	body, isJSON, err := readAccountBody(w, r, max)
+	if err != nil {
+		return tokenRequest{form: !isJSON && body != nil}, err
+	}
+	var q tokenRequest
+	if !isJSON {
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return tokenRequest{form: true}, badRequest("The form is not valid application/x-www-form-urlencoded data.")
+		}
+		q = tokenRequest{form: true, next: form.Get("next"), name: form.Get("name")}
+		if len(form["name"]) > 1 || len(form["expires_in"]) > 1 {
+			return q, badRequest(`The fields "name" and "expires_in" may appear only once.`)
+		}
+		for _, v := range form["scopes"] {
+			q.scopes = append(q.scopes, strings.Fields(v)...)
+		}
+		if v := form.Get("expires_in"); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			q.expiresIn, q.badExpiry = &n, err != nil
+		}
+	} else {
+		err = jsonMembers(body, "The request body must be a JSON object.", func(key string, raw json.RawMessage) error {
+			switch key {
+			case "name":
+				var v *string
+				if json.Unmarshal(raw, &v) != nil {
+					return badRequest(`"name" must be a string.`)
+				}
+				if v != nil {
+					q.name = *v
+				}
+			case "scopes":
+				var list []string
+				var one *string
+				if json.Unmarshal(raw, &list) == nil {
+					q.scopes = list
+				} else if json.Unmarshal(raw, &one) == nil {
+					if one != nil {
+						q.scopes = strings.Fields(*one)
+					}
+				} else {
+					return badRequest(`"scopes" must be a list of strings.`)
+				}
+			case "expires_in":
+				var n *json.Number
+				if json.Unmarshal(raw, &n) != nil {
+					return badRequest(`"expires_in" must be a number of seconds.`)
+				}
+				if n != nil {
+					v, err := n.Int64()
+					q.expiresIn, q.badExpiry = &v, err != nil
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return tokenRequest{}, err
+		}
+	}
+	if strings.ContainsRune(q.name, 0) {
+		return q, badRequest("The fields must not contain NUL characters.")
+	}
+	return q, nil
+}
+
+// createPersonalToken serves POST /tokens: a new personal access token for
+// the logged-in user, whose secret the answer carries once.
+func (m *Manager) createPersonalToken(w http.ResponseWriter, r *http.Request) {
+	p := m.personal
+	rp := replies{m}
+	q, err := readTokenRequest(w, r, m.maxBody)
+	aq := accountRequest{form: q.form, next: q.next}
+	if err != nil {
+		rp.fail(w, r, aq, err)
+		return
+	}
+	u, _ := FromContext(r.Context())
+	f := fieldErrors{}
+	switch name := strings.TrimSpace(q.name); {
+	case name == "":
+		f.add("name", msgTokenNameMissing)
+	case utf8.RuneCountInString(name) > maxTokenNameRunes || strings.IndexFunc(name, unicode.IsControl) >= 0:
+		f.add("name", msgTokenNameBad)
+	default:
+		q.name = name
+	}
+	var scopes []string
+	for _, s := range q.scopes {
+		switch {
+		case !validScope(s) || !m.declared(s):
+			f.add("scopes", fmt.Sprintf(msgScopeUnknown, strconv.QuoteToASCII(s)))
+		case !p.allows(u, s):
+			f.add("scopes", fmt.Sprintf(msgScopeDenied, s))
+		case !slices.Contains(scopes, s):
+			scopes = append(scopes, s)
+		}
+	}
+	if len(q.scopes) == 0 {
+		f.add("scopes", msgScopesMissing)
+	}
+	now := m.now().UTC().Truncate(time.Second)
+	life := defaultPersonalAge
+	if p.maxAge > 0 {
+		life = min(life, p.maxAge)
+	}
+	if q.expiresIn != nil {
+		maxSeconds := int64(p.maxAge / time.Second)
+		switch n := *q.expiresIn; {
+		case q.badExpiry, n < 0, n == 0 && p.maxAge > 0, p.maxAge > 0 && n > maxSeconds, n > 1<<40:
+			if maxSeconds <= 0 {
+				maxSeconds = 1 << 40
+			}
+			f.add("expires_in", fmt.Sprintf(msgExpiresBad, maxSeconds))
+		default:
+			life = time.Duration(n) * time.Second // 0: never, allowed when PersonalMaxAge < 0
+		}
+	}
+	order := []string{"name", "scopes", "expires_in"}
+	if len(f) > 0 {
+		rp.refuse(w, r, aq, f, order...)
+		return
+	}
+	existing, err := p.store.UserPersonalTokens(r.Context(), u.ID)
+	if err != nil {
+		rp.fail(w, r, aq, storeError(err))
+		return
+	}
+	if len(existing) >= maxPersonalTokens {
+		rp.fail(w, r, aq, badRequest(msgTooManyTokens))
+		return
+	}
+	secret, err := pat.New(p.prefix)
+	if err != nil { // the prefix was validated by New
+		rp.fail(w, r, aq, fmt.Errorf("%w: %w", ErrStoreUnavailable, err))
+		return
+	}
+	hash := pat.Hash(secret)
+	t := &PersonalToken{
+		ID: newTokenID(), UserID: u.ID, Uniquifier: u.Uniquifier, Name: q.name, Scopes: scopes,
+		Hash: hash[:], CreatedAt: now,
+	}
+	if life > 0 {
+		t.ExpiresAt = now.Add(life)
+	}
+	if err := p.store.CreatePersonalToken(r.Context(), t); err != nil {
+		if errors.Is(err, ErrUserNotFound) {
+			m.fail(w, r, http.StatusUnauthorized, ErrInvalidToken)
+			return
+		}
+		rp.fail(w, r, aq, storeError(err))
+		return
+	}
+	m.auditPersonal(r, EventTokenCreated, t)
+	v := viewPersonalToken(t)
+	v.Token = secret
+	noStore(w)
+	// A browser's form post still gets the JSON: the secret must be shown
+	// once, and a redirect cannot carry it safely.
+	writeOK(w, v)
+}
+
+// newTokenID returns a random ID of 22 base64url characters.
+func newTokenID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// listPersonalTokens serves GET /tokens: the logged-in user's personal
+// access tokens, newest first, never a secret, and the scopes the user's
+// roles allow a new one.
+func (m *Manager) listPersonalTokens(w http.ResponseWriter, r *http.Request) {
+	u, _ := FromContext(r.Context())
+	list, err := m.personal.store.UserPersonalTokens(r.Context(), u.ID)
+	if err != nil {
+		m.fail(w, r, http.StatusServiceUnavailable, storeError(err))
+		return
+	}
+	views := make([]personalTokenView, 0, len(list))
+	for _, t := range list {
+		views = append(views, viewPersonalToken(t))
+	}
+	noStore(w)
+	writeOK(w, struct {
+		Tokens []personalTokenView `json:"tokens"`
+		// The scopes the user may grant a new token, for a form.
+		Available []string `json:"available_scopes"`
+	}{views, m.personal.allowedScopes(u)})
+}
+
+// deletePersonalToken serves DELETE /tokens/{id}: one of the logged-in
+// user's tokens stops working, here at once and in other processes within
+// a second (see PersonalTokenStore). Another user's ID is answered as an
+// unknown one.
+func (m *Manager) deletePersonalToken(w http.ResponseWriter, r *http.Request, id string) {
+	u, _ := FromContext(r.Context())
+	ctx := r.Context()
+	owned, err := m.personal.store.UserPersonalTokens(ctx, u.ID)
+	var gone *PersonalToken
+	if err == nil {
+		err = fmt.Errorf("%w: personal token %q", ErrTokenNotFound, id)
+		for _, t := range owned {
+			if t.ID == id {
+				gone, err = t, m.personal.store.DeletePersonalToken(ctx, id)
+				break
+			}
+		}
+	}
+	switch {
+	case errors.Is(err, ErrTokenNotFound):
+		m.fail(w, r, http.StatusNotFound, badRequest(msgNoSuchToken))
+		return
+	case err != nil:
+		m.fail(w, r, http.StatusServiceUnavailable, storeError(err))
+		return
+	}
+	m.ForgetUser(u.ID) // drops the cached tokens of the user
+	m.auditPersonal(r, EventTokenRevoked, gone)
+	writeOK(w, struct{}{})
+}
+
+// endPersonalTokens removes every personal access token of the user, as a
+// new password does.
+func (m *Manager) endPersonalTokens(ctx context.Context, userID string) {
+	if m.personal == nil {
+		return
+	}
+	if _, err := m.personal.store.DeleteUserPersonalTokens(ctx, userID); err != nil {
+		m.log.ErrorContext(ctx, "auth: personal token store failed", "error", err.Error())
+	}
+	m.ForgetUser(userID)
+}
