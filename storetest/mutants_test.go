@@ -28,8 +28,10 @@ var mutants = []struct {
 	name     string
 	open     storetest.Opener
 	sessions storetest.SessionOpener // if set, RunSessions runs instead of RunWith
-	limits   storetest.Limits        // the suite runs with these
-	wantFail string                  // a subtest of the suite that must fail
+	// if set, RunPersonalTokens runs instead of RunWith
+	personalTokens storetest.PersonalTokenOpener
+	limits         storetest.Limits // the suite runs with these
+	wantFail       string           // a subtest of the suite that must fail
 }{
 	{name: "bare not-found error", open: memory(func(m *mutant) { m.bareNotFound = true }), wantFail: "NotFound"},
 	{name: "update of unknown user calls update", open: memory(func(m *mutant) { m.callUpdateOnMissing = true }), wantFail: "NotFound"},
@@ -84,6 +86,41 @@ var mutants = []struct {
 	{name: "sessions: miscounts deletions", sessions: sessions(func(m *sessionMutant) { m.miscount = true }), wantFail: "DeleteUserSessions"},
 	{name: "sessions: loses concurrent rotations", sessions: sessions(func(m *sessionMutant) { m.racyUpdate = true }), wantFail: "ConcurrentRotation"},
 	{name: "sessions: loses concurrent updates", sessions: sessions(func(m *sessionMutant) { m.racyUpdate = true }), wantFail: "ConcurrentUpdates"},
+
+	// Personal token stores, checked by RunPersonalTokens.
+	{name: "tokens: not empty", personalTokens: tokens(func(m *tokenMutant) { m.leftover = true }), wantFail: "Empty"},
+	{name: "tokens: drops the name", personalTokens: tokens(func(m *tokenMutant) { m.dropName = true }), wantFail: "RoundTrip"},
+	{name: "tokens: drops the expiry", personalTokens: tokens(func(m *tokenMutant) { m.dropExpiry = true }), wantFail: "RoundTrip"},
+	{name: "tokens: sorts scopes", personalTokens: tokens(func(m *tokenMutant) { m.sortScopes = true }), wantFail: "RoundTrip"},
+	{name: "tokens: reads no scopes as one empty scope", personalTokens: tokens(func(m *tokenMutant) { m.emptyScope = true }), wantFail: "RoundTrip"},
+	{name: "tokens: rounds to the second", personalTokens: tokens(func(m *tokenMutant) { m.round = true }), wantFail: "RoundTrip"},
+	{name: "tokens: keeps minutes only", personalTokens: tokens(func(m *tokenMutant) { m.minutes = true }), wantFail: "RoundTrip"},
+	{name: "tokens: stores zero times as the epoch", personalTokens: tokens(func(m *tokenMutant) { m.zeroAsEpoch = true }), wantFail: "RoundTrip"},
+	{name: "tokens: swallows duplicate ID", personalTokens: tokens(func(m *tokenMutant) { m.swallowDupID = true }), wantFail: "DuplicateID"},
+	{name: "tokens: overwrites duplicate ID", personalTokens: tokens(func(m *tokenMutant) { m.overwriteDupID = true }), wantFail: "DuplicateID"},
+	{name: "tokens: allows duplicate hash", personalTokens: tokens(func(m *tokenMutant) { m.allowDupHash = true }), wantFail: "DuplicateHash"},
+	{name: "tokens: accepts unknown users", personalTokens: tokens(func(m *tokenMutant) { m.anyUser = true }), wantFail: "UnknownUser"},
+	{name: "tokens: bare not-found error", personalTokens: tokens(func(m *tokenMutant) { m.bareNotFound = true }), wantFail: "NotFound"},
+	{name: "tokens: matches a hash's prefix", personalTokens: tokens(func(m *tokenMutant) { m.prefixHash = true }), wantFail: "NotFound"},
+	{name: "tokens: unordered list", personalTokens: tokens(func(m *tokenMutant) { m.order = "unordered" }), wantFail: "UserPersonalTokens"},
+	{name: "tokens: oldest first", personalTokens: tokens(func(m *tokenMutant) { m.order = "oldest" }), wantFail: "UserPersonalTokens"},
+	{name: "tokens: most recently used first", personalTokens: tokens(func(m *tokenMutant) { m.order = "used" }), wantFail: "UserPersonalTokens"},
+	{name: "tokens: undated first", personalTokens: tokens(func(m *tokenMutant) { m.order = "nulls first" }), wantFail: "UserPersonalTokens"},
+	{name: "tokens: lists every user's tokens", personalTokens: tokens(func(m *tokenMutant) { m.allUsers = true }), wantFail: "UserPersonalTokens"},
+	{name: "tokens: keeps the caller's token", personalTokens: tokens(func(m *tokenMutant) { m.keepCaller = true }), wantFail: "Copies"},
+	{name: "tokens: returns stored tokens without copying", personalTokens: tokens(func(m *tokenMutant) { m.shareOut = true }), wantFail: "Copies"},
+	{name: "tokens: shares scopes", personalTokens: tokens(func(m *tokenMutant) { m.shallowScopes = true }), wantFail: "Copies"},
+	{name: "tokens: shares hash bytes", personalTokens: tokens(func(m *tokenMutant) { m.shallowHash = true }), wantFail: "Copies"},
+	{name: "tokens: touch moves backwards", personalTokens: tokens(func(m *tokenMutant) { m.touchBackwards = true }), wantFail: "Touch"},
+	{name: "tokens: touch does nothing", personalTokens: tokens(func(m *tokenMutant) { m.touchNothing = true }), wantFail: "Touch"},
+	{name: "tokens: touch of unknown token succeeds", personalTokens: tokens(func(m *tokenMutant) { m.touchUnknown = true }), wantFail: "Touch"},
+	{name: "tokens: delete keeps the token", personalTokens: tokens(func(m *tokenMutant) { m.deleteNothing = true }), wantFail: "DeletePersonalToken"},
+	{name: "tokens: delete of unknown token succeeds", personalTokens: tokens(func(m *tokenMutant) { m.deleteUnknown = true }), wantFail: "DeletePersonalToken"},
+	{name: "tokens: delete leaves the hash taken", personalTokens: tokens(func(m *tokenMutant) { m.keepHashTaken = true }), wantFail: "DeletePersonalToken"},
+	{name: "tokens: miscounts deletions", personalTokens: tokens(func(m *tokenMutant) { m.miscount = true }), wantFail: "DeleteUserPersonalTokens"},
+	{name: "tokens: deletes every user's tokens", personalTokens: tokens(func(m *tokenMutant) { m.deleteAllUsers = true }), wantFail: "DeleteUserPersonalTokens"},
+	{name: "tokens: racy duplicate check", personalTokens: tokens(func(m *tokenMutant) { m.racyCreate = true }), wantFail: "ConcurrentCreates"},
+	{name: "tokens: racy touch", personalTokens: tokens(func(m *tokenMutant) { m.racyTouch = true }), wantFail: "ConcurrentTouches"},
 }
 
 var allLimits = storetest.Limits{DecimalIDs: true, UnorderedRoles: true, GeneratedUniquifiers: true}
@@ -99,6 +136,10 @@ func TestMutant(t *testing.T) {
 		if m.name == name {
 			if m.sessions != nil {
 				storetest.RunSessions(t, m.sessions)
+				return
+			}
+			if m.personalTokens != nil {
+				storetest.RunPersonalTokens(t, m.personalTokens)
 				return
 			}
 			storetest.RunWith(t, m.open, m.limits)
@@ -443,6 +484,258 @@ func (m *sessionMutant) DeleteUserSessions(_ context.Context, userID, except str
 	n := 0
 	for id, d := range m.m {
 		if d.UserID == userID && (id != except || m.ignoreExcept) {
+			delete(m.m, id)
+			n++
+		}
+	}
+	if m.miscount && n > 0 {
+		n--
+	}
+	return n, nil
+}
+
+// TestPersonalTokenMutantBase runs RunPersonalTokens against the token
+// mutant with no defect switched on, so that the mutants fail for their
+// defects only.
+func TestPersonalTokenMutantBase(t *testing.T) {
+	storetest.RunPersonalTokens(t, tokens(func(*tokenMutant) {}))
+}
+
+// tokenMutant is an auth.PersonalTokenStore of its own, over the users of
+// an auth.MemoryStore (so that it is an auth.UserAdmin and the suite
+// checks its owners), with defects switched on.
+type tokenMutant struct {
+	auth.UserAdmin // a *auth.MemoryStore, users
+	users          *auth.MemoryStore
+	mu             sync.Mutex
+	m              map[string]*auth.PersonalToken // by ID
+	taken          map[string]bool                // hashes of deleted tokens, with keepHashTaken
+
+	order string // "", "unordered", "oldest", "used" or "nulls first"
+
+	leftover, dropName, dropExpiry, sortScopes, emptyScope, round, minutes        bool
+	zeroAsEpoch, swallowDupID, overwriteDupID, allowDupHash, anyUser              bool
+	bareNotFound, prefixHash, allUsers, keepCaller, shareOut, shallowScopes       bool
+	shallowHash, touchBackwards, touchNothing, touchUnknown, deleteNothing        bool
+	deleteUnknown, keepHashTaken, miscount, deleteAllUsers, racyCreate, racyTouch bool
+}
+
+func tokens(defect func(*tokenMutant)) storetest.PersonalTokenOpener {
+	return func(*testing.T) auth.PersonalTokenStore {
+		users := auth.NewMemoryStore()
+		m := &tokenMutant{UserAdmin: users, users: users, m: map[string]*auth.PersonalToken{}, taken: map[string]bool{}}
+		defect(m)
+		if m.leftover {
+			m.m["leftover"] = &auth.PersonalToken{ID: "leftover", UserID: "alice", Hash: []byte("leftover")}
+		}
+		return m
+	}
+}
+
+// epoch is what zeroAsEpoch stores for a zero time.
+var epoch = time.Unix(0, 0).UTC()
+
+// clone copies p, deeply unless shallowScopes or shallowHash, and applies
+// the defects that lose data.
+func (m *tokenMutant) clone(p *auth.PersonalToken) *auth.PersonalToken {
+	c := *p
+	if !m.shallowScopes {
+		c.Scopes = slices.Clone(p.Scopes)
+	}
+	if !m.shallowHash {
+		c.Hash = bytes.Clone(p.Hash)
+	}
+	if m.dropName {
+		c.Name = ""
+	}
+	if m.dropExpiry {
+		c.ExpiresAt = time.Time{}
+	}
+	if m.sortScopes {
+		c.Scopes = slices.Sorted(slices.Values(c.Scopes))
+	}
+	if m.emptyScope && len(c.Scopes) == 0 {
+		c.Scopes = []string{""}
+	}
+	if m.round {
+		c.CreatedAt = c.CreatedAt.Round(time.Second)
+	}
+	if m.minutes {
+		c.LastUsedAt = c.LastUsedAt.Truncate(time.Minute)
+	}
+	if m.zeroAsEpoch {
+		for _, t := range []*time.Time{&c.LastUsedAt, &c.ExpiresAt} {
+			if t.IsZero() {
+				*t = epoch
+			}
+		}
+	}
+	return &c
+}
+
+func (m *tokenMutant) notFound(what string) error {
+	if m.bareNotFound {
+		return errors.New("no such token")
+	}
+	return fmt.Errorf("%w: %s", auth.ErrTokenNotFound, what)
+}
+
+// hashInUse reports whether a stored token other than the one with the
+// given ID has the hash.
+func (m *tokenMutant) hashInUse(id string, hash []byte) bool {
+	if m.taken[string(hash)] {
+		return true
+	}
+	for _, p := range m.m {
+		if p.ID != id && bytes.Equal(p.Hash, hash) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *tokenMutant) CreatePersonalToken(ctx context.Context, p *auth.PersonalToken) error {
+	if _, err := m.users.UserByID(ctx, p.UserID); err != nil && !m.anyUser {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, idInUse := m.m[p.ID]
+	hashInUse := m.hashInUse(p.ID, p.Hash) && !m.allowDupHash
+	if m.racyCreate { // the check and the insert apart
+		m.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		m.mu.Lock()
+	}
+	switch {
+	case idInUse && m.swallowDupID:
+		return nil
+	case idInUse && !m.overwriteDupID, hashInUse:
+		return fmt.Errorf("%w: %q", auth.ErrDuplicateID, p.ID)
+	}
+	if m.keepCaller {
+		m.m[p.ID] = p
+	} else {
+		m.m[p.ID] = m.clone(p)
+	}
+	return nil
+}
+
+func (m *tokenMutant) PersonalTokenByHash(_ context.Context, hash []byte) (*auth.PersonalToken, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, p := range m.m {
+		match := bytes.Equal(p.Hash, hash)
+		if m.prefixHash {
+			match = len(hash) >= 16 && len(p.Hash) >= 16 && bytes.Equal(p.Hash[:16], hash[:16])
+		}
+		if match {
+			if m.shareOut {
+				return p, nil
+			}
+			return m.clone(p), nil
+		}
+	}
+	return nil, m.notFound(fmt.Sprintf("hash %x", hash))
+}
+
+func (m *tokenMutant) UserPersonalTokens(_ context.Context, userID string) ([]*auth.PersonalToken, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*auth.PersonalToken
+	for _, p := range m.m {
+		if p.UserID != userID && !m.allUsers {
+			continue
+		}
+		if m.shareOut {
+			out = append(out, p)
+		} else {
+			out = append(out, m.clone(p))
+		}
+	}
+	byTime := func(a, b time.Time) int { return b.Compare(a) }
+	switch m.order {
+	case "unordered":
+		return out, nil
+	case "oldest":
+		byTime = func(a, b time.Time) int { return a.Compare(b) }
+	case "nulls first":
+		byTime = func(a, b time.Time) int {
+			if a.IsZero() != b.IsZero() {
+				if a.IsZero() {
+					return -1
+				}
+				return 1
+			}
+			return b.Compare(a)
+		}
+	}
+	slices.SortFunc(out, func(a, b *auth.PersonalToken) int {
+		if m.order == "used" {
+			if c := byTime(a.LastUsedAt, b.LastUsedAt); c != 0 {
+				return c
+			}
+		}
+		if c := byTime(a.CreatedAt, b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+func (m *tokenMutant) TouchPersonalToken(_ context.Context, id string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.m[id]
+	if !ok {
+		if m.touchUnknown {
+			return nil
+		}
+		return m.notFound(fmt.Sprintf("%q", id))
+	}
+	last := p.LastUsedAt
+	if m.racyTouch { // the read and the write apart
+		m.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		m.mu.Lock()
+	}
+	if m.touchNothing {
+		return nil
+	}
+	if at.After(last) || m.touchBackwards {
+		c := m.clone(p)
+		c.LastUsedAt = at
+		m.m[id] = c
+	}
+	return nil
+}
+
+func (m *tokenMutant) DeletePersonalToken(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.m[id]
+	if !ok {
+		if m.deleteUnknown {
+			return nil
+		}
+		return m.notFound(fmt.Sprintf("%q", id))
+	}
+	if m.keepHashTaken {
+		m.taken[string(p.Hash)] = true
+	}
+	if !m.deleteNothing {
+		delete(m.m, id)
+	}
+	return nil
+}
+
+func (m *tokenMutant) DeleteUserPersonalTokens(_ context.Context, userID string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for id, p := range m.m {
+		if p.UserID == userID || m.deleteAllUsers {
 			delete(m.m, id)
 			n++
 		}

@@ -17,7 +17,7 @@
 // keep every contract (string IDs, Unicode case folding, role order), runs
 // [RunWith] with the [Limits] that name what it cannot do.
 //
-// # Session and throttle stores
+// # Session, throttle and personal token stores
 //
 // A store that also keeps device sessions for refresh tokens
 // ([auth.SessionStore]) runs [RunSessions] with a [SessionOpener], in the
@@ -35,7 +35,11 @@
 // exactly one must win, round after round; for a store over a database,
 // run it as well with two stores over one database racing (see
 // sqlstore's tests). A throttle store ([auth.ThrottleStore]) runs
-// [RunThrottle].
+// [RunThrottle], and a store of personal access tokens
+// ([auth.PersonalTokenStore]) runs [RunPersonalTokens] with a
+// [PersonalTokenOpener]; among its checks, 16 goroutines at once create
+// tokens of one ID, or of one hash, and exactly one must win, and 32
+// concurrent touches of a token must leave the latest time.
 //
 // # Comparisons
 //
