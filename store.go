@@ -76,6 +76,7 @@ type MemoryStore struct {
 	byUniq  map[string][]string // IDs of the users holding each Uniquifier
 
 	sessions map[string]*DeviceSession // by ID; see memsessions.go
+	tokens   memPersonalTokens         // see mempersonaltokens.go
 }
 
 // NewMemoryStore returns an empty MemoryStore.
