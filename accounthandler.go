@@ -127,10 +127,14 @@ func newAccounts(m *Manager, key []byte, oldKeys [][]byte, c AccountConfig, brea
 //	POST /change               {password, new_password, new_password_confirm?}
 //	POST /change-email         {email}: mail a link to the new address
 //	GET  /change-email/{token} the mailed email change link
+//	POST /verify               {password}: a fresh token (logged in; no Mailer needed)
 //	POST /refresh-token        {refresh_token}, with RefreshConfig (no Mailer needed)
 //	GET  /sessions             the user's device sessions, with RefreshConfig (logged in)
 //	DELETE /sessions           ends all but the current one (logged in)
 //	DELETE /sessions/{id}      ends one (logged in)
+//	POST /tokens               {name, scopes, expires_in}, with TokenConfig.Scopes (fresh login)
+//	GET  /tokens               the user's personal access tokens (logged in)
+//	DELETE /tokens/{id}        revokes one (logged in)
 //
 // Requests are JSON objects or url-encoded forms; answers are JSON in
 // Flask-Security's envelope. A field that is wrong gets 400 with
@@ -164,8 +168,10 @@ func newAccounts(m *Manager, key []byte, oldKeys [][]byte, c AccountConfig, brea
 // Form posts to the endpoints that need no login pass the same
 // cross-origin checks as a login form (see LoginHandler).
 //
-// Without AccountConfig.Mailer every path answers 501, but /refresh-token
-// and /sessions when refresh tokens are on. /refresh-token answers as a
+// Without AccountConfig.Mailer every path answers 501 but /verify, and
+// /refresh-token and /sessions when refresh tokens are on, and /tokens
+// when personal access tokens are. "Logged in" means a token or a session,
+// never a personal access token: none of these routes accepts one. /refresh-token answers as a
 // login does, {"user":{"id":…,"authentication_token":…,"refresh_token":…}},
 // or 401 for a token that is not valid (see RefreshConfig). GET /sessions
 // answers {"sessions":[{"id","created_at","last_used_at","last_ip",
@@ -176,6 +182,24 @@ func newAccounts(m *Manager, key []byte, oldKeys [][]byte, c AccountConfig, brea
 // /sessions/{id} ends one of the user's (404 for any other ID). Ending a
 // session stops its refreshes; its last access token stays valid until it
 // expires (TokenConfig.MaxAge, 15 min by default with refresh tokens).
+//
+// POST /verify checks the logged-in user's password (throttled as a login
+// is; a wrong one gets a field error) and answers a token that
+// [Manager.RequireFresh] takes as just authenticated, as a login does; a
+// session cookie that came with it is renewed as fresh too.
+//
+// POST /tokens needs a login (or /verify) within Config.Freshness, else
+// it answers 401 with "reauth_required". It takes a "name" (at most 100
+// characters), "scopes" (a list, or one space-separated string, of scopes
+// TokenConfig.Scopes declares and the user's roles allow) and "expires_in"
+// (seconds; 30 days if absent, at most TokenConfig.PersonalMaxAge), and
+// answers {"id","name","scopes","created_at","last_used_at","expires_at",
+// "token"}: "token" is the secret, shown this once and stored only as its
+// SHA-256. A user holds at most 100 tokens. GET /tokens answers
+// {"tokens":[…],"available_scopes":[…]}, the tokens without their
+// secrets, newest first, and the scopes the user may grant. DELETE
+// /tokens/{id} revokes one of the user's (404 for any other ID) at once,
+// and in other processes within a second (see [PersonalTokenStore]).
 func (m *Manager) AccountHandler() http.Handler {
 	loggedIn := m.Require(Token, Session)
 	lifecycle := m.tokenLifecycle(loggedIn)
