@@ -170,7 +170,8 @@ func newAccounts(m *Manager, key []byte, oldKeys [][]byte, c AccountConfig, brea
 //
 // Without AccountConfig.Mailer every path answers 501 but /verify, and
 // /refresh-token and /sessions when refresh tokens are on, and /tokens
-// when personal access tokens are. "Logged in" means a token or a session,
+// when personal access tokens are (TokenConfig.Scopes, and a store that
+// implements PersonalTokenStore). "Logged in" means a token or a session,
 // never a personal access token: none of these routes accepts one. /refresh-token answers as a
 // login does, {"user":{"id":…,"authentication_token":…,"refresh_token":…}},
 // or 401 for a token that is not valid (see RefreshConfig). GET /sessions
@@ -274,7 +275,7 @@ func (m *Manager) tokenLifecycle(loggedIn func(http.Handler) http.Handler) func(
 			m.serveSessions(w, r, id)
 		}))
 	}
-	if m.personal != nil {
+	if m.personal.on() {
 		tokens = loggedIn(m.personalTokenRoutes())
 	}
 	return func(w http.ResponseWriter, r *http.Request) bool {
@@ -287,7 +288,7 @@ func (m *Manager) tokenLifecycle(loggedIn func(http.Handler) http.Handler) func(
 			m.serveRefresh(w, r)
 		case m.refresh != nil && route == "sessions" && !strings.Contains(id, "/"):
 			sessions.ServeHTTP(w, r)
-		case m.personal != nil && route == "tokens" && !strings.Contains(id, "/"):
+		case m.personal.on() && route == "tokens" && !strings.Contains(id, "/"):
 			tokens.ServeHTTP(w, r)
 		default:
 			return false

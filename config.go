@@ -108,15 +108,15 @@ type TokenConfig struct {
 	Issuer TokenIssuer
 
 	// Scopes declares the scopes of the application, each with the roles
-	// that allow it (none: every user), and turns personal access tokens
-	// on: [Manager.AccountHandler] then serves /tokens, and routes whose
-	// schemes include [PersonalAccess] accept them. A token carries the
-	// scopes its owner chose among those the owner's roles allow, and
-	// [Manager.RequireScopes] lets it through only with every scope asked
-	// for; any other credential has every scope its user's roles allow.
-	// The store must implement [PersonalTokenStore]. Scope names are 1 to
-	// 64 printable ASCII characters without space, quote or backslash
-	// (RFC 6749's scope-token), such as "posts:read". Default none:
+	// that allow it (none: every user), for [Manager.RequireScopes]: a
+	// login token, a session or Basic credentials have every scope their
+	// user's roles allow. If the store implements [PersonalTokenStore],
+	// Scopes also turns personal access tokens on: [Manager.AccountHandler]
+	// then serves /tokens, routes whose schemes include [PersonalAccess]
+	// accept them, and a token has the scopes its owner chose among those
+	// the owner's roles allow. Scope names are 1 to 64 printable ASCII
+	// characters without space, quote or backslash (RFC 6749's
+	// scope-token), such as "posts:read". Default none: no scopes, and
 	// personal access tokens are off.
 	Scopes map[string][]string
 	// PersonalPrefix starts every personal access token (see package

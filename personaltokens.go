@@ -39,7 +39,7 @@ var (
 // personalTokens holds the settings of personal access tokens; the
 // Manager's field is nil when they are off.
 type personalTokens struct {
-	store  PersonalTokenStore
+	store  PersonalTokenStore // nil: the store keeps none, and the tokens are off
 	prefix string
 	scopes map[string][]string // declared scope → the roles that allow it
 	maxAge time.Duration       // < 0: none
@@ -55,10 +55,7 @@ func newPersonalTokens(store UserStore, c TokenConfig, cache *userCache) (*perso
 		}
 		return nil, nil
 	}
-	ps, ok := store.(PersonalTokenStore)
-	if !ok {
-		return nil, errors.New("auth: TokenConfig.Scopes needs a store that implements PersonalTokenStore")
-	}
+	ps, _ := store.(PersonalTokenStore) // nil: scopes for the other credentials only
 	p := &personalTokens{
 		store:  ps,
 		prefix: stringOr(c.PersonalPrefix, pat.DefaultPrefix),
@@ -74,7 +71,7 @@ func newPersonalTokens(store UserStore, c TokenConfig, cache *userCache) (*perso
 		}
 		p.scopes[scope] = append([]string(nil), roles...)
 	}
-	if cache != nil {
+	if cache != nil && ps != nil {
 		p.cache = newPATCache(cache)
 	}
 	return p, nil
@@ -94,9 +91,15 @@ func validScope(s string) bool {
 	return true
 }
 
-// looksLike reports whether tok is meant as a personal access token: it
-// starts with the prefix, which no other token of the Manager's does.
-func (p *personalTokens) looksLike(tok string) bool { return strings.HasPrefix(tok, p.prefix) }
+// on reports whether personal access tokens are on: the store keeps them.
+func (p *personalTokens) on() bool { return p != nil && p.store != nil }
+
+// looksLike reports whether tok is meant as a personal access token: they
+// are on and it starts with the prefix, which no other token of the
+// Manager's does.
+func (p *personalTokens) looksLike(tok string) bool {
+	return p.store != nil && strings.HasPrefix(tok, p.prefix)
+}
 
 // allows reports whether u's roles allow the declared scope.
 func (p *personalTokens) allows(u *User, scope string) bool {

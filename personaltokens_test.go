@@ -551,7 +551,7 @@ func TestPersonalTokenConfig(t *testing.T) {
 		{name: "max age without scopes", tc: TokenConfig{PersonalMaxAge: time.Hour}, want: "need Scopes"},
 		{name: "bad scope name", tc: TokenConfig{Scopes: map[string][]string{"posts read": nil}}, want: "not a scope name"},
 		{name: "empty scope name", tc: TokenConfig{Scopes: map[string][]string{"": nil}}, want: "not a scope name"},
-		{name: "store without personal tokens", store: brokenStore{}, tc: TokenConfig{Scopes: testScopes}, want: "PersonalTokenStore"},
+		{name: "store without personal tokens", store: brokenStore{}, tc: TokenConfig{Scopes: testScopes}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -575,6 +575,33 @@ func TestPersonalTokenConfig(t *testing.T) {
 			t.Errorf("own-prefix token: %d", rec.Code)
 		}
 	})
+	t.Run("scopes without a token store", func(t *testing.T) {
+		// A store that keeps no personal tokens: the scopes still hold
+		// for login tokens, /tokens is not served, and a string of the
+		// personal token shape is just a token that does not verify.
+		store := storeWithoutPersonalTokens{newSeededStore(t)}
+		m := newManagerWithKey(t, store, seededKey, Config{Token: TokenConfig{Scopes: testScopes}})
+		login := tokenOf(t, m, store, idUser)
+		for scope, want := range map[string]int{"posts:write": 200, "admin:all": 403} {
+			h := m.Require(Token, PersonalAccess)(m.RequireScopes(scope)(whoami))
+			r := httptest.NewRequest(http.MethodGet, "/api", nil)
+			r.Header.Set("Authentication-Token", login)
+			if rec := serve(h, r); rec.Code != want {
+				t.Errorf("login token, %s: %d, want %d", scope, rec.Code, want)
+			}
+		}
+		r := httptest.NewRequest(http.MethodGet, "/tokens", nil)
+		r.Header.Set("Authentication-Token", login)
+		if rec := serve(m.AccountHandler(), r); rec.Code != http.StatusNotImplemented {
+			t.Errorf("GET /tokens: %d, want 501", rec.Code)
+		}
+		shaped, _ := pat.New(pat.DefaultPrefix)
+		r = httptest.NewRequest(http.MethodGet, "/api", nil)
+		r.Header.Set("Authentication-Token", shaped)
+		if rec := serve(m.Require(Token, PersonalAccess)(whoami), r); rec.Code != http.StatusUnauthorized {
+			t.Errorf("a personal token's shape: %d, want 401", rec.Code)
+		}
+	})
 	t.Run("off", func(t *testing.T) {
 		m, store := newSeeded(t, Config{})
 		r := httptest.NewRequest(http.MethodGet, "/tokens", nil)
@@ -590,4 +617,15 @@ func TestPersonalTokenConfig(t *testing.T) {
 			t.Errorf("RequireScopes without Scopes: %d, want 403", rec.Code)
 		}
 	})
+}
+
+// storeWithoutPersonalTokens hides a MemoryStore's PersonalTokenStore.
+type storeWithoutPersonalTokens struct{ store *MemoryStore }
+
+func (s storeWithoutPersonalTokens) UserByID(ctx context.Context, id string) (*User, error) {
+	return s.store.UserByID(ctx, id)
+}
+
+func (s storeWithoutPersonalTokens) UserByEmail(ctx context.Context, email string) (*User, error) {
+	return s.store.UserByEmail(ctx, email)
 }
