@@ -78,14 +78,15 @@
 // also an auth.ThrottleStore, so that every instance on the database
 // counts the same failures, each one atomic statement; set
 // auth.Config.Throttle.Store to it) and user_changes (the change log: the
-// IDs of users whose row or roles changed in the last hour, written by
-// triggers whoever makes the change, and read by [Store.UserChanges] so
-// that the verified-user cache of every process sees the change within a
-// second; on PostgreSQL the triggers also send the notifications of
-// [ChangeChannel]) and device_sessions (the sessions of refresh tokens,
-// below). Open fails if a table of one of
-// these names already exists with another meaning; use a schema or file of
-// its own then.
+// IDs of users whose row or roles changed, or one of whose personal
+// access tokens was deleted, in the last hour, written by triggers
+// whoever makes the change, and read by [Store.UserChanges] so that the
+// verified-user cache of every process sees the change within a second;
+// on PostgreSQL the triggers also send the notifications of
+// [ChangeChannel]), device_sessions (the sessions of refresh tokens,
+// below) and personal_tokens (personal access tokens, below). Open fails
+// if a table of one of these names already exists with another meaning;
+// use a schema or file of its own then.
 //
 // The column users.roles holds the user's role names again, as a JSON
 // array in order (migration 3 filled it from user_roles), so that a
@@ -113,6 +114,29 @@
 // Store does not hold (auth.ErrUserNotFound). Deleting a user's row
 // deletes the user's sessions; on SQLite only with foreign_keys on, as
 // [SQLiteDSN] sets it.
+//
+// # Personal access tokens
+//
+// A Store is also an [auth.PersonalTokenStore]: migration 7 adds the
+// table personal_tokens, one row a token (id, the primary key; user_id,
+// referencing users (id) ON DELETE CASCADE, with an index of its own for
+// [Store.UserPersonalTokens]; uniquifier; name; scopes, the token's
+// scopes separated by single spaces, in order; token_hash, a BLOB or
+// BYTEA holding the SHA-256 of the secret (package
+// github.com/authkit/auth/pat), never the secret, under a unique index by
+// which [Store.PersonalTokenByHash] finds it; created_at, last_used_at and
+// expires_at, stored as the users table's times are, NULL for none).
+// [Store.CreatePersonalToken] refuses an ID or a hash in use
+// (auth.ErrDuplicateID), a token of a user the Store does not hold
+// (auth.ErrUserNotFound), and a scope that is empty or holds a space,
+// which the column could not give back. [Store.TouchPersonalToken] is one
+// UPDATE that writes only a later time, so that of concurrent touches,
+// from any process, the latest stays. A trigger on the deletion of a row
+// (personal_tokens_deleted, whoever deletes it: the Store, an operator's
+// SQL, the cascade of the owner's deletion) logs the owner in
+// user_changes, as a change of the user is logged, so that the
+// verified-user cache of every process forgets the owner within a second.
+// Creating and touching a token log nothing.
 //
 // # Emails
 //
@@ -192,7 +216,9 @@
 // column's sequence past an explicitly given ID, so that the
 // application's own inserts do not collide with it.
 //
-// A FlaskStore is not an [auth.SessionStore]: Flask-Security's schema has
-// no table for device sessions, and the FlaskStore adds none, so a Manager
-// over it serves plain tokens, without refresh tokens.
+// A FlaskStore is not an [auth.SessionStore] nor an
+// [auth.PersonalTokenStore]: Flask-Security's schema has no table for
+// device sessions or personal access tokens, and the FlaskStore adds none,
+// so a Manager over it serves plain tokens, without refresh tokens or
+// personal access tokens.
 package sqlstore

@@ -15,3 +15,6 @@ func MigrateTo(ctx context.Context, db *sql.DB, dialect Dialect, version int) er
 
 // Rebind is [Dialect.rebind], for the tests' own SQL.
 func (d Dialect) Rebind(query string) string { return d.rebind(query) }
+
+// LatestVersion is the schema version Open migrates to.
+func LatestVersion() int { return migrations[len(migrations)-1].version }

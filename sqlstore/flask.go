@@ -90,8 +90,9 @@ func (s FlaskSchema) withDefaults() FlaskSchema {
 // accept the application's tokens, and
 // [github.com/authkit/auth/flask.FsUniquifierLookup], so the
 // [github.com/authkit/auth/flask.Links] made over it read and make the
-// links the application mails. It does not implement [auth.SessionStore]:
-// Flask-Security's schema has no table for device sessions. It
+// links the application mails. It does not implement [auth.SessionStore]
+// or [auth.PersonalTokenStore]: Flask-Security's schema has no table for
+// device sessions or personal access tokens. It
 // is safe for concurrent use, also alongside the Flask application. Make
 // one with [OpenFlaskSecurity]; the package documentation tells how
 // Flask-Security's fields become a [auth.User].

@@ -233,6 +233,59 @@ var migrations = []migration{
 			`CREATE INDEX device_sessions_user_id ON device_sessions (user_id)`,
 		},
 	},
+	{
+		// The personal access tokens of [Store]'s auth.PersonalTokenStore
+		// (see personaltokens.go), gone with their user. Times as users
+		// keeps them, NULL for none; scopes separated by spaces;
+		// token_hash is the SHA-256 of the secret, never the secret, and
+		// unique, since a token is found by it. Deleting a token logs its
+		// owner in user_changes (migration 4), as a change of the user
+		// is, so that every process stops accepting it within a second.
+		version: 7,
+		sqlite: []string{
+			`CREATE TABLE personal_tokens (
+				id           TEXT NOT NULL PRIMARY KEY,
+				user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+				uniquifier   TEXT NOT NULL DEFAULT '',
+				name         TEXT NOT NULL DEFAULT '',
+				scopes       TEXT NOT NULL DEFAULT '',
+				token_hash   BLOB NOT NULL UNIQUE,
+				created_at   TEXT,
+				last_used_at TEXT,
+				expires_at   TEXT
+			) STRICT`,
+			`CREATE INDEX personal_tokens_user_id ON personal_tokens (user_id)`,
+			sqliteChangeTrigger("personal_tokens_deleted", "DELETE ON personal_tokens", "OLD.user_id"),
+		},
+		postgres: []string{
+			`CREATE TABLE personal_tokens (
+				id           TEXT PRIMARY KEY,
+				user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+				uniquifier   TEXT NOT NULL DEFAULT '',
+				name         TEXT NOT NULL DEFAULT '',
+				scopes       TEXT NOT NULL DEFAULT '',
+				token_hash   BYTEA NOT NULL UNIQUE,
+				created_at   TIMESTAMPTZ,
+				last_used_at TIMESTAMPTZ,
+				expires_at   TIMESTAMPTZ
+			)`,
+			`CREATE INDEX personal_tokens_user_id ON personal_tokens (user_id)`,
+			// authkit_user_changed (migration 4) with the owner's ID.
+			`CREATE FUNCTION authkit_personal_token_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				INSERT INTO user_changes (user_id) VALUES (OLD.user_id);
+				PERFORM pg_notify('` + ChangeChannel + `', OLD.user_id);
+				DELETE FROM user_changes WHERE ctid IN (
+					SELECT ctid FROM user_changes
+					WHERE changed_at < now() - interval '` + changeRetentionSQL + `'
+					LIMIT 100 FOR UPDATE SKIP LOCKED);
+				RETURN NULL;
+			END
+			$$`,
+			`CREATE TRIGGER personal_tokens_deleted AFTER DELETE ON personal_tokens
+				FOR EACH ROW EXECUTE FUNCTION authkit_personal_token_deleted()`,
+		},
+	},
 }
 
 // sqliteChangeTrigger returns the SQLite trigger that logs a change of the
