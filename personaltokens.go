@@ -164,7 +164,8 @@ func (m *Manager) verifyPersonal(ctx context.Context, tok string) (*User, *Perso
 		forgets = p.cache.users.forgets.Load() // before the store read: see patCache.put
 	}
 	if e == nil {
-		t, err := p.store.PersonalTokenByHash(ctx, hash[:])
+		key := hash // a copy for the store, so that hash stays on the stack on a hit
+		t, err := p.store.PersonalTokenByHash(ctx, key[:])
 		switch {
 		case errors.Is(err, ErrTokenNotFound):
 			return nil, nil, errUnknownPersonal

@@ -85,7 +85,7 @@ func Check(prefix, token string) error {
 		}
 	}
 	var want [ChecksumLen]byte
-	appendChecksum(want[:0], crc32.ChecksumIEEE([]byte(token[:len(token)-ChecksumLen])))
+	appendChecksum(want[:0], crcString(token[:len(token)-ChecksumLen]))
 	if string(want[:]) != token[len(token)-ChecksumLen:] {
 		return ErrChecksum
 	}
@@ -95,7 +95,23 @@ func Check(prefix, token string) error {
 // Hash returns the SHA-256 of token, the form a server stores and looks
 // tokens up by.
 func Hash(token string) [sha256.Size]byte {
+	var buf [64]byte // on the stack: a token's bytes without an allocation
+	if len(token) <= len(buf) {
+		n := copy(buf[:], token)
+		return sha256.Sum256(buf[:n])
+	}
 	return sha256.Sum256([]byte(token))
+}
+
+// crcString is crc32.ChecksumIEEE of s, without converting s to a byte
+// slice (which would allocate: the crc32 package's fast paths take it
+// through a function value).
+func crcString(s string) uint32 {
+	crc := ^uint32(0)
+	for i := 0; i < len(s); i++ {
+		crc = crc32.IEEETable[byte(crc)^s[i]] ^ crc>>8
+	}
+	return ^crc
 }
 
 // appendChecksum appends sum in base62, most significant digit first,

@@ -1,7 +1,9 @@
 package pat
 
 import (
+	"crypto/sha256"
 	"errors"
+	"hash/crc32"
 	"regexp"
 	"strings"
 	"testing"
@@ -134,5 +136,37 @@ func BenchmarkCheck(b *testing.B) {
 		if Check(DefaultPrefix, tok) != nil {
 			b.Fatal("rejected")
 		}
+	}
+}
+
+func TestCRCString(t *testing.T) {
+	for _, s := range []string{"", "a", "akpat_xnho9t1bYZUgvYrffMthZSFiYhlt6p0sz", strings.Repeat("\xff\x00", 100)} {
+		if got, want := crcString(s), crc32.ChecksumIEEE([]byte(s)); got != want {
+			t.Errorf("crcString(%q) = %08x, want %08x", s, got, want)
+		}
+	}
+}
+
+func TestHashLong(t *testing.T) {
+	long := strings.Repeat("x", 65)
+	if Hash(long) != sha256.Sum256([]byte(long)) || Hash(long[:64]) != sha256.Sum256([]byte(long[:64])) {
+		t.Fatal("Hash disagrees with sha256.Sum256")
+	}
+}
+
+// TestCheckAllocs checks that checking and hashing a token allocate
+// nothing: a server does both on every request that carries one.
+func TestCheckAllocs(t *testing.T) {
+	if testing.CoverMode() != "" || raceEnabled {
+		t.Skip("coverage counters and the race detector change allocations")
+	}
+	tok, _ := New(DefaultPrefix)
+	if n := testing.AllocsPerRun(100, func() {
+		if Check(DefaultPrefix, tok) != nil {
+			t.Fatal("rejected")
+		}
+		_ = Hash(tok)
+	}); n != 0 {
+		t.Errorf("%v allocations, want 0", n)
 	}
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package pat
+
+const raceEnabled = false
