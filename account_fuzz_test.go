@@ -131,3 +131,83 @@ func signedPayload(l *nativeLinks, purpose, payload string) string {
 	}
 	return tok
 }
+
+// FuzzTokenRequest feeds arbitrary bodies to the parser of POST /tokens,
+// as JSON and as a form: it never panics; a refusal is a client error
+// with a message; an accepted JSON body gives the name, scopes and
+// lifetime encoding/json reads, and the name never holds NUL.
+func FuzzTokenRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"name":"ci","scopes":["posts:read","posts:write"],"expires_in":3600}`,
+		`{"name":"ci","scopes":"posts:read posts:write","expires_in":null}`,
+		`{"name":null,"scopes":null}`, `{"scopes":[1]}`, `{"expires_in":1.5}`, `{"expires_in":1e400}`,
+		`{"expires_in":"60"}`, `{"name":"a","name":"b"}`, `{"name":"a\u0000"}`, `[]`, `{`,
+		`name=ci&scopes=posts%3Aread+posts%3Awrite&scopes=admin&expires_in=60`,
+		`name=a&name=b`, `expires_in=x`, `name=%00`, `scopes=%zz`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, isJSON := range []bool{true, false} {
+			q, err := parseTokenRequest(body, isJSON)
+			if err != nil {
+				var re *requestError
+				if !errors.As(err, &re) || re.status != 400 || re.msg == "" {
+					t.Fatalf("error %v is not a client error", err)
+				}
+				continue
+			}
+			if strings.ContainsRune(q.name, 0) {
+				t.Fatalf("name %q with NUL accepted", q.name)
+			}
+			if q.form == isJSON {
+				t.Fatalf("form = %v for isJSON = %v", q.form, isJSON)
+			}
+			if !isJSON || !utf8.Valid(body) {
+				continue
+			}
+			// Members by their exact names, as the parser reads them
+			// (encoding/json's struct fields would match "nAme" too).
+			var members map[string]json.RawMessage
+			if err := json.Unmarshal(body, &members); err != nil {
+				t.Fatalf("accepted %q, which encoding/json refuses: %v", body, err)
+			}
+			var v struct {
+				Name      *string
+				Scopes    json.RawMessage
+				ExpiresIn *json.Number
+			}
+			if raw, ok := members["name"]; ok && json.Unmarshal(raw, &v.Name) != nil {
+				t.Fatalf("accepted a name %s that is not a string", raw)
+			}
+			v.Scopes = members["scopes"]
+			if raw, ok := members["expires_in"]; ok && json.Unmarshal(raw, &v.ExpiresIn) != nil {
+				t.Fatalf("accepted an expires_in %s that is not a number", raw)
+			}
+			if v.Name != nil && *v.Name != q.name || v.Name == nil && q.name != "" {
+				t.Fatalf("name %q, encoding/json reads %v", q.name, v.Name)
+			}
+			var list []string
+			var one string
+			switch {
+			case json.Unmarshal(v.Scopes, &list) == nil:
+				if strings.Join(list, "\x00") != strings.Join(q.scopes, "\x00") {
+					t.Fatalf("scopes %q, encoding/json reads %q", q.scopes, list)
+				}
+			case json.Unmarshal(v.Scopes, &one) == nil:
+				if strings.Join(strings.Fields(one), " ") != strings.Join(q.scopes, " ") {
+					t.Fatalf("scopes %q from the string %q", q.scopes, one)
+				}
+			}
+			if (v.ExpiresIn == nil) != (q.expiresIn == nil) {
+				t.Fatalf("expires_in %v, encoding/json reads %v", q.expiresIn, v.ExpiresIn)
+			}
+			if v.ExpiresIn != nil {
+				n, err := v.ExpiresIn.Int64()
+				if (err == nil) == q.badExpiry || err == nil && *q.expiresIn != n {
+					t.Fatalf("expires_in %v (bad %v), encoding/json reads %v", *q.expiresIn, q.badExpiry, *v.ExpiresIn)
+				}
+			}
+		}
+	})
+}

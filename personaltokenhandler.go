@@ -107,7 +107,13 @@ func readTokenRequest(w http.ResponseWriter, r *http.Request, max int64) (tokenR
 	if err != nil {
 		return tokenRequest{form: !isJSON && body != nil}, err
 	}
+	return parseTokenRequest(body, isJSON)
+}
+
+// parseTokenRequest parses the body of POST /tokens, JSON or a form.
+func parseTokenRequest(body []byte, isJSON bool) (tokenRequest, error) {
 	var q tokenRequest
+	var err error
 	if !isJSON {
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
