@@ -31,27 +31,41 @@ func TestPythonVerifiesManagerToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok, _ := m.IssueToken(u)
+	// A token from a refresh carries its login's time as a third element.
+	const loggedIn = 1700000000
+	refreshed, _ := m.issueOwnToken(u, loggedIn)
 
 	script := `
 import hashlib, json, sys
 from itsdangerous import URLSafeTimedSerializer
 s = URLSafeTimedSerializer(sys.argv[1], salt=sys.argv[2], signer_kwargs={"digest_method": hashlib.sha256})
 print(json.dumps(s.loads(sys.argv[3], max_age=86400)))
+user_id, uniquifier, *authenticated_at = s.loads(sys.argv[6], max_age=86400)
+print(json.dumps([user_id, uniquifier, authenticated_at]))
 print(s.dumps([sys.argv[4], sys.argv[5]]))
+print(s.dumps([sys.argv[4], sys.argv[5], 1700000000]))
 `
-	out, err := exec.Command(py, "-c", script, secret, "authkit-token", tok, u.ID, u.Uniquifier).CombinedOutput()
+	out, err := exec.Command(py, "-c", script, secret, "authkit-token", tok, u.ID, u.Uniquifier, refreshed).CombinedOutput()
 	if err != nil {
 		t.Fatalf("python: %v\n%s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != 2 {
+	if len(lines) != 4 {
 		t.Fatalf("python printed %q", out)
 	}
 	if want := `["` + u.ID + `", "` + u.Uniquifier + `"]`; lines[0] != want {
 		t.Errorf("itsdangerous loaded %s, want %s", lines[0], want)
 	}
-	got, err := m.VerifyToken(context.Background(), lines[1])
-	if err != nil || got.ID != u.ID {
-		t.Errorf("VerifyToken(token from Python) = %v, %v", got, err)
+	if want := `["` + u.ID + `", "` + u.Uniquifier + `", [1700000000]]`; lines[1] != want {
+		t.Errorf("itsdangerous loaded the refreshed token as %s, want %s", lines[1], want)
+	}
+	for _, line := range lines[2:] {
+		got, _, err := m.verifyToken(context.Background(), line)
+		if err != nil || got.ID != u.ID {
+			t.Errorf("verifyToken(token from Python) = %v, %v", got, err)
+		}
+	}
+	if _, at, err := m.verifyToken(context.Background(), lines[3]); err != nil || at != loggedIn {
+		t.Errorf("verifyToken(Python's token with a time) = %d, %v; want %d", at, err, loggedIn)
 	}
 }
