@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authkit/auth/internal/mailflags"
+	"github.com/authkit/auth/pat"
 
 	"github.com/authkit/auth"
 )
@@ -39,6 +40,10 @@ type options struct {
 	digest        string
 	baseURL       string
 	mail          mailflags.Flags
+	name          string        // tokens create --name
+	scopes        stringList    // tokens create --scope
+	expires       time.Duration // tokens create --expires
+	prefix        string        // tokens create --prefix
 }
 
 // linkFlags defines the flags of the commands that mail a link.
@@ -133,6 +138,28 @@ var commands = []command{
 			fs.StringVar(&o.digest, "digest", "", "token HMAC digest (default: the package default, sha256)")
 		},
 		run: tokensVerify,
+	},
+	{
+		name: "tokens list", args: "EMAIL",
+		help: "Lists the user's personal access tokens, newest first: ID, name, scopes,\ncreated, last used and expiry (UTC). Never a token's secret, which the store\ndoes not keep. Needs sqlstore's tables: a Flask-Security database keeps no\npersonal access tokens.",
+		pos:  []string{"EMAIL"}, run: tokensList,
+	},
+	{
+		name: "tokens create", args: "EMAIL --name NAME --scope SCOPE... [--expires DURATION] [--prefix PREFIX]",
+		help: "Makes the user a personal access token with the given name and scopes and\nprints it once, with its ID: the store keeps only its SHA-256. A scope is 1\nto 64 bytes of printable ASCII without spaces, '\"' or '\\'. The token stops\nworking when it expires (--expires 0: never), when it is revoked (tokens\nrevoke-id), and when the user's tokens are (tokens revoke, a new password).",
+		pos:  []string{"EMAIL"},
+		flags: func(fs *flag.FlagSet, o *options) {
+			fs.StringVar(&o.name, "name", "", "the token's `NAME`, for the user's listing (required)")
+			fs.Var(&o.scopes, "scope", "let the token do `SCOPE` (repeatable; at least one)")
+			fs.DurationVar(&o.expires, "expires", defaultTokenLifetime, "the token's lifetime; 0: it never expires")
+			fs.StringVar(&o.prefix, "prefix", pat.DefaultPrefix, "the token's `PREFIX`: 2 to 16 lowercase letters, digits and underscores, ending with an underscore")
+		},
+		run: tokensCreate,
+	},
+	{
+		name: "tokens revoke-id", args: "ID",
+		help: "Deletes the personal access token with the given ID (see tokens list): it\nstops working at once, on running servers within a second.",
+		pos:  []string{"ID"}, run: tokensRevokeID,
 	},
 	{
 		name: "sessions list", args: "EMAIL [--all]",

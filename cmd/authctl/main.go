@@ -21,6 +21,9 @@
 //	tokens revoke EMAIL
 //	tokens inspect TOKEN
 //	tokens verify TOKEN [--max-age DURATION] [--digest sha1|sha256|sha512]
+//	tokens list EMAIL
+//	tokens create EMAIL --name NAME --scope SCOPE... [--expires DURATION] [--prefix PREFIX]
+//	tokens revoke-id ID
 //	sessions list EMAIL [--all]
 //	sessions revoke EMAIL [ID]
 //
@@ -60,6 +63,13 @@
 // tables; a Flask-Security database keeps none. "sessions list" shows the
 // live ones, as GET /sessions lists them with the default lifetimes (7 days
 // idle, 90 days in all), or with --all every stored one and its state.
+//
+// "tokens list", "tokens create" and "tokens revoke-id" show, make and
+// delete personal access tokens (see [auth.PersonalTokenStore]), on
+// sqlstore's tables; a Flask-Security database keeps none. "tokens create"
+// prints the new token once: the store keeps only its SHA-256 (package
+// [github.com/authkit/auth/pat]). It lasts 30 days unless --expires says
+// otherwise (0: never).
 //
 // Every command answers -h with its usage. Errors go to the standard
 // error; the exit status is 0 on success, 1 on failure and 2 on a usage
@@ -103,6 +113,9 @@ Commands:
   tokens revoke EMAIL
   tokens inspect TOKEN
   tokens verify TOKEN [--max-age DURATION] [--digest sha1|sha256|sha512]
+  tokens list EMAIL
+  tokens create EMAIL --name NAME --scope SCOPE... [--expires DURATION] [--prefix PREFIX]
+  tokens revoke-id ID
   sessions list EMAIL [--all]
   sessions revoke EMAIL [ID]
 
@@ -123,8 +136,9 @@ DB) and $AUTH_TOKEN_SALT. "users send-confirmation" and "users send-reset"
 sign the link with the same key, under -base-url (the server's public
 origin, as its own -base-url), and mail it as the example server does:
 -smtp with $MAIL_FROM, $SMTP_USERNAME, $SMTP_PASSWORD; -mail-dir; or stdout.
-"sessions" works on the device sessions of refresh tokens (sqlstore's
-tables only).
+"sessions" works on the device sessions of refresh tokens, and "tokens
+list", "tokens create" and "tokens revoke-id" on personal access tokens
+(sqlstore's tables only).
 Run "authctl COMMAND -h" for the usage of one command.
 `
 

@@ -215,7 +215,7 @@ func TestUsage(t *testing.T) {
 		{name: "unknown flag", args: []string{"-frob"}, raw: true, code: 2, stderr: []string{"flag provided but not defined: -frob"}},
 		{name: "unknown command", args: []string{"frob"}, raw: true, code: 2, stderr: []string{`unknown command "frob"`}},
 		{name: "unknown subcommand", args: []string{"users", "frob"}, raw: true, code: 2, stderr: []string{`users: unknown subcommand "frob"`, "authctl users list"}},
-		{name: "missing subcommand", args: []string{"tokens"}, raw: true, code: 2, stderr: []string{"tokens: missing subcommand (revoke, inspect, verify)"}},
+		{name: "missing subcommand", args: []string{"tokens"}, raw: true, code: 2, stderr: []string{"tokens: missing subcommand (revoke, inspect, verify, list, create, revoke-id)"}},
 		{name: "users -h", args: []string{"users", "-h"}, raw: true, stdout: []string{"authctl users create EMAIL", "authctl users confirm EMAIL"}},
 	}
 	for _, c := range commands {
