@@ -82,7 +82,7 @@ var commands = []command{
 	},
 	{
 		name: "users set-password", args: "EMAIL [--password-stdin]",
-		help: "Sets a new password (asked for twice on the terminal) and revokes the\nuser's tokens.",
+		help: "Sets a new password (asked for twice on the terminal), revokes the user's\ntokens and deletes the user's personal access tokens.",
 		pos:  []string{"EMAIL"},
 		flags: func(fs *flag.FlagSet, o *options) {
 			fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password from the first line of stdin")
@@ -121,7 +121,7 @@ var commands = []command{
 	},
 	{
 		name: "tokens revoke", args: "EMAIL",
-		help: "Rotates the user's uniquifier, so every token issued to the user so far\nstops verifying at once.",
+		help: "Rotates the user's uniquifier, so every token issued to the user so far\nstops verifying at once. Personal access tokens outlive it: tokens revoke-id\nends one, users set-password all of them.",
 		pos:  []string{"EMAIL"}, run: tokensRevoke,
 	},
 	{
@@ -146,7 +146,7 @@ var commands = []command{
 	},
 	{
 		name: "tokens create", args: "EMAIL --name NAME --scope SCOPE... [--expires DURATION] [--prefix PREFIX]",
-		help: "Makes the user a personal access token with the given name and scopes and\nprints it once, with its ID: the store keeps only its SHA-256. A scope is 1\nto 64 bytes of printable ASCII without spaces, '\"' or '\\'. The token stops\nworking when it expires (--expires 0: never), when it is revoked (tokens\nrevoke-id), and when the user's tokens are (tokens revoke, a new password).",
+		help: "Makes the user a personal access token with the given name (at most 100\ncharacters) and scopes and prints it once, with its ID: the store keeps only\nits SHA-256. A scope is 1 to 64 bytes of printable ASCII without spaces, '\"'\nor '\\'; the server grants only the scopes its configuration declares and\nthe user's roles allow. The token stops working when it expires (--expires\n0: never), when it is revoked (tokens revoke-id), when the user is\ndeactivated, and with a new password; it outlives tokens revoke and logout.\nA user has at most 100.",
 		pos:  []string{"EMAIL"},
 		flags: func(fs *flag.FlagSet, o *options) {
 			fs.StringVar(&o.name, "name", "", "the token's `NAME`, for the user's listing (required)")
@@ -158,7 +158,7 @@ var commands = []command{
 	},
 	{
 		name: "tokens revoke-id", args: "ID",
-		help: "Deletes the personal access token with the given ID (see tokens list): it\nstops working at once, on running servers within a second.",
+		help: "Deletes the personal access token with the given ID (see tokens list): it\nstops working at once, on running servers within a second. Put \"--\" before\nan ID that starts with \"-\".",
 		pos:  []string{"ID"}, run: tokensRevokeID,
 	},
 	{

@@ -69,7 +69,8 @@
 // sqlstore's tables; a Flask-Security database keeps none. "tokens create"
 // prints the new token once: the store keeps only its SHA-256 (package
 // [github.com/authkit/auth/pat]). It lasts 30 days unless --expires says
-// otherwise (0: never).
+// otherwise (0: never). Personal access tokens outlive "tokens revoke";
+// "users set-password" deletes them, as a new password does on the server.
 //
 // Every command answers -h with its usage. Errors go to the standard
 // error; the exit status is 0 on success, 1 on failure and 2 on a usage

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -20,8 +21,12 @@ import (
 // create makes lasts without --expires: 30 days.
 const defaultTokenLifetime = 30 * 24 * time.Hour
 
-// maxScopeLen is the length of the longest scope tokens create accepts.
-const maxScopeLen = 64
+// The limits of tokens create, the server's (POST /tokens) own.
+const (
+	maxScopeLen       = 64  // bytes
+	maxTokenNameRunes = 100 // characters
+	maxUserTokens     = 100 // personal access tokens of one user
+)
 
 // openPersonalTokens opens the store for the personal token commands; a
 // store that keeps no personal access tokens (a Flask-Security database)
@@ -58,20 +63,30 @@ func checkScope(sc string) error {
 	return nil
 }
 
-// checkTokenName reports what is wrong with a token's name, or nil: it
-// must be non-empty UTF-8 without control characters, so that listings
-// show it as it is.
+// checkTokenName reports what is wrong with a token's name, its
+// surrounding spaces trimmed, or nil: as POST /tokens has it, it must be
+// 1 to 100 characters of UTF-8 without control characters, so that
+// listings show it as it is.
 func checkTokenName(name string) error {
-	if strings.TrimSpace(name) == "" {
+	if name == "" {
 		return errors.New("give the token a --name, such as \"deploy script\"")
 	}
-	if !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl) {
-		return fmt.Errorf("--name %q: want text without control characters", name)
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxTokenNameRunes || strings.ContainsFunc(name, unicode.IsControl) {
+		return fmt.Errorf("--name %q: want at most %d characters, without control characters", name, maxTokenNameRunes)
 	}
 	return nil
 }
 
+// newTokenID returns a random token ID as the server makes one: 16 bytes
+// in base64url, 22 characters.
+func newTokenID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
 func tokensCreate(ctx context.Context, a *app, o *options, args []string) error {
+	o.name = strings.TrimSpace(o.name)
 	if err := checkTokenName(o.name); err != nil {
 		return fmt.Errorf("tokens create: %w: %w", err, errUsage)
 	}
@@ -101,14 +116,21 @@ func tokensCreate(ctx context.Context, a *app, o *options, args []string) error 
 	if err != nil {
 		return err
 	}
+	existing, err := ps.UserPersonalTokens(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if len(existing) >= maxUserTokens {
+		return fmt.Errorf("%s has %d personal access tokens, the most a user may have: revoke one first (tokens list, tokens revoke-id)", u.Email, len(existing))
+	}
 	secret, err := pat.New(o.prefix)
 	if err != nil {
 		return err
 	}
 	hash := pat.Hash(secret)
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Second)
 	t := &auth.PersonalToken{
-		ID:         rand.Text(),
+		ID:         newTokenID(),
 		UserID:     u.ID,
 		Uniquifier: u.Uniquifier,
 		Name:       o.name,

@@ -3,6 +3,7 @@ package main
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -78,6 +79,9 @@ func TestPersonalTokens(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the store has no token under the printed token's SHA-256: %v", err)
 	}
+	if !regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`).MatchString(deploy.id) {
+		t.Errorf("token ID %q; want 22 base64url characters, as the server makes them", deploy.id)
+	}
 	if stored.ID != deploy.id || stored.UserID != "1" || stored.Uniquifier != erin.Uniquifier || stored.Name != "deploy script" ||
 		!slices.Equal(stored.Scopes, []string{"repo:write", "repo:read"}) || !stored.LastUsedAt.IsZero() {
 		t.Errorf("stored token = %+v; want ID %q of user 1 with erin's uniquifier, named, the scopes in order, never used", stored, deploy.id)
@@ -103,10 +107,21 @@ func TestPersonalTokens(t *testing.T) {
 	}
 	// A short one, the longest scope and the edges of printable ASCII.
 	longScope := strings.Repeat("s", 64)
-	short := createToken(t, db, "erin@example.com", "--expires", "90m", "--scope", longScope, "--scope", "!~", "--name", "Ünïcode name")
+	short := createToken(t, db, "erin@example.com", "--expires", "90m", "--scope", longScope, "--scope", "!~", "--name", "  Ünïcode name ")
 	frank := createToken(t, db, "frank@example.com", "--name", "frank's", "--scope", "read")
 	if err := s.TouchPersonalToken(ctx, deploy.id, time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)); err != nil {
 		t.Fatal(err)
+	}
+	// Two older ones, made a day and a year ago (authctl's are of this
+	// second, which orders them by ID).
+	for _, old := range []struct {
+		id  string
+		age time.Duration
+	}{{"made-a-year-ago", 365 * 24 * time.Hour}, {"made-a-day-ago", 24 * time.Hour}} {
+		p := &auth.PersonalToken{ID: old.id, UserID: "1", Name: old.id, Scopes: []string{"read"}, Hash: []byte(old.id), CreatedAt: time.Now().Add(-old.age)}
+		if err := s.CreatePersonalToken(ctx, p); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	code, out, errOut := runOut(db, "tokens", "list", "erin@example.com")
@@ -131,8 +146,10 @@ func TestPersonalTokens(t *testing.T) {
 		t.Errorf("erin's tokens list frank's %q:\n%s", frank.id, out)
 	}
 	// Newest first.
-	if i, j, k := strings.Index(out, short.id), strings.Index(out, forever.id), strings.Index(out, deploy.id); i > j || j > k {
-		t.Errorf("tokens list is not newest first (%s, %s, %s):\n%s", short.id, forever.id, deploy.id, out)
+	for _, id := range []string{short.id, forever.id, deploy.id} {
+		if i, j, k := strings.Index(out, id), strings.Index(out, "made-a-day-ago"), strings.Index(out, "made-a-year-ago"); i > j || j > k {
+			t.Errorf("tokens list is not newest first (%s, made-a-day-ago, made-a-year-ago):\n%s", id, out)
+		}
 	}
 	// A never-used token's LAST USED is "-".
 	for _, line := range strings.Split(out, "\n") {
@@ -144,8 +161,9 @@ func TestPersonalTokens(t *testing.T) {
 	runSteps(t, db, []step{
 		{name: "revoke unknown", args: []string{"tokens", "revoke-id", "no-such-id"}, code: 1, stderr: []string{`no personal token "no-such-id"`}},
 		{name: "revoke without ID", args: []string{"tokens", "revoke-id"}, code: 2, stderr: []string{"tokens revoke-id: missing ID"}},
-		{name: "revoke", args: []string{"tokens", "revoke-id", deploy.id}, stdout: []string{"revoked personal token " + deploy.id}},
-		{name: "revoke again", args: []string{"tokens", "revoke-id", deploy.id}, code: 1, stderr: []string{`no personal token "` + deploy.id + `"`}},
+		// "--": an ID may start with "-".
+		{name: "revoke", args: []string{"tokens", "revoke-id", "--", deploy.id}, stdout: []string{"revoked personal token " + deploy.id}},
+		{name: "revoke again", args: []string{"tokens", "revoke-id", "--", deploy.id}, code: 1, stderr: []string{`no personal token "` + deploy.id + `"`}},
 		{name: "frank's", args: []string{"tokens", "list", "frank@example.com"}, stdout: []string{frank.id, "frank's", "read"}},
 		{name: "list unknown user", args: []string{"tokens", "list", "nobody@example.com"}, code: 1, stderr: []string{`no user with email "nobody@example.com"`}},
 		{name: "create for unknown user", args: []string{"tokens", "create", "nobody@example.com", "--name", "x", "--scope", "read"}, code: 1, stderr: []string{`no user with email "nobody@example.com"`}},
@@ -154,8 +172,12 @@ func TestPersonalTokens(t *testing.T) {
 	if _, err := s.PersonalTokenByHash(ctx, h[:]); !errors.Is(err, auth.ErrTokenNotFound) {
 		t.Errorf("the revoked token: error = %v, want auth.ErrTokenNotFound", err)
 	}
-	if list, err := s.UserPersonalTokens(ctx, "1"); err != nil || len(list) != 2 {
-		t.Errorf("erin's tokens after revoking one = %d, %v; want 2", len(list), err)
+	if list, err := s.UserPersonalTokens(ctx, "1"); err != nil || len(list) != 4 {
+		t.Errorf("erin's tokens after revoking one = %d, %v; want 4", len(list), err)
+	}
+	h = pat.Hash(short.secret)
+	if p, err := s.PersonalTokenByHash(ctx, h[:]); err != nil || p.Name != "Ünïcode name" {
+		t.Errorf("the token named with spaces around = %v, %v; want its name trimmed", p, err)
 	}
 	_, out, _ = runOut(db, "tokens", "list", "erin@example.com")
 	if strings.Contains(out, deploy.id) || !strings.Contains(out, forever.id) {
@@ -178,6 +200,8 @@ func TestPersonalTokenCreateRefusals(t *testing.T) {
 		{name: "no name", args: []string{"tokens", "create", "erin@example.com", "--scope", "read"}, code: 2, stderr: []string{"tokens create: give the token a --name"}},
 		{name: "blank name", args: with("--name", "  "), code: 2, stderr: []string{"give the token a --name"}},
 		{name: "control character in the name", args: with("--name", "a\x1b[2Jb"), code: 2, stderr: []string{"without control characters"}},
+		{name: "long name", args: with("--name", strings.Repeat("ü", 101)), code: 2, stderr: []string{"want at most 100 characters"}},
+		{name: "name not UTF-8", args: with("--name", "a\xffb"), code: 2, stderr: []string{"want at most 100 characters"}},
 		{name: "no scope", args: []string{"tokens", "create", "erin@example.com", "--name", "n"}, code: 2, stderr: []string{"tokens create: give at least one --scope"}},
 		{name: "empty scope", args: with("--scope", ""), code: 2, stderr: []string{`--scope "": want 1 to 64 bytes`}},
 		{name: "long scope", args: with("--scope", strings.Repeat("s", 65)), code: 2, stderr: []string{"want 1 to 64 bytes"}},
@@ -244,5 +268,50 @@ func TestPersonalTokensFlask(t *testing.T) {
 	})
 	if after := tablesOf(t, db); strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Errorf("tables before %v, after %v", before, after)
+	}
+}
+
+// TestPersonalTokenLimitsAndEnds: a user has at most 100 personal access
+// tokens, a name of 100 characters is accepted; tokens revoke leaves them
+// (and says so), users set-password deletes the user's and no other's.
+func TestPersonalTokenLimitsAndEnds(t *testing.T) {
+	t.Setenv("AUTH_DB", "")
+	db := filepath.Join(t.TempDir(), "auth.db")
+	runSteps(t, db, []step{
+		{name: "create erin", args: []string{"users", "create", "erin@example.com", "--password-stdin"}, stdin: "erin's password\n", stdout: []string{"created user 1"}},
+		{name: "create frank", args: []string{"users", "create", "frank@example.com", "--no-password"}, stdout: []string{"created user 2"}},
+	})
+	s := openTestStore(t, db)
+	ctx := t.Context()
+	longName := strings.Repeat("ü", 100)
+	first := createToken(t, db, "erin@example.com", "--name", longName, "--scope", "read")
+	frank := createToken(t, db, "frank@example.com", "--name", "frank's", "--scope", "read")
+	for i := 1; i < 100; i++ {
+		id := fmt.Sprint("bulk-", i)
+		if err := s.CreatePersonalToken(ctx, &auth.PersonalToken{ID: id, UserID: "1", Hash: []byte(id), Scopes: []string{"read"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runSteps(t, db, []step{
+		{name: "the 101st", args: []string{"tokens", "create", "erin@example.com", "--name", "one too many", "--scope", "read"}, code: 1,
+			stderr: []string{"erin@example.com has 100 personal access tokens, the most a user may have"}},
+		{name: "another user's first", args: []string{"tokens", "create", "frank@example.com", "--name", "second", "--scope", "read"}, stdout: []string{"token:   akpat_"}},
+		{name: "tokens revoke", args: []string{"tokens", "revoke", "erin@example.com"},
+			stdout: []string{"revoked every token of erin@example.com; personal access tokens outlive this"}},
+	})
+	h := pat.Hash(first.secret)
+	if p, err := s.PersonalTokenByHash(ctx, h[:]); err != nil || p.Name != longName {
+		t.Fatalf("after tokens revoke, the first token = %v, %v; want it kept, with its 100-character name", p, err)
+	}
+	runSteps(t, db, []step{
+		{name: "set-password", args: []string{"users", "set-password", "erin@example.com", "--password-stdin"}, stdin: "a new password\n",
+			stdout: []string{"password changed for erin@example.com; tokens issued before are revoked, and 100 personal access tokens deleted"}},
+		{name: "none left", args: []string{"tokens", "list", "erin@example.com"}, stdout: []string{"no personal tokens of erin@example.com"}},
+		{name: "set-password again", args: []string{"users", "set-password", "erin@example.com", "--password-stdin"}, stdin: "another password\n",
+			stdout: []string{"and 0 personal access tokens deleted"}},
+		{name: "frank's kept", args: []string{"tokens", "list", "frank@example.com"}, stdout: []string{frank.id, "second"}},
+	})
+	if _, err := s.PersonalTokenByHash(ctx, h[:]); !errors.Is(err, auth.ErrTokenNotFound) {
+		t.Errorf("after set-password, the first token: error = %v; want auth.ErrTokenNotFound", err)
 	}
 }

@@ -143,25 +143,25 @@ func signingKey(dsn string) ([]byte, error) {
 }
 
 // openUser opens the store, finds the user with the given email and
-// returns a non-signing Manager over the store, for the commands that
-// change one user; hashes tells whether the command writes a password.
-// The returned function closes the store.
-func (a *app) openUser(ctx context.Context, email string, hashes bool) (*auth.Manager, *auth.User, func(), error) {
+// returns the store and a non-signing Manager over it, for the commands
+// that change one user; hashes tells whether the command writes a
+// password. The returned function closes the store.
+func (a *app) openUser(ctx context.Context, email string, hashes bool) (*auth.Manager, store, *auth.User, func(), error) {
 	s, done, err := a.open(ctx, false)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	u, err := findUser(ctx, s, email)
 	if err != nil {
 		done()
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	m, err := a.manager(s, auth.Config{}, false, hashes)
 	if err != nil {
 		done()
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return m, u, done, nil
+	return m, s, u, done, nil
 }
 
 // findUser looks a user up by email, with a message fit for the operator.

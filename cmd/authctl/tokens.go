@@ -10,7 +10,7 @@ import (
 )
 
 func tokensRevoke(ctx context.Context, a *app, _ *options, args []string) error {
-	m, u, done, err := a.openUser(ctx, args[0], false)
+	m, s, u, done, err := a.openUser(ctx, args[0], false)
 	if err != nil {
 		return err
 	}
@@ -18,7 +18,11 @@ func tokensRevoke(ctx context.Context, a *app, _ *options, args []string) error 
 	if err := m.RevokeTokens(ctx, u.ID); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "revoked every token of %s\n", u.Email)
+	kept := ""
+	if _, ok := s.(auth.PersonalTokenStore); ok {
+		kept = "; personal access tokens outlive this (tokens list, tokens revoke-id)"
+	}
+	fmt.Fprintf(a.stdout, "revoked every token of %s%s\n", u.Email, kept)
 	return nil
 }
 

@@ -154,7 +154,7 @@ func yesNo(b bool) string {
 }
 
 func usersSetPassword(ctx context.Context, a *app, o *options, args []string) error {
-	m, u, done, err := a.openUser(ctx, args[0], true)
+	m, s, u, done, err := a.openUser(ctx, args[0], true)
 	if err != nil {
 		return err
 	}
@@ -166,7 +166,18 @@ func usersSetPassword(ctx context.Context, a *app, o *options, args []string) er
 	if err := m.SetPassword(ctx, u.ID, pw); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "password changed for %s; tokens issued before are revoked\n", u.Email)
+	// A new password ends the user's personal access tokens, which outlive
+	// the uniquifier's rotation. The Manager deletes them only when its
+	// configuration declares scopes, which authctl's does not.
+	ended := ""
+	if ps, ok := s.(auth.PersonalTokenStore); ok {
+		n, err := ps.DeleteUserPersonalTokens(ctx, u.ID)
+		if err != nil {
+			return fmt.Errorf("password changed for %s, but deleting the user's personal access tokens failed: %w", u.Email, err)
+		}
+		ended = fmt.Sprintf(", and %d personal access %s deleted", n, plural(n, "token", "tokens"))
+	}
+	fmt.Fprintf(a.stdout, "password changed for %s; tokens issued before are revoked%s\n", u.Email, ended)
 	return nil
 }
 
