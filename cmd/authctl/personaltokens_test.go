@@ -4,6 +4,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +16,7 @@ import (
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/passhash"
 	"github.com/authkit/auth/pat"
 )
 
@@ -313,5 +317,62 @@ func TestPersonalTokenLimitsAndEnds(t *testing.T) {
 	})
 	if _, err := s.PersonalTokenByHash(ctx, h[:]); !errors.Is(err, auth.ErrTokenNotFound) {
 		t.Errorf("after set-password, the first token: error = %v; want auth.ErrTokenNotFound", err)
+	}
+}
+
+// TestPersonalTokenWorksOnServer: a token authctl makes authenticates at a
+// Manager with personal tokens on over the same database, with its scopes
+// and no other, until tokens revoke-id or users set-password ends it;
+// tokens revoke leaves it working.
+func TestPersonalTokenWorksOnServer(t *testing.T) {
+	t.Setenv("AUTH_DB", "")
+	db := filepath.Join(t.TempDir(), "auth.db")
+	runSteps(t, db, []step{
+		{name: "create erin", args: []string{"users", "create", "erin@example.com", "--password-stdin"}, stdin: "erin's password\n", stdout: []string{"created user 1"}},
+	})
+	s := openTestStore(t, db)
+	m, err := auth.New(s, []byte(testSecret), auth.Config{
+		Logger:    slog.New(slog.DiscardHandler),
+		Password:  auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
+		Token:     auth.TokenConfig{Scopes: map[string][]string{"posts:read": nil, "posts:write": nil}},
+		UserCache: auth.UserCacheConfig{Size: -1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	reading := m.Require(auth.Token, auth.PersonalAccess)(m.RequireScopes("posts:read")(ok))
+	writing := m.Require(auth.Token, auth.PersonalAccess)(m.RequireScopes("posts:write")(ok))
+	status := func(h http.Handler, secret string) int {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodGet, "/posts", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	tok := createToken(t, db, "erin@example.com", "--name", "reader", "--scope", "posts:read")
+	if got := status(reading, tok.secret); got != http.StatusNoContent {
+		t.Fatalf("the token on a posts:read route: %d, want 204", got)
+	}
+	if got := status(writing, tok.secret); got != http.StatusForbidden {
+		t.Errorf("the posts:read token on a posts:write route: %d, want 403", got)
+	}
+	runSteps(t, db, []step{{name: "tokens revoke", args: []string{"tokens", "revoke", "erin@example.com"}, stdout: []string{"revoked every token of"}}})
+	if got := status(reading, tok.secret); got != http.StatusNoContent {
+		t.Errorf("the token after tokens revoke: %d, want 204 (personal tokens outlive it)", got)
+	}
+	runSteps(t, db, []step{{name: "revoke-id", args: []string{"tokens", "revoke-id", "--", tok.id}, stdout: []string{"revoked personal token"}}})
+	if got := status(reading, tok.secret); got != http.StatusUnauthorized {
+		t.Errorf("the token after tokens revoke-id: %d, want 401", got)
+	}
+	other := createToken(t, db, "erin@example.com", "--name", "reader", "--scope", "posts:read", "--prefix", "akpat_")
+	if got := status(reading, other.secret); got != http.StatusNoContent {
+		t.Fatalf("a second token: %d, want 204", got)
+	}
+	runSteps(t, db, []step{{name: "set-password", args: []string{"users", "set-password", "erin@example.com", "--password-stdin"}, stdin: "a new password\n",
+		stdout: []string{"1 personal access token deleted"}}})
+	if got := status(reading, other.secret); got != http.StatusUnauthorized {
+		t.Errorf("the token after users set-password: %d, want 401", got)
 	}
 }
