@@ -12,12 +12,10 @@ type PersonalToken struct {
 	// ID names the token in listings and revocations. It is random and
 	// never changes.
 	ID string
-	// UserID is the owner's ID.
+	// UserID is the owner's ID. The token is not bound to the owner's
+	// uniquifier: it outlives logouts, and ends when revoked, when it
+	// expires, when the owner is deactivated or sets a new password.
 	UserID string
-	// Uniquifier is the owner's uniquifier when the token was made: the
-	// token stops working when the user's changes (logout everywhere, a
-	// new password), as every other credential of the user does.
-	Uniquifier string
 	// Name is the owner's label for the token, such as "deploy script".
 	Name string
 	// Scopes are what the token may do, in the order given at creation.

@@ -248,7 +248,7 @@ func (m *Manager) createPersonalToken(w http.ResponseWriter, r *http.Request) {
 	}
 	hash := pat.Hash(secret)
 	t := &PersonalToken{
-		ID: newTokenID(), UserID: u.ID, Uniquifier: u.Uniquifier, Name: q.name, Scopes: scopes,
+		ID: newTokenID(), UserID: u.ID, Name: q.name, Scopes: scopes,
 		Hash: hash[:], CreatedAt: now,
 	}
 	if life > 0 {
@@ -332,12 +332,14 @@ func (m *Manager) deletePersonalToken(w http.ResponseWriter, r *http.Request, id
 }
 
 // endPersonalTokens removes every personal access token of the user, as a
-// new password does.
+// new password does, if the store keeps them, whether or not this Manager
+// declares scopes (another process sharing the store may).
 func (m *Manager) endPersonalTokens(ctx context.Context, userID string) {
-	if m.personal == nil {
+	ps, ok := m.store.(PersonalTokenStore)
+	if !ok {
 		return
 	}
-	if _, err := m.personal.store.DeleteUserPersonalTokens(ctx, userID); err != nil {
+	if _, err := ps.DeleteUserPersonalTokens(ctx, userID); err != nil {
 		m.log.ErrorContext(ctx, "auth: personal token store failed", "error", err.Error())
 	}
 	m.ForgetUser(userID)

@@ -298,6 +298,19 @@ func TestPersonalTokenOwnerChanges(t *testing.T) {
 			t.Errorf("%d tokens left after SetPassword", len(list))
 		}
 	})
+	t.Run("a new password from a Manager without scopes ends it", func(t *testing.T) {
+		// As authctl's: it shares the store but declares no scopes.
+		f := newPATFixture(t, nil)
+		tok, _ := f.mustCreate(t, tokenOf(t, f.m, f.store, idUser), `{"name":"ci","scopes":["posts:read"]}`)
+		tool := newManagerWithKey(t, f.store, seededKey, Config{})
+		if err := tool.SetPassword(context.Background(), idUser, "a brand new password"); err != nil {
+			t.Fatal(err)
+		}
+		f.m.ForgetUser(idUser) // as the change log would tell it
+		if code := ok(t, f, tok, "posts:read"); code != http.StatusUnauthorized {
+			t.Errorf("after the other Manager's SetPassword: %d, want 401", code)
+		}
+	})
 	t.Run("deactivation ends it", func(t *testing.T) {
 		f := newPATFixture(t, nil)
 		tok, _ := f.mustCreate(t, tokenOf(t, f.m, f.store, idUser), `{"name":"ci","scopes":["posts:read"]}`)

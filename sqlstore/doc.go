@@ -120,7 +120,7 @@
 // A Store is also an [auth.PersonalTokenStore]: migration 7 adds the
 // table personal_tokens, one row a token (id, the primary key; user_id,
 // referencing users (id) ON DELETE CASCADE, with an index of its own for
-// [Store.UserPersonalTokens]; uniquifier; name; scopes, the token's
+// [Store.UserPersonalTokens]; name; scopes, the token's
 // scopes separated by single spaces, in order; token_hash, a BLOB or
 // BYTEA holding the SHA-256 of the secret (package
 // github.com/authkit/auth/pat), never the secret, under a unique index by

@@ -20,7 +20,7 @@ var _ auth.PersonalTokenStore = (*Store)(nil)
 
 // personalTokenColumns are the columns scanPersonalToken reads, in its
 // order, and the columns personalTokenQueries.insert writes.
-const personalTokenColumns = `id, user_id, uniquifier, name, scopes, token_hash,
+const personalTokenColumns = `id, user_id, name, scopes, token_hash,
 	created_at, last_used_at, expires_at` // #nosec G101 -- column names, not a credential
 
 // personalTokenQueries holds the personal token statements of one
@@ -48,7 +48,7 @@ func newPersonalTokenQueries(d Dialect) personalTokenQueries {
 		// No conflict target: a conflict on the ID and one on the hash
 		// are both a duplicate.
 		insert: `INSERT INTO personal_tokens (` + personalTokenColumns + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING`,
 		byHash: sel + " WHERE token_hash = ?",
 		byUser: sel + " WHERE user_id = ?",
@@ -100,7 +100,7 @@ func (s *Store) CreatePersonalToken(ctx context.Context, t *auth.PersonalToken) 
 		return fmt.Errorf("sqlstore: CreatePersonalToken %q: %w", t.ID, err)
 	}
 	args := []any{
-		t.ID, t.UserID, t.Uniquifier, t.Name, strings.Join(t.Scopes, " "), t.Hash,
+		t.ID, t.UserID, t.Name, strings.Join(t.Scopes, " "), t.Hash,
 		s.dialect.timeArg(t.CreatedAt), s.dialect.timeArg(t.LastUsedAt), s.dialect.timeArg(t.ExpiresAt),
 	}
 	return s.inTx(ctx, func(q querier) error {
@@ -238,7 +238,7 @@ func scanPersonalToken(r rowScanner) (*auth.PersonalToken, error) {
 		scopes                 string
 		created, used, expires nullTime
 	)
-	err := r.Scan(&t.ID, &t.UserID, &t.Uniquifier, &t.Name, &scopes, &t.Hash, &created, &used, &expires)
+	err := r.Scan(&t.ID, &t.UserID, &t.Name, &scopes, &t.Hash, &created, &used, &expires)
 	if err != nil {
 		return nil, err
 	}

@@ -82,7 +82,7 @@ func newPersonalToken(tb testing.TB, s *sqlstore.Store, id string, u *auth.User,
 		tb.Fatal(err)
 	}
 	h := pat.Hash(secret)
-	p := &auth.PersonalToken{ID: id, UserID: u.ID, Uniquifier: u.Uniquifier, Name: "token " + id, Scopes: scopes,
+	p := &auth.PersonalToken{ID: id, UserID: u.ID, Name: "token " + id, Scopes: scopes,
 		Hash: h[:], CreatedAt: time.Now()}
 	if err := s.CreatePersonalToken(context.Background(), p); err != nil {
 		tb.Fatal(err)

@@ -246,7 +246,6 @@ var migrations = []migration{
 			`CREATE TABLE personal_tokens (
 				id           TEXT NOT NULL PRIMARY KEY,
 				user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-				uniquifier   TEXT NOT NULL DEFAULT '',
 				name         TEXT NOT NULL DEFAULT '',
 				scopes       TEXT NOT NULL DEFAULT '',
 				token_hash   BLOB NOT NULL UNIQUE,
@@ -261,7 +260,6 @@ var migrations = []migration{
 			`CREATE TABLE personal_tokens (
 				id           TEXT PRIMARY KEY,
 				user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-				uniquifier   TEXT NOT NULL DEFAULT '',
 				name         TEXT NOT NULL DEFAULT '',
 				scopes       TEXT NOT NULL DEFAULT '',
 				token_hash   BYTEA NOT NULL UNIQUE,

@@ -89,12 +89,11 @@ func personalTokenHash(seed string) []byte { return tokenHash("personal token " 
 // character a scope may hold.
 func fullPersonalToken(id, userID string) *auth.PersonalToken {
 	return &auth.PersonalToken{
-		ID:         id,
-		UserID:     userID,
-		Uniquifier: auth.NewUniquifier(),
-		Name:       `deploy "script" ünï\ 	tab`,
-		Scopes:     []string{"write:repo", "read", "admin:users", "!#$%&'()*+,-./:;<=>?@[]^_`{|}~", strings.Repeat("x", 64)},
-		Hash:       personalTokenHash(id),
+		ID:     id,
+		UserID: userID,
+		Name:   `deploy "script" ünï\ 	tab`,
+		Scopes: []string{"write:repo", "read", "admin:users", "!#$%&'()*+,-./:;<=>?@[]^_`{|}~", strings.Repeat("x", 64)},
+		Hash:   personalTokenHash(id),
 		// Rounded rather than truncated, this would be the next day.
 		CreatedAt:  time.Date(2025, 6, 30, 23, 59, 59, 999999999, sessionZone),
 		LastUsedAt: time.Date(2025, 7, 1, 8, 30, 16, 500000000, sessionZone),
@@ -127,7 +126,6 @@ func diffPersonalToken(got, want *auth.PersonalToken) string {
 	}
 	field("ID", got.ID == want.ID, got.ID, want.ID)
 	field("UserID", got.UserID == want.UserID, got.UserID, want.UserID)
-	field("Uniquifier", got.Uniquifier == want.Uniquifier, got.Uniquifier, want.Uniquifier)
 	field("Name", got.Name == want.Name, got.Name, want.Name)
 	field("Scopes", slices.Equal(got.Scopes, want.Scopes), got.Scopes, want.Scopes)
 	field("Hash", bytes.Equal(got.Hash, want.Hash), fmt.Sprintf("%x", got.Hash), fmt.Sprintf("%x", want.Hash))
@@ -269,14 +267,13 @@ func testPersonalTokenRoundTrip(t *testing.T, s auth.PersonalTokenStore) {
 
 	// One scope, expiring but never used; times in other zones.
 	one := &auth.PersonalToken{
-		ID:         "rt-one",
-		UserID:     "bob",
-		Uniquifier: auth.NewUniquifier(),
-		Name:       "ci",
-		Scopes:     []string{"read"},
-		Hash:       personalTokenHash("rt-one"),
-		CreatedAt:  time.Date(2020, 2, 29, 12, 0, 0, 0, time.Local),
-		ExpiresAt:  time.Date(2026, 1, 2, 3, 4, 5, 600000000, time.UTC),
+		ID:        "rt-one",
+		UserID:    "bob",
+		Name:      "ci",
+		Scopes:    []string{"read"},
+		Hash:      personalTokenHash("rt-one"),
+		CreatedAt: time.Date(2020, 2, 29, 12, 0, 0, 0, time.Local),
+		ExpiresAt: time.Date(2026, 1, 2, 3, 4, 5, 600000000, time.UTC),
 	}
 	wantOne := clonePersonalToken(one)
 	createPersonalToken(t, s, one)
@@ -465,7 +462,6 @@ func testUserPersonalTokens(t *testing.T, s auth.PersonalTokenStore) {
 func scribblePersonalToken(p *auth.PersonalToken) {
 	p.ID = "scribbled"
 	p.UserID = "scribbled"
-	p.Uniquifier = "scribbled"
 	p.Name = "scribbled"
 	if len(p.Scopes) > 0 {
 		p.Scopes[0] = "scribbled"

@@ -130,13 +130,12 @@ func tokensCreate(ctx context.Context, a *app, o *options, args []string) error 
 	hash := pat.Hash(secret)
 	now := time.Now().UTC().Truncate(time.Second)
 	t := &auth.PersonalToken{
-		ID:         newTokenID(),
-		UserID:     u.ID,
-		Uniquifier: u.Uniquifier,
-		Name:       o.name,
-		Scopes:     slices.Clone(o.scopes),
-		Hash:       hash[:],
-		CreatedAt:  now,
+		ID:        newTokenID(),
+		UserID:    u.ID,
+		Name:      o.name,
+		Scopes:    slices.Clone(o.scopes),
+		Hash:      hash[:],
+		CreatedAt: now,
 	}
 	expires := "never"
 	if o.expires > 0 {

@@ -163,19 +163,20 @@ func usersSetPassword(ctx context.Context, a *app, o *options, args []string) er
 	if err != nil {
 		return err
 	}
-	if err := m.SetPassword(ctx, u.ID, pw); err != nil {
-		return err
-	}
-	// A new password ends the user's personal access tokens, which outlive
-	// the uniquifier's rotation. The Manager deletes them only when its
-	// configuration declares scopes, which authctl's does not.
+	// A new password ends the user's personal access tokens too (they
+	// outlive the uniquifier's rotation): SetPassword deletes them; they
+	// are counted first, for the report.
 	ended := ""
 	if ps, ok := s.(auth.PersonalTokenStore); ok {
-		n, err := ps.DeleteUserPersonalTokens(ctx, u.ID)
+		list, err := ps.UserPersonalTokens(ctx, u.ID)
 		if err != nil {
-			return fmt.Errorf("password changed for %s, but deleting the user's personal access tokens failed: %w", u.Email, err)
+			return fmt.Errorf("reading the personal access tokens of %s: %w", u.Email, err)
 		}
+		n := len(list)
 		ended = fmt.Sprintf(", and %d personal access %s deleted", n, plural(n, "token", "tokens"))
+	}
+	if err := m.SetPassword(ctx, u.ID, pw); err != nil {
+		return err
 	}
 	fmt.Fprintf(a.stdout, "password changed for %s; tokens issued before are revoked%s\n", u.Email, ended)
 	return nil
