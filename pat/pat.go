@@ -109,7 +109,7 @@ func Hash(token string) [sha256.Size]byte {
 func crcString(s string) uint32 {
 	crc := ^uint32(0)
 	for i := 0; i < len(s); i++ {
-		crc = crc32.IEEETable[byte(crc)^s[i]] ^ crc>>8
+		crc = crc32.IEEETable[byte(crc)^s[i]] ^ crc>>8 // #nosec G115 -- the low byte, as the CRC update takes it
 	}
 	return ^crc
 }
