@@ -103,7 +103,9 @@ var (
 	// [Manager.NewUser] returns it wrapped.
 	ErrInvalidEmail = errors.New("auth: invalid email address")
 
-	// ErrDuplicateID: another user (or device session) already has this ID.
+	// ErrDuplicateID: another user (or device session, or personal access
+	// token) already has this ID, or another personal access token this
+	// hash.
 	ErrDuplicateID = errors.New("auth: ID already in use")
 
 	// ErrIDChanged: an update function changed the ID of a user or a device

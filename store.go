@@ -61,8 +61,8 @@ type UserAdmin interface {
 }
 
 // MemoryStore is a concurrency-safe in-memory [UserStore], [UserUpdater],
-// [UserAdmin], [UniquifierLookup] and [SessionStore]. Its users are gone when the process
-// ends; use a store from a sub-package for anything that must survive a
+// [UserAdmin], [UniquifierLookup], [SessionStore] and [PersonalTokenStore].
+// Its users are gone when the process ends; use a store from a sub-package for anything that must survive a
 // restart. The zero value is not usable: call [NewMemoryStore].
 //
 // Its lookups return the stored users themselves, without copying, so they
