@@ -147,7 +147,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	defer closeStore()
 
 	srv := &http.Server{
-		Handler:           routes(m),
+		Handler:           routes(m, *schema == "native"),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -187,9 +187,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 // (comma-separated prefixes such as 127.0.0.1/32) names the proxies whose
 // X-Forwarded-For is believed; AUTH_HASH_CONCURRENCY sets
 // PasswordConfig.Concurrency (negative: no hashing pool).
+//
+// It declares the demo's scopes (demoScopes), which turn personal access
+// tokens on over the native store; flaskManager takes them out again for
+// now (see there).
 func serverConfig(getenv func(string) string, logger *slog.Logger) (auth.Config, error) {
 	cfg := auth.Config{
-		Logger: logger, Token: auth.TokenConfig{Salt: getenv("AUTH_TOKEN_SALT"), MaxAge: time.Hour}, Session: auth.SessionConfig{LoginRedirect: "/account"},
+		Logger: logger, Token: auth.TokenConfig{Salt: getenv("AUTH_TOKEN_SALT"), MaxAge: time.Hour, Scopes: demoScopes()},
+		Session: auth.SessionConfig{LoginRedirect: "/account"},
 	}
 	switch v := getenv("AUTH_USER_CACHE_TTL"); v {
 	case "":
@@ -219,6 +224,18 @@ func serverConfig(getenv func(string) string, logger *slog.Logger) (auth.Config,
 		cfg.Password.Concurrency = n
 	}
 	return cfg, nil
+}
+
+// demoScopes are the scopes of the demo's personal access tokens
+// (TokenConfig.Scopes), each with the roles that allow it: posts:read,
+// which GET /api/v1/posts/ asks of a token, for every user, and admin:read,
+// which GET /admin/ asks, for role admin. A login token, a session or Basic
+// credentials have every scope their user's roles allow.
+func demoScopes() map[string][]string {
+	return map[string][]string{
+		"posts:read": nil,
+		"admin:read": {"admin"},
+	}
 }
 
 // nativeManager opens the store of this package's own tables, creating it

@@ -28,7 +28,7 @@ func newTestApp(t *testing.T) (*httptest.Server, *auth.MemoryStore) {
 	store := auth.NewMemoryStore()
 	m, err := auth.New(store, []byte("example server test secret, 32 b"), auth.Config{
 
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Token: auth.TokenConfig{MaxAge: time.Hour}, Refresh: nativeRefresh(), Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Token: auth.TokenConfig{MaxAge: time.Hour, Scopes: demoScopes()}, Refresh: nativeRefresh(), Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +36,7 @@ func newTestApp(t *testing.T) (*httptest.Server, *auth.MemoryStore) {
 	if err := seed(context.Background(), m, store); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(routes(m))
+	srv := httptest.NewServer(routes(m, true))
 	t.Cleanup(srv.Close)
 	return srv, store
 }
@@ -94,6 +94,10 @@ const (
 	bearer     = `Bearer realm="auth"`
 	invalid    = `Bearer realm="auth", error="invalid_token"`
 	basic      = `Basic realm="auth", charset="UTF-8"`
+	// The challenges of /api/v1/posts/, which takes Basic credentials and
+	// personal access tokens (Bearer).
+	bearerBasic  = bearer + " | " + basic
+	invalidBasic = invalid + " | " + basic
 )
 
 // TestClientFlow drives the demo API as the tutorial's Python client does.
@@ -201,8 +205,8 @@ func TestClientFlow(t *testing.T) {
 			name: "posts unconfirmed", path: "/api/v1/posts/", basic: [2]string{"unconfirmed@example.com", "test123"},
 			wantCode: 403, wantJSON: `{"meta":{"code":403},"response":{"errors":["Unconfirmed account"]}}`,
 		},
-		{name: "posts with wrong password", path: "/api/v1/posts/", basic: [2]string{"test@example.com", "nope"}, wantCode: 401, wantJSON: badJSON, wantChall: basic},
-		{name: "posts with token header", path: "/api/v1/posts/", header: map[string]string{"Authentication-Token": "{test}"}, wantCode: 401, wantJSON: unauthJSON, wantChall: basic},
+		{name: "posts with wrong password", path: "/api/v1/posts/", basic: [2]string{"test@example.com", "nope"}, wantCode: 401, wantJSON: badJSON, wantChall: bearerBasic},
+		{name: "posts with token header", path: "/api/v1/posts/", header: map[string]string{"Authentication-Token": "{test}"}, wantCode: 401, wantJSON: unauthJSON, wantChall: invalidBasic}, // a login token is no personal one
 		{
 			name: "admin as admin", path: "/admin/", header: map[string]string{"Authentication-Token": "{admin}"},
 			wantCode: 200, wantJSON: `{"message":"Welcome, administrator admin@example.com"}`,
@@ -216,7 +220,7 @@ func TestClientFlow(t *testing.T) {
 		{name: "logout", method: "POST", path: "/logout", header: map[string]string{"Authentication-Token": "{test}"}, wantCode: 200, wantJSON: `{"meta":{"code":200},"response":{}}`},
 		{name: "protected after logout", path: "/protected", header: map[string]string{"Authentication-Token": "{test}"}, wantCode: 401, wantJSON: unauthJSON, wantChall: invalid},
 		{name: "minted token after logout", path: "/dummy-api/?auth_token={minted}", wantCode: 401, wantJSON: unauthJSON, wantChall: invalid},
-		{name: "token as username after logout", path: "/api/v1/posts/", basic: [2]string{"{minted}", ""}, wantCode: 401, wantChall: basic},
+		{name: "token as username after logout", path: "/api/v1/posts/", basic: [2]string{"{minted}", ""}, wantCode: 401, wantChall: invalidBasic},
 		{name: "admin token after test's logout", path: "/admin/", header: map[string]string{"Authentication-Token": "{admin}"}, wantCode: 200},
 		{name: "password still works after logout", path: "/basic-api/", basic: [2]string{"test@example.com", "test123"}, wantCode: 200, wantJSON: itemsJSON},
 	}
