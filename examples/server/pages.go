@@ -70,7 +70,10 @@ func pageHeaders(w http.ResponseWriter) {
 // form, which carries the same token and posts to m.LoginHandler through
 // keepEmail. After a
 // failed attempt the handler redirects back here with ?error=1, and the
-// form shows the error and the email typed.
+// form shows the error and the email typed. With ?reauth=1, where the
+// library sends a browser whose login is too old for what it asked (a new
+// personal access token), the form asks for the password again, the
+// email filled in if the session still holds.
 func loginPage(m *auth.Manager) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Accept")
@@ -94,13 +97,18 @@ func loginPage(m *auth.Manager) http.Handler {
 			}
 			http.SetCookie(w, &http.Cookie{Name: emailCookie, Path: "/login", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
 		}
+		reauth := q.Get("reauth") == "1"
+		if u, ok := auth.FromContext(r.Context()); ok && reauth && email == "" {
+			email = u.Email
+		}
 		render(w, "login.html", struct {
 			Error     bool
 			Email     string
 			Next      string // checked by the login handler before it is followed
 			CSRFToken string // the login CSRF token, for browsers that send neither Origin nor Referer
 			Info      string // after a password reset (status=reset)
-		}{failed, email, q.Get("next"), m.CSRFToken(r), loginStatuses[q.Get("status")]})
+			Reauth    bool   // the login is too old for what the browser asked
+		}{failed, email, q.Get("next"), m.CSRFToken(r), loginStatuses[q.Get("status")], reauth})
 	})
 }
 

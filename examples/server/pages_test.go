@@ -365,3 +365,32 @@ func TestLoginFormCSRFToken(t *testing.T) {
 		})
 	}
 }
+
+// TestLoginReauth: where the library sends a browser whose login is too
+// old (reauth=1), the login form asks for the password again, with the
+// session's email filled in and the next page kept.
+func TestLoginReauth(t *testing.T) {
+	srv, _ := newTestApp(t)
+	cookie := browserLogin(t, srv.URL)
+	const line = "Enter your password again to continue."
+	for _, tt := range []struct {
+		name, query, cookie string
+		want, wantNot       []string
+	}{
+		{name: "reauth", query: "?reauth=1&next=%2Faccount", cookie: cookie,
+			want: []string{line, `value="test@example.com"`, `name="next" value="/account"`}},
+		{name: "reauth without a session", query: "?reauth=1&next=%2Faccount",
+			want: []string{line, `name="next" value="/account"`}, wantNot: []string{"test@example.com"}},
+		{name: "a plain login", query: "?next=%2Faccount", cookie: cookie, wantNot: []string{line, "test@example.com"}},
+		{name: "reauth other than 1", query: "?reauth=yes", cookie: cookie, wantNot: []string{line, "test@example.com"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			page := showPage(t, srv.URL+"/login"+tt.query, tt.cookie, tt.want...)
+			for _, w := range tt.wantNot {
+				if strings.Contains(page, w) {
+					t.Errorf("the login page shows %q:\n%s", w, page)
+				}
+			}
+		})
+	}
+}
