@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,7 +13,8 @@ import (
 // TestBrowserAccount goes, in the real browser of TestBrowser, from
 // nothing to a confirmed account and through every account page: it
 // registers on the HTML page, opens the confirmation link from the message
-// the server mailed to a real SMTP server, logs in, changes the password
+// the server mailed to a real SMTP server, logs in, makes a personal access
+// token and revokes it, changes the password
 // and the email address, logs out, uses "forgot password", opens the reset
 // link, sets a new password and logs in with it. It saves a screenshot of
 // each page, and with AUTH_UPDATE_SCREENSHOTS=docs rewrites the docs'
@@ -76,6 +78,32 @@ func TestBrowserAccount(t *testing.T) {
 	wd.waitPath("/account")
 	wd.wantText("#email", email)
 	wd.wantText("dl", "Email confirmed\nyes")
+
+	// 4b. A personal access token: made on the account page, its secret
+	// shown once and good on the API as Bearer; listed, then revoked.
+	wd.wantText("#tokens-heading", "Personal access tokens")
+	wd.typeInto("Name", "sam's script")
+	wd.click(wd.find("css selector", "#tokens input[name=scopes][value='posts:read']"))
+	wd.click(wd.find("css selector", "form[action='/account/tokens/new'] button[type=submit]"))
+	wd.waitFor("the new token", func() bool { return wd.exists("#token-secret") })
+	wd.wantText("[role=status]", "shown only this once")
+	wd.screenshot(shots, "13b-token-created.png", "")
+	var secret string
+	wd.do(http.MethodGet, "/element/"+wd.find("css selector", "#token-secret")+"/text", nil, &secret)
+	if got := bearerStatus(t, app, "/api/v1/posts/", secret); !strings.HasPrefix(secret, "akpat_") || got != http.StatusOK {
+		t.Fatalf("the secret shown, %q, on /api/v1/posts/: %d, want 200", secret, got)
+	}
+	link("Your account")
+	wd.waitPath("/account")
+	wd.wantText("#tokens .token-name", "sam's script")
+	wd.execute("document.getElementById('tokens').scrollIntoView()")
+	wd.screenshot(shots, "13c-tokens.png", "")
+	wd.click(wd.find("css selector", "form[action='/account/tokens/revoke'] button"))
+	wd.wantText("[role=status]", "The token has been revoked")
+	wd.wantText("#no-tokens", "You have no personal access token.")
+	if got := bearerStatus(t, app, "/api/v1/posts/", secret); got != http.StatusUnauthorized {
+		t.Errorf("the revoked token on /api/v1/posts/: %d, want 401", got)
+	}
 
 	// 5. Change the password: a wrong current one is refused.
 	link("Change password")

@@ -45,7 +45,11 @@
 // cookie, never in the URL), and a refused logout (CSRF) comes back to the
 // account page with the reason. GET /login answers a client that prefers
 // application/json with Flask-Security's JSON (its csrf_token) instead of
-// the form. The session cookie is Secure, which browsers accept on
+// the form. With -schema native the account page also lists the user's
+// personal access tokens, with a form that makes one (its secret shown
+// once) and a button that revokes each (pages_tokens.go); GET /api/v1/posts/
+// and GET /admin/ take them as Bearer tokens with the scope each asks
+// (demoScopes). The session cookie is Secure, which browsers accept on
 // http://127.0.0.1 and http://localhost; on any other plain-HTTP host set
 // Config.Session.Insecure.
 package main

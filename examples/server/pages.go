@@ -246,6 +246,7 @@ func (fw *forbiddenWriter) Unwrap() http.ResponseWriter { return fw.ResponseWrit
 var accountStatuses = map[string]string{
 	"changed":       "Your password has been changed. Your other sessions and tokens have ended.",
 	"session-ended": "The session has ended: that device can no longer refresh its token. The access token it holds works until it expires, within the hour.",
+	"token-revoked": "The token has been revoked: it no longer works.",
 }
 
 // accountErrors are the account page's texts of the error codes in its
@@ -254,37 +255,54 @@ var accountErrors = map[string]string{
 	"csrf":        csrfErrors["csrf"],
 	"origin":      csrfErrors["origin"],
 	"no-session":  "That session had ended already.",
+	"no-token":    "That token had been revoked already.",
+	"invalid":     commonErrors["invalid"],
+	"throttled":   commonErrors["throttled"],
 	"unavailable": commonErrors["unavailable"],
 }
 
 // accountPage shows the logged-in user, links to the account forms, a
-// logout button and the user's device sessions (pages_sessions.go), the
-// error of a refused post (?error=csrf or origin, or the Devices
-// section's) and the outcome of a password change or an ended session
-// (?status=…). It runs behind m.Require(auth.Session), so the user is in
-// the context; account is m.AccountHandler, which lists the sessions.
+// logout button, the user's device sessions (pages_sessions.go) and
+// personal access tokens (pages_tokens.go), the error of a refused post
+// (?error=csrf or origin, or a section's) and the outcome of a password
+// change, an ended session or a revoked token (?status=…). It runs behind
+// m.Require(auth.Session), so the user is in the context; account is
+// m.AccountHandler, which lists the sessions and the tokens.
 func accountPage(m *auth.Manager, account http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, _ := auth.FromContext(r.Context())
-		q := r.URL.Query()
-		render(w, "account.html", struct {
-			User      *auth.User
-			CSRFToken string
-			Error     string
-			Info      string
-			Devices   devices
-		}{u, m.CSRFToken(r), accountErrors[q.Get("error")], accountStatuses[q.Get("status")], userDevices(account, r)})
+		renderAccount(w, r, m, account, http.StatusOK, tokenForm{})
 	})
+}
+
+// renderAccount answers the account page with status, the tokens'
+// create form as form.
+func renderAccount(w http.ResponseWriter, r *http.Request, m *auth.Manager, account http.Handler, status int, form tokenForm) {
+	u, _ := auth.FromContext(r.Context())
+	q := r.URL.Query()
+	renderStatus(w, status, "account.html", struct {
+		User      *auth.User
+		CSRFToken string
+		Error     string
+		Info      string
+		Devices   devices
+		Tokens    tokens
+	}{u, m.CSRFToken(r), accountErrors[q.Get("error")], accountStatuses[q.Get("status")], userDevices(account, r), userTokens(account, r, form)})
 }
 
 // render executes the named page into a buffer and sends it, or a 500 if
 // the template fails.
 func render(w http.ResponseWriter, name string, data any) {
+	renderStatus(w, http.StatusOK, name, data)
+}
+
+// renderStatus is render with the status given.
+func renderStatus(w http.ResponseWriter, status int, name string, data any) {
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}
 	pageHeaders(w)
+	w.WriteHeader(status)
 	w.Write(buf.Bytes()) // #nosec G104 -- the client went away; nothing to do
 }

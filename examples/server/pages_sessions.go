@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -36,15 +38,20 @@ type devices struct {
 }
 
 // inProcess serves the account handler a copy of r, the user's own
-// request with its cookies, as method and path (under /auth), with no
-// body and the CSRF token csrf if not "", and returns the answer.
-func inProcess(account http.Handler, r *http.Request, method, path, csrf string) *httptest.ResponseRecorder {
+// request with its cookies, as method and path (under /auth), with the
+// JSON body given (none if nil) and the CSRF token csrf if not "", and
+// returns the answer.
+func inProcess(account http.Handler, r *http.Request, method, path, csrf string, body []byte) *httptest.ResponseRecorder {
 	sub := r.Clone(r.Context())
 	sub.Method = method
 	sub.URL = &url.URL{Path: path}
 	sub.RequestURI = ""
 	sub.Body, sub.ContentLength = http.NoBody, 0
 	sub.Header.Del("Content-Type")
+	if body != nil {
+		sub.Body, sub.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		sub.Header.Set("Content-Type", "application/json")
+	}
 	sub.Header.Set("Accept", "application/json")
 	sub.Header.Del(auth.CSRFHeader)
 	if csrf != "" {
@@ -60,7 +67,7 @@ func inProcess(account http.Handler, r *http.Request, method, path, csrf string)
 // stripped of a prefix). Without refresh tokens the handler serves no
 // /sessions (404, or 501 without a Mailer), and the section is off.
 func userDevices(account http.Handler, r *http.Request) devices {
-	rec := inProcess(account, r, http.MethodGet, "/sessions", "")
+	rec := inProcess(account, r, http.MethodGet, "/sessions", "", nil)
 	switch rec.Code {
 	case http.StatusOK:
 	case http.StatusNotFound, http.StatusNotImplemented:
@@ -79,9 +86,10 @@ func userDevices(account http.Handler, r *http.Request) devices {
 	return devices{On: true, Sessions: v.Response.Sessions}
 }
 
-// sessionID reports whether id may name a session: the library makes
-// them base64url, and one with a "/" would name another route.
-func sessionID(id string) bool {
+// pathID reports whether id may name a session or a personal access
+// token: the library makes their IDs base64url, and one with a "/" would
+// name another route.
+func pathID(id string) bool {
 	if id == "" || len(id) > 64 {
 		return false
 	}
@@ -109,10 +117,10 @@ func endSession(m *auth.Manager, account http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxEndForm)
 		back := "/account?error=no-session"
-		if id := r.PostFormValue("session"); sessionID(id) {
+		if id := r.PostFormValue("session"); pathID(id) {
 			// The post passed the CSRF check; the in-process request
 			// carries the session's token as a script's DELETE would.
-			rec := inProcess(account, r, http.MethodDelete, "/sessions/"+id, m.CSRFToken(r))
+			rec := inProcess(account, r, http.MethodDelete, "/sessions/"+id, m.CSRFToken(r), nil)
 			switch rec.Code {
 			case http.StatusOK:
 				back = "/account?status=session-ended"

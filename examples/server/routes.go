@@ -27,8 +27,13 @@ func routes(m *auth.Manager, scoped bool) http.Handler {
 	mux.Handle("GET /login", m.Optional(auth.Session)(loginPage(m))) // Optional lets CSRFToken set the login CSRF cookie
 	account := m.AccountHandler()
 	mux.Handle("GET /account", m.Require(auth.Session)(accountPage(m, account)))
-	mux.Handle("POST /account/sessions/end", browserForbidden(m.Require(auth.Session)(endSession(m, account)), // the Devices section's buttons
-		func(*http.Request) string { return "/account" }))
+	// The account page's buttons and forms: the Devices section's (end a
+	// session) and the tokens' (pages_tokens.go). A refused post goes back
+	// to the account page.
+	toAccount := func(*http.Request) string { return "/account" }
+	mux.Handle("POST /account/sessions/end", browserForbidden(m.Require(auth.Session)(endSession(m, account)), toAccount))
+	mux.Handle("POST /account/tokens/new", browserForbidden(m.Require(auth.Session)(createToken(m, account)), toAccount))
+	mux.Handle("POST /account/tokens/revoke", browserForbidden(m.Require(auth.Session)(revokeToken(m, account)), toAccount))
 
 	// The account lifecycle: the library's handler, and the pages whose
 	// forms post to it and where its redirects lead (pages_account.go).
