@@ -75,15 +75,6 @@ func flaskManager(ctx context.Context, dsn, tokens string, account auth.AccountC
 		return nil, nil, err
 	}
 	cfg.Password.Hasher = hasher
-	// A Flask-Security database has no table for personal access tokens,
-	// so they are off here; the demo's scopes would still hold for the
-	// other credentials, by their users' roles. But over a store that keeps
-	// no personal tokens, declaring scopes makes the library's password
-	// change and reset (SetPassword) dereference the token store it lacks,
-	// so for now this mode declares none, and routes asks for none: which
-	// changes nothing here, as posts:read is every user's and /admin/
-	// requires role admin itself. TestFlaskScopes guards it.
-	cfg.Token.Scopes = nil
 	cfg.Account = account
 	cfg.Token.Header = getenv("SECURITY_TOKEN_AUTHENTICATION_HEADER")
 	cfg.Token.QueryParam = getenv("SECURITY_TOKEN_AUTHENTICATION_KEY")

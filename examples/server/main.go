@@ -151,7 +151,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	defer closeStore()
 
 	srv := &http.Server{
-		Handler:           routes(m, *schema == "native"),
+		Handler:           routes(m),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -193,8 +193,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 // PasswordConfig.Concurrency (negative: no hashing pool).
 //
 // It declares the demo's scopes (demoScopes), which turn personal access
-// tokens on over the native store; flaskManager takes them out again for
-// now (see there).
+// tokens on over the native store; a Flask-Security database keeps none,
+// and there the scopes hold for the other credentials by their users'
+// roles.
 func serverConfig(getenv func(string) string, logger *slog.Logger) (auth.Config, error) {
 	cfg := auth.Config{
 		Logger: logger, Token: auth.TokenConfig{Salt: getenv("AUTH_TOKEN_SALT"), MaxAge: time.Hour, Scopes: demoScopes()},

@@ -36,7 +36,7 @@ func newTestApp(t *testing.T) (*httptest.Server, *auth.MemoryStore) {
 	if err := seed(context.Background(), m, store); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(routes(m, true))
+	srv := httptest.NewServer(routes(m))
 	t.Cleanup(srv.Close)
 	return srv, store
 }

@@ -42,7 +42,7 @@ func newAccountApp(t *testing.T) (string, *auth.MemoryStore, *smtptest.Server) {
 	if err := seed(context.Background(), m, store); err != nil {
 		t.Fatal(err)
 	}
-	srv.Config.Handler = routes(m, true)
+	srv.Config.Handler = routes(m)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return base, store, smtp

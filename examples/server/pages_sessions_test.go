@@ -151,7 +151,7 @@ func TestAccountDevicesOff(t *testing.T) {
 	if err := seed(context.Background(), m, store); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(routes(m, false))
+	srv := httptest.NewServer(routes(m))
 	defer srv.Close()
 	page := showPage(t, srv.URL+"/account", browserLogin(t, srv.URL), "Logged in as")
 	if strings.Contains(page, "Devices") || strings.Contains(page, "sessions/end") {

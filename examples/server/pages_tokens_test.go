@@ -33,7 +33,7 @@ func newTokenApp(t *testing.T, freshness time.Duration) (string, *auth.MemorySto
 	if err := seed(context.Background(), m, store); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(routes(m, true))
+	srv := httptest.NewServer(routes(m))
 	t.Cleanup(srv.Close)
 	return srv.URL, store, logs
 }
@@ -239,29 +239,19 @@ func TestAccountTokensReauth(t *testing.T) {
 	wantRedirect(t, "the login again", relogin, "/account")
 }
 
-// TestAccountTokensOff: without TokenConfig.Scopes the account page has no
-// token section, and its forms' routes make and revoke nothing.
+// TestAccountTokensOff: over a Flask-Security database, which keeps no
+// personal access tokens, the account page has no token section, and its
+// forms' routes make and revoke nothing.
 func TestAccountTokensOff(t *testing.T) {
-	store := auth.NewMemoryStore()
-	m, err := auth.New(store, []byte("example server test secret, 32 b"), auth.Config{
-		Logger: slog.New(slog.DiscardHandler), Password: auth.PasswordConfig{Scheme: passhash.Bcrypt, BcryptCost: 4},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := seed(context.Background(), m, store); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(routes(m, false))
-	defer srv.Close()
-	cookie := browserLogin(t, srv.URL)
-	page := showPage(t, srv.URL+"/account", cookie, "Logged in as")
+	base, _ := newFlaskApp(t)
+	cookie := browserLogin(t, base)
+	page := showPage(t, base+"/account", cookie, "Logged in as")
 	if strings.Contains(page, "Personal access tokens") || strings.Contains(page, "/account/tokens/") {
 		t.Errorf("the account page without personal tokens has a token section:\n%s", page)
 	}
 	form := url.Values{"csrf_token": {csrfTokenIn(t, page)}, "name": {"deploy"}, "scopes": {"posts:read"}, "expires_in": {"30d"}, "token_id": {"abc"}}
-	resp, _ := postPage(t, srv.URL, "/account/tokens/new", form, cookie, "")
+	resp, _ := postPage(t, base, "/account/tokens/new", form, cookie, "")
 	wantRedirect(t, "create", resp, "/account?error=unavailable")
-	resp, _ = postPage(t, srv.URL, "/account/tokens/revoke", form, cookie, "")
+	resp, _ = postPage(t, base, "/account/tokens/revoke", form, cookie, "")
 	wantRedirect(t, "revoke", resp, "/account?error=unavailable")
 }

@@ -10,17 +10,9 @@ import (
 // items is the payload of the demo API routes.
 var items = map[string]any{"items": map[string]string{"Key1": "Value1", "Key2": "value2"}}
 
-// routes returns the application's handler. With scoped, m declares
-// demoScopes (serverConfig does) and the scoped routes ask a credential for
-// theirs; without, as in -schema flask-security (see flaskManager), m
-// declares none and they ask for none.
-func routes(m *auth.Manager, scoped bool) http.Handler {
-	scope := func(name string) func(http.Handler) http.Handler {
-		if !scoped {
-			return func(h http.Handler) http.Handler { return h }
-		}
-		return m.RequireScopes(name)
-	}
+// routes returns the application's handler. m declares demoScopes, as
+// serverConfig does, or the scoped routes refuse every request.
+func routes(m *auth.Manager) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /login", keepEmail(m.LoginHandler()))
 	mux.Handle("POST /logout", browserLogout(m.LogoutHandler()))     // a token, or the session and its CSRF token
@@ -61,9 +53,9 @@ func routes(m *auth.Manager, scoped bool) http.Handler {
 	// role first: a user without it gets the 403 it always got, and an
 	// admin's token without admin:read the insufficient_scope challenge.
 	mux.Handle("GET /api/v1/posts/{$}", m.Require(auth.Basic, auth.BasicToken, auth.PersonalAccess)(
-		m.RequireConfirmed(scope("posts:read")(http.HandlerFunc(posts)))))
+		m.RequireConfirmed(m.RequireScopes("posts:read")(http.HandlerFunc(posts)))))
 	mux.Handle("GET /admin/{$}", m.Require(auth.Token, auth.PersonalAccess)(
-		m.RequireRoles("admin")(scope("admin:read")(http.HandlerFunc(admin)))))
+		m.RequireRoles("admin")(m.RequireScopes("admin:read")(http.HandlerFunc(admin)))))
 	mux.Handle("GET /public/{$}", jsonHandler(items))
 	return mux
 }

@@ -171,19 +171,18 @@ func TestScopedRoutes(t *testing.T) {
 	})
 }
 
-// TestFlaskScopes: over a Flask-Security database, which keeps no personal
-// access tokens, the scoped routes answer as before, /auth/tokens is not
-// served, and a password change works (with the demo's scopes declared
-// there, the library's SetPassword would dereference the token store the
-// database lacks; see flaskManager).
-func TestFlaskScopes(t *testing.T) {
+// newFlaskApp serves the application's routes in -schema flask-security:
+// flaskManager over an empty Flask-Security database, seeded with the demo
+// users. It returns the app's URL and its Manager.
+func newFlaskApp(t *testing.T) (string, *auth.Manager) {
+	t.Helper()
 	ctx := context.Background()
 	dsn := emptyFlaskDB(t)
 	m, closeStore, err := flaskManager(ctx, dsn, "", auth.AccountConfig{}, func(k string) string { return flaskEnv[k] }, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeStore()
+	t.Cleanup(closeStore)
 	store, closeSeeded, err := dbopen.OpenFlask(ctx, dsn, sqlstore.FlaskSchema{})
 	if err != nil {
 		t.Fatal(err)
@@ -192,9 +191,18 @@ func TestFlaskScopes(t *testing.T) {
 	if err := seed(ctx, m, store); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(routes(m, false))
-	defer srv.Close()
-	base := srv.URL
+	srv := httptest.NewServer(routes(m))
+	t.Cleanup(srv.Close)
+	return srv.URL, m
+}
+
+// TestFlaskScopes: over a Flask-Security database, which keeps no personal
+// access tokens, the demo's scopes hold for the other credentials by their
+// users' roles: the scoped routes answer as before, /auth/tokens is not
+// served, and a password change, which ends a user's personal tokens
+// where the store keeps them, works.
+func TestFlaskScopes(t *testing.T) {
+	base, m := newFlaskApp(t)
 	tokens := map[string]string{
 		"test":  loginToken(t, base, "test@example.com", "test123"),
 		"admin": loginToken(t, base, "admin@example.com", "admin123"),
@@ -207,7 +215,7 @@ func TestFlaskScopes(t *testing.T) {
 		{name: "admin with the user's token", path: "/admin/", header: map[string]string{"Authentication-Token": "{test}"}, wantCode: 403, wantJSON: roleJSON},
 		{name: "no personal tokens", path: "/auth/tokens", header: map[string]string{"Authentication-Token": "{test}"}, wantCode: 501},
 	})
-	if err := m.SetPassword(ctx, "1", "a new password for test"); err != nil {
+	if err := m.SetPassword(context.Background(), "1", "a new password for test"); err != nil {
 		t.Fatal(err)
 	}
 	runCalls(t, base, tokens, []apiCall{
