@@ -77,6 +77,7 @@ type MemoryStore struct {
 
 	sessions map[string]*DeviceSession // by ID; see memsessions.go
 	tokens   memPersonalTokens         // see mempersonaltokens.go
+	factors  memTwoFactors             // see memtwofactor.go
 }
 
 // NewMemoryStore returns an empty MemoryStore.
