@@ -135,6 +135,9 @@ func newAccounts(m *Manager, key []byte, oldKeys [][]byte, c AccountConfig, brea
 //	POST /tokens               {name, scopes, expires_in}, with TokenConfig.Scopes (fresh login)
 //	GET  /tokens               the user's personal access tokens (logged in)
 //	DELETE /tokens/{id}        revokes one (logged in)
+//	POST /tf-setup             {setup: "authenticator"|"disable"}, with TwoFactorConfig (fresh login)
+//	POST /tf-setup/{state}     {code}: the first code turns the authenticator on (logged in)
+//	POST /tf-validate          {code, tf_state_token}: a login's second step
 //
 // Requests are JSON objects or url-encoded forms; answers are JSON in
 // Flask-Security's envelope. A field that is wrong gets 400 with
@@ -169,8 +172,9 @@ func newAccounts(m *Manager, key []byte, oldKeys [][]byte, c AccountConfig, brea
 // cross-origin checks as a login form (see LoginHandler).
 //
 // Without AccountConfig.Mailer every path answers 501 but /verify, and
-// /refresh-token and /sessions when refresh tokens are on, and /tokens
-// when personal access tokens are (TokenConfig.Scopes, and a store that
+// /refresh-token and /sessions when refresh tokens are on, /tf-setup and
+// /tf-validate when second factors are, and /tokens when personal access
+// tokens are (TokenConfig.Scopes, and a store that
 // implements PersonalTokenStore). "Logged in" means a token or a session,
 // never a personal access token: none of these routes accepts one. /refresh-token answers as a
 // login does, {"user":{"id":…,"authentication_token":…,"refresh_token":…}},
@@ -201,6 +205,23 @@ func newAccounts(m *Manager, key []byte, oldKeys [][]byte, c AccountConfig, brea
 // secrets, newest first, and the scopes the user may grant. DELETE
 // /tokens/{id} revokes one of the user's (404 for any other ID) at once,
 // and in other processes within a second (see [PersonalTokenStore]).
+//
+// With second factors (see TwoFactorConfig), POST /tf-setup
+// {"setup":"authenticator"} answers Flask-Security's {"tf_state":
+// "validating_profile","tf_primary_method","tf_authr_key",
+// "tf_authr_username","tf_authr_issuer"} with "tf_authr_uri" (the
+// otpauth:// URI), "tf_authr_qrcode" (with TwoFactorConfig.QRCode) and a
+// "tf_state_token" that carries the new key, sealed; nothing is stored
+// until POST /tf-setup/{tf_state_token} {"code"} proves the app has it
+// ({"tf_state":"ready"}). {"setup":"disable"} turns the factor off. A
+// login of a user with the factor on answers {"tf_required":true,
+// "tf_state":"ready","tf_method":"authenticator","tf_state_token":…} and
+// no token; POST /tf-validate {"code","tf_state_token"} answers as a login
+// does. A code works once and within one 30-second period of the server's
+// clock; wrong codes are throttled per user as passwords are per account
+// (429); a state token lasts TwoFactorConfig.StateMaxAge and dies with a
+// logout everywhere or a new password. A password reset of such a user
+// answers {"user":{"id"},"tf_required":true} without a token.
 func (m *Manager) AccountHandler() http.Handler {
 	loggedIn := m.Require(Token, Session)
 	lifecycle := m.tokenLifecycle(loggedIn)
@@ -278,8 +299,15 @@ func (m *Manager) tokenLifecycle(loggedIn func(http.Handler) http.Handler) func(
 	if m.personal.on() {
 		tokens = loggedIn(m.personalTokenRoutes())
 	}
+	secondFactor := func(http.ResponseWriter, *http.Request, string, string) bool { return false }
+	if m.tf != nil {
+		secondFactor = m.twoFactorRoutes(loggedIn)
+	}
 	return func(w http.ResponseWriter, r *http.Request) bool {
 		route, id, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		if secondFactor(w, r, route, id) {
+			return true
+		}
 		leaf := id == "" && !strings.HasSuffix(r.URL.Path, "/")
 		switch {
 		case route == "verify" && leaf:

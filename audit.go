@@ -52,6 +52,12 @@ const (
 	// EventReauthenticated: a user entered the password again at POST
 	// /verify.
 	EventReauthenticated = "auth.reauthenticated"
+	// EventTwoFactorEnabled and EventTwoFactorDisabled: a user turned the
+	// authenticator-app second factor on or off; EventTwoFactorFailed: a
+	// code was refused.
+	EventTwoFactorEnabled  = "auth.two_factor.enabled"
+	EventTwoFactorDisabled = "auth.two_factor.disabled"
+	EventTwoFactorFailed   = "auth.two_factor.failed"
 )
 
 // Reasons of EventLoginFailed, EventTokenRejected, EventSessionRejected

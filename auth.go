@@ -42,6 +42,7 @@ type Manager struct {
 	accounts  *accounts       // nil without AccountConfig.Mailer
 	refresh   *refresher      // nil unless RefreshConfig.Enabled
 	personal  *personalTokens // nil unless TokenConfig.Scopes
+	tf        *twoFactor      // nil unless TwoFactorConfig.Enabled
 	freshness time.Duration   // Config.Freshness; < 0: none
 
 	maxBody  int64
@@ -100,6 +101,9 @@ func New(store UserStore, key []byte, cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	m.freshness = sessionDurationOr(cfg.Freshness, defaultFreshness)
+	if m.tf, err = newTwoFactor(m, store, key, cfg.Token.OldKeys, cfg.TwoFactor); err != nil {
+		return nil, err
+	}
 	if m.sessions, err = newSessions(key, cfg.Token.OldKeys, cfg.Session); err != nil {
 		return nil, err
 	}

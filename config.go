@@ -32,6 +32,9 @@ type Config struct {
 	// Refresh configures refresh tokens and device sessions; they are off
 	// by default.
 	Refresh RefreshConfig
+	// TwoFactor configures second factors (authenticator apps); they are
+	// off by default.
+	TwoFactor TwoFactorConfig
 	// Account configures the account lifecycle of
 	// [Manager.AccountHandler]: registration, confirmation, password reset
 	// and change, email change. It is off until a Mailer is set.

@@ -70,6 +70,12 @@ var (
 	// 401 with "reauth_required".
 	ErrReauthRequired = errors.New("auth: re-authentication required")
 
+	// ErrTwoFactorRequired: the password is right, but the user has a
+	// second factor on (see [TwoFactorConfig]): the password alone does
+	// not log in. [Manager.LoginHandler] answers "tf_required"; HTTP Basic
+	// credentials get 401.
+	ErrTwoFactorRequired = errors.New("auth: second factor required")
+
 	// ErrUnconfirmed: the user is authenticated but has not confirmed the
 	// account. See [Manager.RequireConfirmed].
 	ErrUnconfirmed = errors.New("auth: unconfirmed account")

@@ -67,6 +67,12 @@ func (m *Manager) LoginHandler() http.Handler {
 			return
 		}
 		u, err := m.login(r.Context(), c.Email, c.Password, m.proxies.clientAddr(r), deviceToken(r))
+		if errors.Is(err, ErrTwoFactorRequired) && u != nil {
+			// The password checked out; the code comes next, at
+			// /tf-validate. A browser's form gets the same JSON for now.
+			m.answerTwoFactorRequired(w, r, u)
+			return
+		}
 		if err != nil {
 			if m.browserLoginFailed(w, r, c, err) {
 				return
@@ -96,6 +102,31 @@ func (m *Manager) LoginHandler() http.Handler {
 			User loginUser `json:"user"`
 		}{answer})
 	})
+}
+
+// answerLogin answers, in JSON, a login of u completed elsewhere than at
+// LoginHandler (a second factor's code): the token, a device token, and a
+// refresh token when they are on.
+func (m *Manager) answerLogin(w http.ResponseWriter, r *http.Request, u *User) {
+	tok, err := m.IssueToken(u)
+	if err != nil {
+		m.fail(w, r, http.StatusServiceUnavailable, storeError(err))
+		return
+	}
+	answer := loginUser{ID: u.ID, Token: tok}
+	if m.refresh != nil {
+		refresh, err := m.startRefresh(r.Context(), u, m.proxies.clientAddr(r), r.UserAgent())
+		if err != nil {
+			m.fail(w, r, http.StatusServiceUnavailable, err)
+			return
+		}
+		answer = m.refreshAnswer(w, answer, refresh)
+	}
+	m.issueDevice(w, u.Email, false)
+	noStore(w)
+	writeOK(w, struct {
+		User loginUser `json:"user"`
+	}{answer})
 }
 
 // TokenHandler returns the handler of Flask-HTTPAuth's token endpoint (POST

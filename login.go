@@ -187,29 +187,64 @@ func (m *Manager) loginFailed(ctx context.Context, email, ip string, u *User, re
 //
 // Login does not take a device token, so its attempts are always
 // throttled by address and account; [Manager.LoginHandler] and
-// [Manager.TokenHandler] read the client's.
+// [Manager.TokenHandler] read the client's. For a user with a second
+// factor on (see [TwoFactorConfig]) the password alone is no login: Login
+// records nothing and returns an error matching [ErrTwoFactorRequired].
 func (m *Manager) Login(ctx context.Context, email, password, ip string) (*User, error) {
-	return m.login(ctx, email, password, ip, "")
+	u, err := m.login(ctx, email, password, ip, "")
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
-// login is Login with the device token the client presented.
+// login is Login with the device token the client presented. For a user
+// with a second factor (see TwoFactorConfig) it records nothing but a
+// rehash and returns the user with an error matching ErrTwoFactorRequired.
 func (m *Manager) login(ctx context.Context, email, password, ip, device string) (*User, error) {
 	u, needsRehash, err := m.authenticate(ctx, email, password, ip, device)
 	if err != nil {
 		return nil, err
 	}
-	m.audit(ctx, EventLoginSucceeded, slog.String("user_id", u.ID), slog.String("ip", ip))
-	if m.updater == nil {
-		return u, nil
-	}
 	var rehash string
-	if needsRehash {
+	if needsRehash && m.updater != nil {
 		if h, err := m.passwords.hash(ctx, password); err == nil {
 			rehash = h
 		}
 	}
+	if err := m.secondFactorGate(ctx, u); err != nil {
+		if rehash != "" {
+			m.storeRehash(ctx, u, rehash)
+		}
+		return u, err
+	}
+	return m.recordLogin(ctx, u, ip, rehash)
+}
+
+// storeRehash replaces u's password hash by rehash, unless it changed
+// meanwhile. A failure is logged: the old hash still works.
+func (m *Manager) storeRehash(ctx context.Context, u *User, rehash string) {
+	err := m.updater.UpdateUser(ctx, u.ID, func(v *User) error {
+		if v.PasswordHash == u.PasswordHash {
+			v.PasswordHash = rehash
+		}
+		return nil
+	})
+	if err != nil {
+		m.log.ErrorContext(ctx, "auth: cannot store a rehashed password", "user_id", u.ID, "error", err.Error())
+	}
+}
+
+// recordLogin audits the login of u from ip and records it in the
+// trackable fields, with its password's new hash if rehash is not "", and
+// returns the updated user.
+func (m *Manager) recordLogin(ctx context.Context, u *User, ip, rehash string) (*User, error) {
+	m.audit(ctx, EventLoginSucceeded, slog.String("user_id", u.ID), slog.String("ip", ip))
+	if m.updater == nil {
+		return u, nil
+	}
 	now := m.now().UTC()
-	err = m.updater.UpdateUser(ctx, u.ID, func(v *User) error {
+	err := m.updater.UpdateUser(ctx, u.ID, func(v *User) error {
 		v.LastLoginAt, v.CurrentLoginAt = v.CurrentLoginAt, now
 		v.LastLoginIP, v.CurrentLoginIP = v.CurrentLoginIP, ip
 		v.LoginCount++

@@ -127,8 +127,15 @@ func (m *Manager) basicStep(set Scheme) authenticator {
 			return u, grant{via: BasicToken, authAt: at}, err
 		case set&Basic != 0:
 			u, _, err := m.authenticate(r.Context(), user, password, m.proxies.clientAddr(r), deviceToken(r))
+			if err == nil {
+				// A password alone does not log in a user with a second factor.
+				err = m.secondFactorGate(r.Context(), u)
+			}
+			if err != nil {
+				return nil, grant{}, err
+			}
 			// The password came with this very request.
-			return u, grant{via: Basic, authAt: m.now().Unix()}, err
+			return u, grant{via: Basic, authAt: m.now().Unix()}, nil
 		}
 		return nil, grant{}, ErrNoCredentials
 	}

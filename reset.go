@@ -115,6 +115,18 @@ func (a *accounts) reset(w http.ResponseWriter, r *http.Request, token string) {
 	}
 	a.auditUser(r, EventPasswordSet, updated)
 	a.post.send(r.Context(), "reset-done", updated.Email, updated.ID, mailData{Email: updated.Email})
+	if f, err := a.m.enabledFor(r.Context(), updated); f != nil || err != nil {
+		// A mailed link is no second factor: the user logs in with the
+		// new password and a code.
+		type userID struct {
+			ID string `json:"id"`
+		}
+		a.ok(w, r, q, "reset", struct {
+			User     userID `json:"user"`
+			Required bool   `json:"tf_required"`
+		}{userID{updated.ID}, true})
+		return
+	}
 	a.answerWithToken(w, r, q, "reset", updated)
 }
 

@@ -115,6 +115,8 @@ func publicMessage(status int, err error) string {
 		return msgUnconfirmed
 	case errors.Is(err, ErrReauthRequired):
 		return msgReauth
+	case errors.Is(err, ErrTwoFactorRequired):
+		return msgTwoFactorOnly
 	case errors.Is(err, ErrInsufficientScope):
 		return msgScope
 	case errors.Is(err, ErrForbidden):

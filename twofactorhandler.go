@@ -1,0 +1,268 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/authkit/auth/totp"
+)
+
+// Texts of the second-factor endpoints.
+//
+//gosec:disable G101 -- messages, not credentials
+const (
+	msgCodeMissing   = "Code not provided."
+	msgCodeInvalid   = "Invalid code"
+	msgSetupUnknown  = `Choose "authenticator" or "disable".`
+	msgStateMissing  = `Send the state token as "tf_state_token".`
+	msgStateInvalid  = "This sign-in has expired or is not valid. Log in again."
+	msgSetupInvalid  = "This setup has expired or is not valid. Start it again."
+	msgTwoFactorOnly = "This account requires a second factor: log in with the password and then a code."
+)
+
+// tfSetupAnswer is the answer to POST /tf-setup {"setup":"authenticator"}:
+// Flask-Security's members, with the URI, the QR code and the state token
+// that carries the key until the first code.
+type tfSetupAnswer struct {
+	State      string `json:"tf_state"`
+	Method     string `json:"tf_primary_method"`
+	Key        string `json:"tf_authr_key"`
+	Username   string `json:"tf_authr_username"`
+	Issuer     string `json:"tf_authr_issuer"`
+	URI        string `json:"tf_authr_uri"`
+	QRCode     string `json:"tf_authr_qrcode,omitempty"`
+	StateToken string `json:"tf_state_token"`
+}
+
+// tfRequired is the answer to a login whose password checked out for a
+// user with a second factor: no token yet.
+type tfRequired struct {
+	Required   bool   `json:"tf_required"`
+	State      string `json:"tf_state"`
+	Method     string `json:"tf_primary_method"`
+	MethodToo  string `json:"tf_method"`
+	StateToken string `json:"tf_state_token"`
+}
+
+// answerTwoFactorRequired answers a login of u, who has a second factor,
+// with the state token that POST /tf-validate takes with a code.
+func (m *Manager) answerTwoFactorRequired(w http.ResponseWriter, r *http.Request, u *User) {
+	tok, err := encodeState(m.tf.login, stateClaims{UserID: u.ID, Uniq: u.Uniquifier})
+	if err != nil {
+		m.fail(w, r, http.StatusInternalServerError, fmt.Errorf("auth: cannot encode a state token: %w", err))
+		return
+	}
+	noStore(w)
+	writeOK(w, tfRequired{Required: true, State: "ready", Method: methodAuthenticator, MethodToo: methodAuthenticator, StateToken: tok})
+}
+
+// twoFactorRoutes returns the routes of second factors, for
+// tokenLifecycle: /tf-setup and /tf-setup/{state} for a logged-in user
+// (the first with a fresh login), /tf-validate for a login in progress.
+func (m *Manager) twoFactorRoutes(loggedIn func(http.Handler) http.Handler) func(w http.ResponseWriter, r *http.Request, route, rest string) bool {
+	var setup http.Handler = http.HandlerFunc(m.serveTFSetup)
+	if m.freshness >= 0 {
+		setup = m.RequireFresh(m.freshness)(setup)
+	}
+	setup = loggedIn(setup)
+	confirm := loggedIn(http.HandlerFunc(m.serveTFSetupCode))
+	validate := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := m.loginCSRF(r); err != nil {
+			m.fail(w, r, statusOf(err), err)
+			return
+		}
+		m.serveTFValidate(w, r)
+	})
+	return func(w http.ResponseWriter, r *http.Request, route, rest string) bool {
+		var h http.Handler
+		switch {
+		case route == "tf-setup" && rest == "" && !strings.HasSuffix(r.URL.Path, "/"):
+			h = setup
+		case route == "tf-setup" && rest != "" && !strings.Contains(rest, "/"):
+			h = confirm
+		case route == "tf-validate" && rest == "" && !strings.HasSuffix(r.URL.Path, "/"):
+			h = validate
+		default:
+			return false
+		}
+		if !allowPost(w, r) {
+			m.fail(w, r, http.StatusMethodNotAllowed, ErrBadRequest)
+			return true
+		}
+		h.ServeHTTP(w, r)
+		return true
+	}
+}
+
+// serveTFSetup serves POST /tf-setup {"setup":"authenticator"|"disable"}.
+// "authenticator" makes a new key and answers it, with its otpauth URI,
+// and a state token that carries it, sealed, to POST /tf-setup/{state};
+// nothing is stored until a code proves the app has it. "disable" removes
+// the user's second factor and recovery codes.
+func (m *Manager) serveTFSetup(w http.ResponseWriter, r *http.Request) {
+	rp := replies{m}
+	q, err := readAccountRequest(w, r, m.maxBody, "setup")
+	if err != nil {
+		rp.fail(w, r, q, err)
+		return
+	}
+	u, _ := FromContext(r.Context())
+	switch q.get("setup") {
+	case methodAuthenticator:
+	case "disable":
+		if err := m.tf.store.DeleteTwoFactor(r.Context(), u.ID); err != nil {
+			rp.fail(w, r, q, storeError(err))
+			return
+		}
+		m.ForgetUser(u.ID)
+		m.audit(r.Context(), EventTwoFactorDisabled, slog.String("user_id", u.ID), slog.String("ip", m.proxies.clientAddr(r)))
+		rp.ok(w, r, q, "disabled", struct {
+			State string `json:"tf_state"`
+		}{"disabled"})
+		return
+	default:
+		f := fieldErrors{}
+		f.add("setup", msgSetupUnknown)
+		rp.refuse(w, r, q, f, "setup")
+		return
+	}
+	key := totp.NewKey()
+	sealed := m.tf.sealSecret(u.ID, key)
+	state, err := encodeState(m.tf.setup, stateClaims{UserID: u.ID, Uniq: u.Uniquifier, Sealed: sealed})
+	if err != nil {
+		m.fail(w, r, http.StatusInternalServerError, fmt.Errorf("auth: cannot encode a state token: %w", err))
+		return
+	}
+	uri, err := m.tf.otp.URI(m.tf.issuer, u.Email, key)
+	if err != nil {
+		m.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	noStore(w)
+	writeOK(w, tfSetupAnswer{
+		State: "validating_profile", Method: methodAuthenticator, Key: totp.EncodeKey(key),
+		Username: u.Email, Issuer: m.tf.issuer, URI: uri, QRCode: m.qrDataURI(r.Context(), uri), StateToken: state,
+	})
+}
+
+// serveTFSetupCode serves POST /tf-setup/{state} {"code"}: a code of the
+// key the state token carries turns the second factor on.
+func (m *Manager) serveTFSetupCode(w http.ResponseWriter, r *http.Request) {
+	rp := replies{m}
+	_, state, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	q, err := readAccountRequest(w, r, m.maxBody, "code")
+	if err != nil {
+		rp.fail(w, r, q, err)
+		return
+	}
+	u, _ := FromContext(r.Context())
+	c, err := decodeState(m.tf.setup, state)
+	if err != nil || c.UserID != u.ID || c.Uniq != u.Uniquifier || len(c.Sealed) == 0 {
+		rp.fail(w, r, q, badRequest(msgSetupInvalid))
+		return
+	}
+	code := q.get("code")
+	if code == "" {
+		f := fieldErrors{}
+		f.add("code", msgCodeMissing)
+		rp.refuse(w, r, q, f, "code")
+		return
+	}
+	counter, ok, err := m.checkCode(r.Context(), u.ID, c.Sealed, code, false)
+	switch {
+	case err != nil:
+		rp.fail(w, r, q, err)
+		return
+	case !ok:
+		f := fieldErrors{}
+		f.add("code", msgCodeInvalid)
+		rp.refuse(w, r, q, f, "code")
+		return
+	}
+	now := m.now().UTC()
+	// The code that proved the setup cannot log in too: its counter is
+	// the last used.
+	err = m.tf.store.SetTwoFactor(r.Context(), &TwoFactor{
+		UserID: u.ID, Secret: c.Sealed, LastCounter: counter, Enabled: true, CreatedAt: now, EnabledAt: now,
+	})
+	if err != nil {
+		rp.fail(w, r, q, storeError(err))
+		return
+	}
+	m.ForgetUser(u.ID)
+	m.audit(r.Context(), EventTwoFactorEnabled, slog.String("user_id", u.ID), slog.String("ip", m.proxies.clientAddr(r)))
+	rp.ok(w, r, q, "enabled", struct {
+		State  string `json:"tf_state"`
+		Method string `json:"tf_primary_method"`
+	}{"ready", methodAuthenticator})
+}
+
+// serveTFValidate serves POST /tf-validate {"code", "tf_state_token"}: the
+// second step of a login, answered as a login is.
+func (m *Manager) serveTFValidate(w http.ResponseWriter, r *http.Request) {
+	rp := replies{m}
+	q, err := readAccountRequest(w, r, m.maxBody, "code", "tf_state_token")
+	if err != nil {
+		rp.fail(w, r, q, err)
+		return
+	}
+	ctx := r.Context()
+	if q.get("tf_state_token") == "" {
+		rp.fail(w, r, q, badRequest(msgStateMissing))
+		return
+	}
+	c, err := decodeState(m.tf.login, q.get("tf_state_token"))
+	if err != nil {
+		rp.fail(w, r, q, badRequest(msgStateInvalid))
+		return
+	}
+	u, err := m.store.UserByID(ctx, c.UserID)
+	switch {
+	case errors.Is(err, ErrUserNotFound):
+		rp.fail(w, r, q, badRequest(msgStateInvalid))
+		return
+	case err != nil:
+		rp.fail(w, r, q, storeError(err))
+		return
+	case !u.Active || u.Uniquifier != c.Uniq:
+		rp.fail(w, r, q, badRequest(msgStateInvalid))
+		return
+	}
+	code := q.get("code")
+	if code == "" {
+		f := fieldErrors{}
+		f.add("code", msgCodeMissing)
+		rp.refuse(w, r, q, f, "code")
+		return
+	}
+	f, err := m.enabledFor(ctx, u)
+	switch {
+	case err != nil:
+		rp.fail(w, r, q, err)
+		return
+	case f == nil: // turned off meanwhile: the password was the login
+		rp.fail(w, r, q, badRequest(msgStateInvalid))
+		return
+	}
+	_, ok, err := m.checkCode(ctx, u.ID, f.Secret, code, true)
+	switch {
+	case err != nil:
+		rp.fail(w, r, q, err)
+		return
+	case !ok:
+		fe := fieldErrors{}
+		fe.add("code", msgCodeInvalid)
+		rp.refuse(w, r, q, fe, "code")
+		return
+	}
+	ip := m.proxies.clientAddr(r)
+	u, err = m.recordLogin(ctx, u, ip, "")
+	if err != nil {
+		rp.fail(w, r, q, err)
+		return
+	}
+	m.answerLogin(w, r, u)
+}
