@@ -138,6 +138,8 @@ func newAccounts(m *Manager, key []byte, oldKeys [][]byte, c AccountConfig, brea
 //	POST /tf-setup             {setup: "authenticator"|"disable"}, with TwoFactorConfig (fresh login)
 //	POST /tf-setup/{state}     {code}: the first code turns the authenticator on (logged in)
 //	POST /tf-validate          {code, tf_state_token}: a login's second step
+//	POST /mf-recovery          {code, tf_state_token}: the same with a recovery code
+//	GET|POST /mf-recovery-codes how many are left; ten new ones, shown once (fresh login)
 //
 // Requests are JSON objects or url-encoded forms; answers are JSON in
 // Flask-Security's envelope. A field that is wrong gets 400 with

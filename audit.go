@@ -58,6 +58,10 @@ const (
 	EventTwoFactorEnabled  = "auth.two_factor.enabled"
 	EventTwoFactorDisabled = "auth.two_factor.disabled"
 	EventTwoFactorFailed   = "auth.two_factor.failed"
+	// EventRecoveryCodesMade: a user made new recovery codes;
+	// EventRecoveryCodeUsed: one completed a login.
+	EventRecoveryCodesMade = "auth.recovery_codes.made"
+	EventRecoveryCodeUsed  = "auth.recovery_code.used"
 )
 
 // Reasons of EventLoginFailed, EventTokenRejected, EventSessionRejected

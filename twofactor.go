@@ -61,6 +61,9 @@ type twoFactor struct {
 	login  *itsdangerous.Serializer // state tokens of logins waiting for a code
 	setup  *itsdangerous.Serializer // state tokens of setups waiting for a code
 	otp    totp.Config              // SHA1, 6 digits, 30 s, ±1 period
+	// recoveryKeys are the HMAC keys of recovery codes' hashes: the first
+	// makes them, all check them.
+	recoveryKeys [][]byte
 }
 
 // newTwoFactor validates and copies c; it returns nil when it is off.
@@ -89,6 +92,7 @@ func newTwoFactor(m *Manager, store UserStore, key []byte, oldKeys [][]byte, c T
 			return nil, fmt.Errorf("auth: two-factor secret key: %w", err)
 		}
 		tf.aeads = append(tf.aeads, aead)
+		tf.recoveryKeys = append(tf.recoveryKeys, deriveSessionKey(k, "authkit recovery code v1"))
 	}
 	maxAge := durationOr(c.StateMaxAge, defaultTFStateMaxAge)
 	var err error

@@ -61,7 +61,8 @@ func (m *Manager) answerTwoFactorRequired(w http.ResponseWriter, r *http.Request
 
 // twoFactorRoutes returns the routes of second factors, for
 // tokenLifecycle: /tf-setup and /tf-setup/{state} for a logged-in user
-// (the first with a fresh login), /tf-validate for a login in progress.
+// (the first with a fresh login), /mf-recovery-codes likewise, and
+// /tf-validate and /mf-recovery for a login in progress.
 func (m *Manager) twoFactorRoutes(loggedIn func(http.Handler) http.Handler) func(w http.ResponseWriter, r *http.Request, route, rest string) bool {
 	var setup http.Handler = http.HandlerFunc(m.serveTFSetup)
 	if m.freshness >= 0 {
@@ -69,13 +70,21 @@ func (m *Manager) twoFactorRoutes(loggedIn func(http.Handler) http.Handler) func
 	}
 	setup = loggedIn(setup)
 	confirm := loggedIn(http.HandlerFunc(m.serveTFSetupCode))
-	validate := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := m.loginCSRF(r); err != nil {
-			m.fail(w, r, statusOf(err), err)
-			return
-		}
-		m.serveTFValidate(w, r)
-	})
+	anonymous := func(h http.HandlerFunc) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := m.loginCSRF(r); err != nil {
+				m.fail(w, r, statusOf(err), err)
+				return
+			}
+			h(w, r)
+		})
+	}
+	validate, recovery := anonymous(m.serveTFValidate), anonymous(m.serveRecovery)
+	var codes http.Handler = http.HandlerFunc(m.serveRecoveryCodes)
+	if m.freshness >= 0 {
+		codes = m.RequireFresh(m.freshness)(codes)
+	}
+	codes = loggedIn(codes)
 	return func(w http.ResponseWriter, r *http.Request, route, rest string) bool {
 		var h http.Handler
 		switch {
@@ -85,6 +94,16 @@ func (m *Manager) twoFactorRoutes(loggedIn func(http.Handler) http.Handler) func
 			h = confirm
 		case route == "tf-validate" && rest == "" && !strings.HasSuffix(r.URL.Path, "/"):
 			h = validate
+		case route == "mf-recovery" && rest == "" && !strings.HasSuffix(r.URL.Path, "/"):
+			h = recovery
+		case route == "mf-recovery-codes" && rest == "" && !strings.HasSuffix(r.URL.Path, "/"):
+			if r.Method != http.MethodGet && r.Method != http.MethodPost {
+				w.Header().Set("Allow", "GET, POST")
+				m.fail(w, r, http.StatusMethodNotAllowed, ErrBadRequest)
+				return true
+			}
+			codes.ServeHTTP(w, r)
+			return true
 		default:
 			return false
 		}
@@ -203,6 +222,16 @@ func (m *Manager) serveTFSetupCode(w http.ResponseWriter, r *http.Request) {
 // serveTFValidate serves POST /tf-validate {"code", "tf_state_token"}: the
 // second step of a login, answered as a login is.
 func (m *Manager) serveTFValidate(w http.ResponseWriter, r *http.Request) {
+	m.secondStep(w, r, func(u *User, f *TwoFactor, code string) (bool, error) {
+		_, ok, err := m.checkCode(r.Context(), u.ID, f.Secret, code, true)
+		return ok, err
+	})
+}
+
+// secondStep serves the second step of a login, {"code","tf_state_token"}:
+// the state token names the user whose password checked out, and check
+// tells whether code completes the login; the answer is a login's.
+func (m *Manager) secondStep(w http.ResponseWriter, r *http.Request, check func(u *User, f *TwoFactor, code string) (bool, error)) {
 	rp := replies{m}
 	q, err := readAccountRequest(w, r, m.maxBody, "code", "tf_state_token")
 	if err != nil {
@@ -247,7 +276,7 @@ func (m *Manager) serveTFValidate(w http.ResponseWriter, r *http.Request) {
 		rp.fail(w, r, q, badRequest(msgStateInvalid))
 		return
 	}
-	_, ok, err := m.checkCode(ctx, u.ID, f.Secret, code, true)
+	ok, err := check(u, f, code)
 	switch {
 	case err != nil:
 		rp.fail(w, r, q, err)
@@ -258,8 +287,7 @@ func (m *Manager) serveTFValidate(w http.ResponseWriter, r *http.Request) {
 		rp.refuse(w, r, q, fe, "code")
 		return
 	}
-	ip := m.proxies.clientAddr(r)
-	u, err = m.recordLogin(ctx, u, ip, "")
+	u, err = m.recordLogin(ctx, u, m.proxies.clientAddr(r), "")
 	if err != nil {
 		rp.fail(w, r, q, err)
 		return
