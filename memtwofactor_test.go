@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/storetest"
 )
 
 // newTwoFactorMemoryStore returns a MemoryStore holding the user "u".
@@ -180,4 +181,10 @@ func TestMemoryStoreTwoFactorRefusals(t *testing.T) {
 	if n, err := s.RecoveryCodesLeft(ctx, "u"); err != nil || n != 1 {
 		t.Errorf("RecoveryCodesLeft(u) = %d, %v; want the code, kept", n, err)
 	}
+}
+
+// TestMemoryStoreTwoFactor runs storetest's second factor checks against
+// MemoryStore's auth.TwoFactorStore.
+func TestMemoryStoreTwoFactor(t *testing.T) {
+	storetest.RunTwoFactor(t, func(*testing.T) auth.TwoFactorStore { return auth.NewMemoryStore() })
 }

@@ -30,8 +30,10 @@ var mutants = []struct {
 	sessions storetest.SessionOpener // if set, RunSessions runs instead of RunWith
 	// if set, RunPersonalTokens runs instead of RunWith
 	personalTokens storetest.PersonalTokenOpener
-	limits         storetest.Limits // the suite runs with these
-	wantFail       string           // a subtest of the suite that must fail
+	// if set, RunTwoFactor runs instead of RunWith
+	twoFactor storetest.TwoFactorOpener
+	limits    storetest.Limits // the suite runs with these
+	wantFail  string           // a subtest of the suite that must fail
 }{
 	{name: "bare not-found error", open: memory(func(m *mutant) { m.bareNotFound = true }), wantFail: "NotFound"},
 	{name: "update of unknown user calls update", open: memory(func(m *mutant) { m.callUpdateOnMissing = true }), wantFail: "NotFound"},
@@ -121,6 +123,42 @@ var mutants = []struct {
 	{name: "tokens: deletes every user's tokens", personalTokens: tokens(func(m *tokenMutant) { m.deleteAllUsers = true }), wantFail: "DeleteUserPersonalTokens"},
 	{name: "tokens: racy duplicate check", personalTokens: tokens(func(m *tokenMutant) { m.racyCreate = true }), wantFail: "ConcurrentCreates"},
 	{name: "tokens: racy touch", personalTokens: tokens(func(m *tokenMutant) { m.racyTouch = true }), wantFail: "ConcurrentTouches"},
+
+	// Second factor stores, checked by RunTwoFactor.
+	{name: "2fa: not empty", twoFactor: factors(func(m *factorMutant) { m.leftover = true }), wantFail: "Empty"},
+	{name: "2fa: leftover recovery codes", twoFactor: factors(func(m *factorMutant) { m.leftoverCodes = true }), wantFail: "Empty"},
+	{name: "2fa: bare not-found error", twoFactor: factors(func(m *factorMutant) { m.bareNotFound = true }), wantFail: "Empty"},
+	{name: "2fa: drops Enabled", twoFactor: factors(func(m *factorMutant) { m.dropEnabled = true }), wantFail: "RoundTrip"},
+	{name: "2fa: keeps the counter in a float64", twoFactor: factors(func(m *factorMutant) { m.floatCounter = true }), wantFail: "RoundTrip"},
+	{name: "2fa: keeps the counter in 32 bits", twoFactor: factors(func(m *factorMutant) { m.counter32 = true }), wantFail: "RoundTrip"},
+	{name: "2fa: rounds to the second", twoFactor: factors(func(m *factorMutant) { m.round = true }), wantFail: "RoundTrip"},
+	{name: "2fa: keeps minutes only", twoFactor: factors(func(m *factorMutant) { m.minutes = true }), wantFail: "RoundTrip"},
+	{name: "2fa: stores zero times as the epoch", twoFactor: factors(func(m *factorMutant) { m.zeroAsEpoch = true }), wantFail: "RoundTrip"},
+	{name: "2fa: drops the secret's zero bytes", twoFactor: factors(func(m *factorMutant) { m.secretAsCString = true }), wantFail: "RoundTrip"},
+	{name: "2fa: set keeps the first factor", twoFactor: factors(func(m *factorMutant) { m.firstWins = true }), wantFail: "SetReplaces"},
+	{name: "2fa: set keeps the greater counter", twoFactor: factors(func(m *factorMutant) { m.keepCounter = true }), wantFail: "SetReplaces"},
+	{name: "2fa: accepts unknown users", twoFactor: factors(func(m *factorMutant) { m.anyUser = true }), wantFail: "UnknownUser"},
+	{name: "2fa: keeps the caller's factor", twoFactor: factors(func(m *factorMutant) { m.keepCaller = true }), wantFail: "Copies"},
+	{name: "2fa: returns the stored factor without copying", twoFactor: factors(func(m *factorMutant) { m.shareOut = true }), wantFail: "Copies"},
+	{name: "2fa: shares secret bytes", twoFactor: factors(func(m *factorMutant) { m.shallowSecret = true }), wantFail: "Copies"},
+	{name: "2fa: shares recovery code hash bytes", twoFactor: factors(func(m *factorMutant) { m.shallowCodes = true }), wantFail: "Copies"},
+	{name: "2fa: accepts an equal counter", twoFactor: factors(func(m *factorMutant) { m.acceptEqual = true }), wantFail: "UseTOTPCounter"},
+	{name: "2fa: counter moves backwards", twoFactor: factors(func(m *factorMutant) { m.counterBackwards = true }), wantFail: "UseTOTPCounter"},
+	{name: "2fa: accepts without storing the counter", twoFactor: factors(func(m *factorMutant) { m.counterNotStored = true }), wantFail: "UseTOTPCounter"},
+	{name: "2fa: counter of a user without a factor is false", twoFactor: factors(func(m *factorMutant) { m.counterUnknownFalse = true }), wantFail: "UseTOTPCounter"},
+	{name: "2fa: counter of every user", twoFactor: factors(func(m *factorMutant) { m.counterAllUsers = true }), wantFail: "UseTOTPCounter"},
+	{name: "2fa: racy counter", twoFactor: factors(func(m *factorMutant) { m.racyCounter = true }), wantFail: "ConcurrentTOTPCounter"},
+	{name: "2fa: delete keeps the factor", twoFactor: factors(func(m *factorMutant) { m.deleteNothing = true }), wantFail: "DeleteTwoFactor"},
+	{name: "2fa: delete keeps the recovery codes", twoFactor: factors(func(m *factorMutant) { m.deleteKeepsCodes = true }), wantFail: "DeleteTwoFactor"},
+	{name: "2fa: delete of a user without a factor fails", twoFactor: factors(func(m *factorMutant) { m.deleteUnknownFails = true }), wantFail: "DeleteTwoFactor"},
+	{name: "2fa: delete deletes every user's", twoFactor: factors(func(m *factorMutant) { m.deleteAllUsers = true }), wantFail: "DeleteTwoFactor"},
+	{name: "2fa: set codes appends", twoFactor: factors(func(m *factorMutant) { m.appendCodes = true }), wantFail: "RecoveryCodes"},
+	{name: "2fa: set codes clears every user's", twoFactor: factors(func(m *factorMutant) { m.setClearsAll = true }), wantFail: "RecoveryCodes"},
+	{name: "2fa: use keeps the code", twoFactor: factors(func(m *factorMutant) { m.useKeeps = true }), wantFail: "RecoveryCodes"},
+	{name: "2fa: matches a hash's prefix", twoFactor: factors(func(m *factorMutant) { m.prefixCode = true }), wantFail: "RecoveryCodes"},
+	{name: "2fa: any user's code", twoFactor: factors(func(m *factorMutant) { m.anyUsersCode = true }), wantFail: "RecoveryCodes"},
+	{name: "2fa: miscounts codes", twoFactor: factors(func(m *factorMutant) { m.miscount = true }), wantFail: "RecoveryCodes"},
+	{name: "2fa: racy recovery code", twoFactor: factors(func(m *factorMutant) { m.racyCode = true }), wantFail: "ConcurrentRecoveryCodes"},
 }
 
 var allLimits = storetest.Limits{DecimalIDs: true, UnorderedRoles: true, GeneratedUniquifiers: true}
@@ -140,6 +178,10 @@ func TestMutant(t *testing.T) {
 			}
 			if m.personalTokens != nil {
 				storetest.RunPersonalTokens(t, m.personalTokens)
+				return
+			}
+			if m.twoFactor != nil {
+				storetest.RunTwoFactor(t, m.twoFactor)
 				return
 			}
 			storetest.RunWith(t, m.open, m.limits)
@@ -741,6 +783,246 @@ func (m *tokenMutant) DeleteUserPersonalTokens(_ context.Context, userID string)
 		}
 	}
 	if m.miscount && n > 0 {
+		n--
+	}
+	return n, nil
+}
+
+// TestTwoFactorMutantBase runs RunTwoFactor against the second factor
+// mutant with no defect switched on, so that the mutants fail for their
+// defects only.
+func TestTwoFactorMutantBase(t *testing.T) {
+	storetest.RunTwoFactor(t, factors(func(*factorMutant) {}))
+}
+
+// factorMutant is an auth.TwoFactorStore of its own, over the users of an
+// auth.MemoryStore (so that it is an auth.UserAdmin and the suite checks
+// its owners), with defects switched on.
+type factorMutant struct {
+	auth.UserAdmin // a *auth.MemoryStore, users
+	users          *auth.MemoryStore
+	mu             sync.Mutex
+	m              map[string]*auth.TwoFactor // by user ID
+	codes          map[string][][]byte        // by user ID
+
+	leftover, leftoverCodes, bareNotFound, dropEnabled, floatCounter, counter32   bool
+	round, minutes, zeroAsEpoch, secretAsCString, firstWins, keepCounter, anyUser bool
+	keepCaller, shareOut, shallowSecret, shallowCodes, acceptEqual                bool
+	counterBackwards, counterNotStored, counterUnknownFalse, counterAllUsers      bool
+	racyCounter, deleteNothing, deleteKeepsCodes, deleteUnknownFails              bool
+	deleteAllUsers, appendCodes, setClearsAll, useKeeps, prefixCode               bool
+	anyUsersCode, miscount, racyCode                                              bool
+}
+
+func factors(defect func(*factorMutant)) storetest.TwoFactorOpener {
+	return func(*testing.T) auth.TwoFactorStore {
+		users := auth.NewMemoryStore()
+		m := &factorMutant{UserAdmin: users, users: users, m: map[string]*auth.TwoFactor{}, codes: map[string][][]byte{}}
+		defect(m)
+		if m.leftover {
+			m.m["alice"] = &auth.TwoFactor{UserID: "alice", Secret: []byte("leftover")}
+		}
+		if m.leftoverCodes {
+			m.codes["bob"] = [][]byte{[]byte("leftover")}
+		}
+		return m
+	}
+}
+
+// clone copies tf, deeply unless shallowSecret, and applies the defects
+// that lose data.
+func (m *factorMutant) clone(tf *auth.TwoFactor) *auth.TwoFactor {
+	c := *tf
+	if !m.shallowSecret {
+		c.Secret = bytes.Clone(tf.Secret)
+	}
+	if m.dropEnabled {
+		c.Enabled = false
+	}
+	if m.floatCounter {
+		c.LastCounter = uint64(float64(c.LastCounter))
+	}
+	if m.counter32 {
+		c.LastCounter = uint64(uint32(c.LastCounter))
+	}
+	if m.round {
+		c.CreatedAt = c.CreatedAt.Round(time.Second)
+	}
+	if m.minutes {
+		c.EnabledAt = c.EnabledAt.Truncate(time.Minute)
+	}
+	if m.zeroAsEpoch {
+		for _, t := range []*time.Time{&c.CreatedAt, &c.EnabledAt} {
+			if t.IsZero() {
+				*t = epoch
+			}
+		}
+	}
+	if m.secretAsCString {
+		if i := bytes.IndexByte(c.Secret, 0); i >= 0 {
+			c.Secret = c.Secret[:i]
+		}
+	}
+	return &c
+}
+
+func (m *factorMutant) notFound(userID string) error {
+	if m.bareNotFound {
+		return errors.New("no second factor")
+	}
+	return fmt.Errorf("%w: second factor of %q", auth.ErrTokenNotFound, userID)
+}
+
+func (m *factorMutant) TwoFactor(_ context.Context, userID string) (*auth.TwoFactor, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tf, ok := m.m[userID]
+	if !ok {
+		return nil, m.notFound(userID)
+	}
+	if m.shareOut {
+		return tf, nil
+	}
+	return m.clone(tf), nil
+}
+
+func (m *factorMutant) SetTwoFactor(ctx context.Context, tf *auth.TwoFactor) error {
+	if _, err := m.users.UserByID(ctx, tf.UserID); err != nil && !m.anyUser {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.m[tf.UserID]
+	if ok && m.firstWins {
+		return nil
+	}
+	c := tf
+	if !m.keepCaller {
+		c = m.clone(tf)
+	}
+	if ok && m.keepCounter && old.LastCounter > c.LastCounter {
+		c.LastCounter = old.LastCounter
+	}
+	m.m[tf.UserID] = c
+	return nil
+}
+
+func (m *factorMutant) UseTOTPCounter(_ context.Context, userID string, counter uint64) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tf, ok := m.m[userID]
+	if !ok {
+		if m.counterUnknownFalse {
+			return false, nil
+		}
+		return false, m.notFound(userID)
+	}
+	last := tf.LastCounter
+	if m.racyCounter { // the read and the write apart
+		m.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		m.mu.Lock()
+	}
+	accept := counter > last || m.acceptEqual && counter == last
+	if m.counterBackwards && !accept {
+		tf.LastCounter = counter
+	}
+	if !accept {
+		return false, nil
+	}
+	if m.counterNotStored {
+		return true, nil
+	}
+	if m.counterAllUsers {
+		for _, other := range m.m {
+			other.LastCounter = counter
+		}
+	}
+	tf.LastCounter = counter
+	return true, nil
+}
+
+func (m *factorMutant) DeleteTwoFactor(_ context.Context, userID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.m[userID]; !ok && m.deleteUnknownFails {
+		return m.notFound(userID)
+	}
+	if m.deleteNothing {
+		return nil
+	}
+	if m.deleteAllUsers {
+		clear(m.m)
+		clear(m.codes)
+		return nil
+	}
+	delete(m.m, userID)
+	if !m.deleteKeepsCodes {
+		delete(m.codes, userID)
+	}
+	return nil
+}
+
+func (m *factorMutant) SetRecoveryCodes(_ context.Context, userID string, hashes [][]byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var codes [][]byte
+	for _, h := range hashes {
+		if !m.shallowCodes {
+			h = bytes.Clone(h)
+		}
+		codes = append(codes, h)
+	}
+	if m.setClearsAll {
+		clear(m.codes)
+	}
+	if m.appendCodes {
+		codes = append(m.codes[userID], codes...)
+	}
+	m.codes[userID] = codes
+	return nil
+}
+
+func (m *factorMutant) UseRecoveryCode(_ context.Context, userID string, hash []byte) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	match := func(h []byte) bool {
+		if m.prefixCode {
+			return len(hash) >= 16 && len(h) >= 16 && bytes.Equal(h[:16], hash[:16])
+		}
+		return len(hash) > 0 && bytes.Equal(h, hash)
+	}
+	for user, codes := range m.codes {
+		if user != userID && !m.anyUsersCode {
+			continue
+		}
+		for i, h := range codes {
+			if !match(h) {
+				continue
+			}
+			if m.racyCode { // the find and the removal apart
+				m.mu.Unlock()
+				time.Sleep(time.Millisecond)
+				m.mu.Lock()
+				codes = m.codes[user]
+				if i >= len(codes) || !match(codes[i]) {
+					return true, nil // the code was there
+				}
+			}
+			if !m.useKeeps {
+				m.codes[user] = slices.Delete(slices.Clone(codes), i, i+1)
+			}
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (m *factorMutant) RecoveryCodesLeft(_ context.Context, userID string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := len(m.codes[userID])
+	if m.miscount && n > 1 {
 		n--
 	}
 	return n, nil

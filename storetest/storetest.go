@@ -17,7 +17,7 @@
 // keep every contract (string IDs, Unicode case folding, role order), runs
 // [RunWith] with the [Limits] that name what it cannot do.
 //
-// # Session, throttle and personal token stores
+// # Session, throttle, personal token and second factor stores
 //
 // A store that also keeps device sessions for refresh tokens
 // ([auth.SessionStore]) runs [RunSessions] with a [SessionOpener], in the
@@ -39,7 +39,10 @@
 // ([auth.PersonalTokenStore]) runs [RunPersonalTokens] with a
 // [PersonalTokenOpener]; among its checks, 16 goroutines at once create
 // tokens of one ID, or of one hash, and exactly one must win, and 32
-// concurrent touches of a token must leave the latest time.
+// concurrent touches of a token must leave the latest time. A store of
+// second factors ([auth.TwoFactorStore]) runs [RunTwoFactor] with a
+// [TwoFactorOpener]; among its checks, 16 goroutines at once use one TOTP
+// counter, or one recovery code, and exactly one must succeed.
 //
 // # Comparisons
 //
