@@ -69,8 +69,8 @@ func (m *Manager) LoginHandler() http.Handler {
 		u, err := m.login(r.Context(), c.Email, c.Password, m.proxies.clientAddr(r), deviceToken(r))
 		if errors.Is(err, ErrTwoFactorRequired) && u != nil {
 			// The password checked out; the code comes next, at
-			// /tf-validate. A browser's form gets the same JSON for now.
-			m.answerTwoFactorRequired(w, r, u)
+			// /tf-validate (a browser's, through the login page).
+			m.answerTwoFactorRequired(w, r, u, c)
 			return
 		}
 		if err != nil {

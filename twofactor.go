@@ -24,10 +24,13 @@ import (
 // A user turns it on through [Manager.AccountHandler]'s POST /tf-setup and
 // POST /tf-setup/{state}. A login of such a user then answers
 // {"tf_required":true,"tf_state_token":…} instead of a token, and POST
-// /tf-validate with a code and that state token completes it. Everything
-// is JSON, without cookies. HTTP Basic credentials (the Basic scheme,
-// TokenHandler) are refused for such users: a password alone does not log
-// them in.
+// /tf-validate with a code and that state token completes it, all in JSON
+// and without cookies. A browser's form login is sent instead to
+// SessionConfig.LoginPage with tf=1, the state token in an HttpOnly cookie,
+// for a form that posts "code" (and "next") to /tf-validate or
+// /mf-recovery, which then begin the session as a login does. HTTP Basic
+// credentials (the Basic scheme, TokenHandler) are refused for such users:
+// a password alone does not log them in.
 type TwoFactorConfig struct {
 	// Enabled turns second factors on.
 	Enabled bool
@@ -46,6 +49,9 @@ type TwoFactorConfig struct {
 const (
 	defaultTFStateMaxAge = 5 * time.Minute
 	methodAuthenticator  = "authenticator"
+	// tfCookie carries a browser's login state token from the login form
+	// to the code form.
+	tfCookie = "auth_tf"
 )
 
 // errSecondFactorState is a state token that is not one.
@@ -54,6 +60,7 @@ var errSecondFactorState = fmt.Errorf("%w: not a valid second-factor state token
 // twoFactor holds the resolved TwoFactorConfig; the Manager's field is nil
 // when second factors are off.
 type twoFactor struct {
+	maxAge time.Duration // of state tokens
 	store  TwoFactorStore
 	issuer string
 	qr     func(string) ([]byte, error)
@@ -95,6 +102,7 @@ func newTwoFactor(m *Manager, store UserStore, key []byte, oldKeys [][]byte, c T
 		tf.recoveryKeys = append(tf.recoveryKeys, deriveSessionKey(k, "authkit recovery code v1"))
 	}
 	maxAge := durationOr(c.StateMaxAge, defaultTFStateMaxAge)
+	tf.maxAge = maxAge
 	var err error
 	for _, s := range []struct {
 		dst  **itsdangerous.Serializer
@@ -138,9 +146,10 @@ func (tf *twoFactor) openSecret(userID string, sealed []byte) ([]byte, error) {
 // had (a logout or a new password voids the token), and for a setup the
 // sealed key being set up.
 type stateClaims struct {
-	UserID string `json:"u"`
-	Uniq   string `json:"q"`
-	Sealed []byte `json:"k,omitempty"`
+	UserID   string `json:"u"`
+	Uniq     string `json:"q"`
+	Sealed   []byte `json:"k,omitempty"`
+	Remember bool   `json:"r,omitempty"` // a browser's login asked to be remembered
 }
 
 func encodeState(s *itsdangerous.Serializer, c stateClaims) (string, error) {

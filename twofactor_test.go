@@ -430,3 +430,61 @@ func TestTwoFactorCodeRace(t *testing.T) {
 		t.Errorf("%d of %d racing requests with one code logged in, want 1", ok, n)
 	}
 }
+
+// TestTwoFactorBrowser checks a browser's login of a user with a second
+// factor: the form login sends it to the login page for the code, with the
+// state token in a cookie; the code form begins the session.
+func TestTwoFactorBrowser(t *testing.T) {
+	f := newTFFixture(t, nil)
+	key := f.setUp(t, tokenOf(t, f.m, f.store, idUser))
+	form := "email=user%40example.com&password=user-password&remember=on&next=%2Fsettings"
+	r := httptest.NewRequest(http.MethodPost, "http://app.example/login", strings.NewReader(form))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Origin", "http://app.example")
+	r.Header.Set("Accept", htmlAccept)
+	resp := serve(f.m.LoginHandler(), r).Result()
+	state := findCookie(resp.Cookies(), tfCookie)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?next=%2Fsettings&tf=1" || state == nil || !state.HttpOnly ||
+		findCookie(resp.Cookies(), defaultSessionCookieName) != nil {
+		t.Fatalf("form login: %s to %q, cookies %v", resp.Status, resp.Header.Get("Location"), resp.Cookies())
+	}
+	post := func(code string) *http.Response {
+		r := httptest.NewRequest(http.MethodPost, "http://app.example/tf-validate", strings.NewReader("code="+code+"&next=%2Fsettings"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Origin", "http://app.example")
+		r.Header.Set("Referer", "http://app.example/login?next=%2Fsettings&tf=1")
+		r.Header.Set("Accept", htmlAccept)
+		r.AddCookie(&http.Cookie{Name: tfCookie, Value: state.Value})
+		return serve(f.account, r).Result()
+	}
+	f.clock.t = f.clock.t.Add(30 * time.Second)
+	good := f.code(t, key)
+	wrong := "000000"
+	if wrong == good {
+		wrong = "111111"
+	}
+	if resp := post(wrong); resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "error=code") ||
+		findCookie(resp.Cookies(), defaultSessionCookieName) != nil {
+		t.Errorf("wrong code: %s to %q", resp.Status, resp.Header.Get("Location"))
+	}
+	resp = post(good)
+	session := findCookie(resp.Cookies(), defaultSessionCookieName)
+	cleared := findCookie(resp.Cookies(), tfCookie)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/settings" || session == nil ||
+		findCookie(resp.Cookies(), defaultRememberCookieName) == nil || cleared == nil || cleared.MaxAge >= 0 {
+		t.Fatalf("right code: %s to %q, cookies %v", resp.Status, resp.Header.Get("Location"), resp.Cookies())
+	}
+	r = httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(session)
+	if rec := serve(f.m.Require(Session)(whoami), r); rec.Code != http.StatusOK {
+		t.Errorf("the session the code began: %d", rec.Code)
+	}
+	// From another origin the code form is refused, as a login form is.
+	cross := httptest.NewRequest(http.MethodPost, "http://app.example/tf-validate", strings.NewReader("code="+good))
+	cross.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	cross.Header.Set("Origin", "http://evil.example")
+	cross.AddCookie(&http.Cookie{Name: tfCookie, Value: state.Value})
+	if rec := serve(f.account, cross); rec.Code != http.StatusForbidden {
+		t.Errorf("cross-origin code form: %d, want 403", rec.Code)
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/authkit/auth/totp"
 )
@@ -48,14 +50,26 @@ type tfRequired struct {
 }
 
 // answerTwoFactorRequired answers a login of u, who has a second factor,
-// with the state token that POST /tf-validate takes with a code.
-func (m *Manager) answerTwoFactorRequired(w http.ResponseWriter, r *http.Request, u *User) {
-	tok, err := encodeState(m.tf.login, stateClaims{UserID: u.ID, Uniq: u.Uniquifier})
+// with the state token that POST /tf-validate takes with a code. A
+// browser's form post gets it in the tfCookie instead, and is sent to the
+// login page with tf=1 (and its next) for the code.
+func (m *Manager) answerTwoFactorRequired(w http.ResponseWriter, r *http.Request, u *User, req loginRequest) {
+	browser := req.form && prefersHTML(r)
+	tok, err := encodeState(m.tf.login, stateClaims{UserID: u.ID, Uniq: u.Uniquifier, Remember: req.remember && browser})
 	if err != nil {
 		m.fail(w, r, http.StatusInternalServerError, fmt.Errorf("auth: cannot encode a state token: %w", err))
 		return
 	}
 	noStore(w)
+	if browser {
+		http.SetCookie(w, m.sessions.cookie(tfCookie, tok, int(m.tf.maxAge/time.Second)))
+		next := req.next
+		if next == "" {
+			next = r.URL.Query().Get("next")
+		}
+		seeOther(w, withQuery(m.sessions.loginPageURL(next, false), url.Values{"tf": {"1"}}))
+		return
+	}
 	writeOK(w, tfRequired{Required: true, State: "ready", Method: methodAuthenticator, MethodToo: methodAuthenticator, StateToken: tok})
 }
 
@@ -239,11 +253,15 @@ func (m *Manager) secondStep(w http.ResponseWriter, r *http.Request, check func(
 		return
 	}
 	ctx := r.Context()
-	if q.get("tf_state_token") == "" {
+	state := q.get("tf_state_token")
+	if c, err := r.Cookie(tfCookie); state == "" && err == nil && q.form {
+		state = c.Value // a browser's, from its login form
+	}
+	if state == "" {
 		rp.fail(w, r, q, badRequest(msgStateMissing))
 		return
 	}
-	c, err := decodeState(m.tf.login, q.get("tf_state_token"))
+	c, err := decodeState(m.tf.login, state)
 	if err != nil {
 		rp.fail(w, r, q, badRequest(msgStateInvalid))
 		return
@@ -290,6 +308,14 @@ func (m *Manager) secondStep(w http.ResponseWriter, r *http.Request, check func(
 	u, err = m.recordLogin(ctx, u, m.proxies.clientAddr(r), "")
 	if err != nil {
 		rp.fail(w, r, q, err)
+		return
+	}
+	if hasCookie(r, tfCookie) {
+		m.sessions.clearCookie(w, tfCookie)
+	}
+	if q.form && prefersHTML(r) {
+		// A browser: its session begins, as at LoginHandler.
+		m.startSession(w, r, u, loginRequest{credentials: credentials{Email: u.Email}, remember: c.Remember, form: true, next: q.next})
 		return
 	}
 	m.answerLogin(w, r, u)
