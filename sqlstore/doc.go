@@ -78,13 +78,15 @@
 // also an auth.ThrottleStore, so that every instance on the database
 // counts the same failures, each one atomic statement; set
 // auth.Config.Throttle.Store to it) and user_changes (the change log: the
-// IDs of users whose row or roles changed, or one of whose personal
-// access tokens was deleted, in the last hour, written by triggers
+// IDs of users whose row or roles changed, one of whose personal
+// access tokens was deleted, or whose second factor was set up, changed
+// or removed, in the last hour, written by triggers
 // whoever makes the change, and read by [Store.UserChanges] so that the
 // verified-user cache of every process sees the change within a second;
 // on PostgreSQL the triggers also send the notifications of
 // [ChangeChannel]), device_sessions (the sessions of refresh tokens,
-// below) and personal_tokens (personal access tokens, below). Open fails
+// below), personal_tokens (personal access tokens, below), and
+// two_factors and recovery_codes (second factors, below). Open fails
 // if a table of one of these names already exists with another meaning;
 // use a schema or file of its own then.
 //
@@ -137,6 +139,34 @@
 // user_changes, as a change of the user is logged, so that the
 // verified-user cache of every process forgets the owner within a second.
 // Creating and touching a token log nothing.
+//
+// # Second factors
+//
+// A Store is also an [auth.TwoFactorStore]: migration 8 adds the table
+// two_factors, one row a user's authenticator-app factor (user_id, the
+// primary key, referencing users (id) ON DELETE CASCADE; secret, a BLOB
+// or BYTEA holding the TOTP key as the Manager sealed it, never the key;
+// last_counter, the greatest TOTP counter accepted, an INTEGER or BIGINT
+// that is never negative, so [auth.TwoFactor.LastCounter] must fit an
+// int64; enabled; created_at and enabled_at, stored as the users table's
+// times are, NULL for none), and the table recovery_codes, one row a
+// code (user_id, referencing users (id) ON DELETE CASCADE; code_hash, a
+// BLOB or BYTEA holding the Manager's keyed hash of the code, never the
+// code; the primary key is both). [Store.SetTwoFactor] is one upsert
+// after finding the user (auth.ErrUserNotFound); an empty secret is
+// refused. [Store.UseTOTPCounter] is one UPDATE that writes only a
+// greater counter, so that of two requests racing with one code, from
+// any process, exactly one is accepted; [Store.UseRecoveryCode] is one
+// DELETE, which only one of racing uses of a code gets a row from.
+// [Store.SetRecoveryCodes] replaces the user's codes in one transaction
+// and [Store.DeleteTwoFactor] removes factor and codes in one. Triggers
+// on two_factors log the user in user_changes when a row is inserted or
+// deleted (whoever does it: the Store, an operator's SQL, the cascade of
+// the user's deletion) or when its user_id, secret or enabled is
+// written, so that the verified-user cache of every process sees a
+// factor set up, enabled, re-keyed or removed within a second; a write
+// of last_counter alone, which every login with a code makes, and the
+// recovery codes log nothing.
 //
 // # Emails
 //
@@ -216,9 +246,10 @@
 // column's sequence past an explicitly given ID, so that the
 // application's own inserts do not collide with it.
 //
-// A FlaskStore is not an [auth.SessionStore] nor an
-// [auth.PersonalTokenStore]: Flask-Security's schema has no table for
-// device sessions or personal access tokens, and the FlaskStore adds none,
-// so a Manager over it serves plain tokens, without refresh tokens or
-// personal access tokens.
+// A FlaskStore is not an [auth.SessionStore], an
+// [auth.PersonalTokenStore] nor an [auth.TwoFactorStore]: Flask-Security's
+// schema has no table for device sessions or personal access tokens, its
+// two-factor columns are its own, and the FlaskStore adds no tables, so a
+// Manager over it serves plain tokens, without refresh tokens, personal
+// access tokens or second factors.
 package sqlstore

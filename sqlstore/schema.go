@@ -284,6 +284,77 @@ var migrations = []migration{
 				FOR EACH ROW EXECUTE FUNCTION authkit_personal_token_deleted()`,
 		},
 	},
+	{
+		// The second factors and recovery codes of [Store]'s
+		// auth.TwoFactorStore (see twofactor.go), gone with their user.
+		// secret is the Manager's sealed TOTP key, never the key;
+		// last_counter the greatest TOTP counter accepted, which fits a
+		// signed 64-bit integer; times as users keeps them, NULL for none;
+		// code_hash the Manager's keyed hash of a recovery code, never the
+		// code. Setting up, enabling, re-keying and removing a factor log
+		// its user in user_changes (migration 4), as a change of the user
+		// is, so that every process's cache sees it within a second; a
+		// write of last_counter alone, which every login makes, logs
+		// nothing, nor do recovery codes.
+		version: 8,
+		sqlite: []string{
+			`CREATE TABLE two_factors (
+				user_id      TEXT NOT NULL PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+				secret       BLOB NOT NULL,
+				last_counter INTEGER NOT NULL DEFAULT 0 CHECK (last_counter >= 0),
+				enabled      INTEGER NOT NULL DEFAULT 0 CHECK (enabled IN (0, 1)),
+				created_at   TEXT,
+				enabled_at   TEXT
+			) STRICT`,
+			`CREATE TABLE recovery_codes (
+				user_id   TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+				code_hash BLOB NOT NULL,
+				PRIMARY KEY (user_id, code_hash)
+			) STRICT`,
+			sqliteChangeTrigger("two_factors_inserted", "INSERT ON two_factors", "NEW.user_id"),
+			sqliteChangeTrigger("two_factors_updated", "UPDATE OF user_id, secret, enabled ON two_factors", "OLD.user_id"),
+			sqliteChangeTrigger("two_factors_moved", "UPDATE OF user_id ON two_factors", "NEW.user_id"),
+			sqliteChangeTrigger("two_factors_deleted", "DELETE ON two_factors", "OLD.user_id"),
+		},
+		postgres: []string{
+			`CREATE TABLE two_factors (
+				user_id      TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+				secret       BYTEA NOT NULL,
+				last_counter BIGINT NOT NULL DEFAULT 0 CHECK (last_counter >= 0),
+				enabled      BOOLEAN NOT NULL DEFAULT FALSE,
+				created_at   TIMESTAMPTZ,
+				enabled_at   TIMESTAMPTZ
+			)`,
+			`CREATE TABLE recovery_codes (
+				user_id   TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+				code_hash BYTEA NOT NULL,
+				PRIMARY KEY (user_id, code_hash)
+			)`,
+			// authkit_user_changed (migration 4) with the factor's user:
+			// the old one of an update or a deletion, the new one of an
+			// insertion or of an update that moves the row.
+			`CREATE FUNCTION authkit_two_factor_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF TG_OP IN ('UPDATE', 'DELETE') THEN
+					INSERT INTO user_changes (user_id) VALUES (OLD.user_id);
+					PERFORM pg_notify('` + ChangeChannel + `', OLD.user_id);
+				END IF;
+				IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.user_id <> OLD.user_id) THEN
+					INSERT INTO user_changes (user_id) VALUES (NEW.user_id);
+					PERFORM pg_notify('` + ChangeChannel + `', NEW.user_id);
+				END IF;
+				DELETE FROM user_changes WHERE ctid IN (
+					SELECT ctid FROM user_changes
+					WHERE changed_at < now() - interval '` + changeRetentionSQL + `'
+					LIMIT 100 FOR UPDATE SKIP LOCKED);
+				RETURN NULL;
+			END
+			$$`,
+			`CREATE TRIGGER two_factors_changed
+				AFTER INSERT OR DELETE OR UPDATE OF user_id, secret, enabled ON two_factors
+				FOR EACH ROW EXECUTE FUNCTION authkit_two_factor_changed()`,
+		},
+	},
 }
 
 // sqliteChangeTrigger returns the SQLite trigger that logs a change of the
