@@ -170,6 +170,22 @@ func (c *userCache) put(u *User, gen uint64, now time.Time) {
 	s.ref.Store(false)
 }
 
+// putUnlessForgotten caches u, read from the store with a lookup that did
+// not know its ID beforehand (a personal token's owner), unless any user
+// was forgotten since forgets was read, before that lookup: the forget
+// may have been u's. A forget bumps the counter before the shard's
+// generation, so the generation read here after the check is no older
+// than the lookup.
+func (c *userCache) putUnlessForgotten(u *User, forgets uint64, now time.Time) {
+	if c.forgets.Load() != forgets {
+		return
+	}
+	c.put(u, c.gen(u.ID), now)
+	if c.forgets.Load() != forgets {
+		c.forget(u.ID) // a forget raced the put: drop what it may have missed
+	}
+}
+
 // slot returns a slot for a new entry: an empty one, a new one while the
 // ring is short of size, or one taken from another entry by the CLOCK. It
 // runs with c.mu held.

@@ -320,3 +320,22 @@ func BenchmarkRequireTokenCached(b *testing.B) {
 	tok, _ := m.IssueToken(u)
 	benchmarkHandler(b, m.RequireToken(okHandler), tok)
 }
+
+// TestPutUnlessForgotten checks the put of a user read without its ID
+// known beforehand (a personal token's owner): any forget since the
+// lookup began drops it; without one it is cached.
+func TestPutUnlessForgotten(t *testing.T) {
+	c := newUserCache(UserCacheConfig{Size: 10, TTL: time.Hour}, nil)
+	u := &User{ID: "1", Uniquifier: "u", Active: true}
+	now := time.Now()
+	before := c.forgets.Load()
+	c.forget("2") // during the lookup
+	c.putUnlessForgotten(u, before, now)
+	if _, ok := c.get("1", nil, now); ok {
+		t.Fatal("cached although a forget came during its lookup")
+	}
+	c.putUnlessForgotten(u, c.forgets.Load(), now)
+	if _, ok := c.get("1", nil, now); !ok {
+		t.Fatal("not cached without a forget")
+	}
+}

@@ -74,6 +74,28 @@ func (s *MemoryStore) PersonalTokenByHash(ctx context.Context, hash []byte) (*Pe
 	return clonePersonalToken(s.tokens.byID[id]), nil
 }
 
+// PersonalTokenAndOwner reads the personal token whose hash is hash and
+// its owner at once, as PersonalTokenByHash and UserByID would one after
+// the other (see [PersonalTokenStore]). The user is the stored one,
+// shared and read-only, as UserByID returns it.
+func (s *MemoryStore) PersonalTokenAndOwner(ctx context.Context, hash []byte) (*PersonalToken, *User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	id, ok := s.tokens.byHash[string(hash)]
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: no personal token has that hash", ErrTokenNotFound)
+	}
+	t := s.tokens.byID[id]
+	u, ok := s.byID[t.UserID]
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: no personal token has that hash", ErrTokenNotFound)
+	}
+	return clonePersonalToken(t), u, nil
+}
+
 // UserPersonalTokens implements [PersonalTokenStore]. Tokens made at the
 // same moment come in the order of their IDs, bytewise.
 func (s *MemoryStore) UserPersonalTokens(ctx context.Context, userID string) ([]*PersonalToken, error) {

@@ -35,6 +35,15 @@ type PersonalToken struct {
 // a store shared by several processes that implements [UserChangeLog]
 // must record a change of the owner when a token is deleted, so that
 // every process stops accepting it within a second.
+//
+// A store may also have the method
+//
+//	PersonalTokenAndOwner(ctx context.Context, hash []byte) (*PersonalToken, *User, error)
+//
+// which reads a token and its owner in one lookup, with
+// PersonalTokenByHash's errors (MemoryStore and sqlstore's Store have it):
+// the Manager then checks a token neither it nor its owner is cached with
+// one lookup instead of two.
 type PersonalTokenStore interface {
 	// CreatePersonalToken stores a new token; t.ID is set by the caller.
 	// An ID or hash already in use gives an error wrapping

@@ -94,6 +94,12 @@ func validScope(s string) bool {
 // on reports whether personal access tokens are on: the store keeps them.
 func (p *personalTokens) on() bool { return p != nil && p.store != nil }
 
+// personalTokenOwnerLookup is a PersonalTokenStore that reads a token
+// and its owner in one lookup (see PersonalTokenStore).
+type personalTokenOwnerLookup interface {
+	PersonalTokenAndOwner(ctx context.Context, hash []byte) (*PersonalToken, *User, error)
+}
+
 // looksLike reports whether tok is meant as a personal access token: they
 // are on and it starts with the prefix, which no other token of the
 // Manager's does.
@@ -163,9 +169,16 @@ func (m *Manager) verifyPersonal(ctx context.Context, tok string) (*User, *Perso
 		}
 		forgets = p.cache.users.forgets.Load() // before the store read: see patCache.put
 	}
+	var owner *User // the token's owner, when read with it
 	if e == nil {
 		key := hash // a copy for the store, so that hash stays on the stack on a hit
-		t, err := p.store.PersonalTokenByHash(ctx, key[:])
+		var t *PersonalToken
+		var err error
+		if both, ok := p.store.(personalTokenOwnerLookup); ok {
+			t, owner, err = both.PersonalTokenAndOwner(ctx, key[:])
+		} else {
+			t, err = p.store.PersonalTokenByHash(ctx, key[:])
+		}
 		switch {
 		case errors.Is(err, ErrTokenNotFound):
 			return nil, nil, errUnknownPersonal
@@ -188,7 +201,19 @@ func (m *Manager) verifyPersonal(ctx context.Context, tok string) (*User, *Perso
 	// A personal access token outlives logouts (which rotate the
 	// uniquifier): it ends when revoked, when it expires, when its owner
 	// is deactivated, or with a new password (see endPersonalTokens).
-	u, err := m.currentUser(ctx, t.UserID, nil, tokenFaults)
+	var u *User
+	var err error
+	switch {
+	case owner == nil:
+		u, err = m.currentUser(ctx, t.UserID, nil, tokenFaults)
+	case !owner.Active:
+		err = tokenFaults.inactive
+	default:
+		u = owner
+		if m.cache != nil {
+			m.cache.putUnlessForgotten(u, forgets, now)
+		}
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -36,12 +36,23 @@ type patFixture struct {
 // countingPATStore counts the personal token lookups of a MemoryStore.
 type countingPATStore struct {
 	*MemoryStore
-	lookups atomic.Int64
+	lookups     atomic.Int64 // of personal tokens
+	userLookups atomic.Int64 // UserByID
 }
 
 func (s *countingPATStore) PersonalTokenByHash(ctx context.Context, hash []byte) (*PersonalToken, error) {
 	s.lookups.Add(1)
 	return s.MemoryStore.PersonalTokenByHash(ctx, hash)
+}
+
+func (s *countingPATStore) PersonalTokenAndOwner(ctx context.Context, hash []byte) (*PersonalToken, *User, error) {
+	s.lookups.Add(1)
+	return s.MemoryStore.PersonalTokenAndOwner(ctx, hash)
+}
+
+func (s *countingPATStore) UserByID(ctx context.Context, id string) (*User, error) {
+	s.userLookups.Add(1)
+	return s.MemoryStore.UserByID(ctx, id)
 }
 
 func newPATFixture(t *testing.T, change func(*Config)) *patFixture {
@@ -486,13 +497,24 @@ func TestPersonalTokenCache(t *testing.T) {
 		}
 		return list[0].LastUsedAt
 	}
+	// Cold: neither the token nor its owner is cached.
+	f.m.ForgetUser(idUser)
+	f.store.lookups.Store(0)
+	f.store.userLookups.Store(0)
 	for i := range 5 {
 		if rec := f.call(tok, tokenOrPersonal, "posts:read"); rec.Code != http.StatusOK {
 			t.Fatalf("check %d: %d", i, rec.Code)
 		}
 	}
-	if n := f.store.lookups.Load(); n != 1 {
-		t.Errorf("5 checks made %d lookups, want 1", n)
+	if n, u := f.store.lookups.Load(), f.store.userLookups.Load(); n != 1 || u != 0 {
+		t.Errorf("5 checks made %d token lookups and %d user lookups, want 1 and 0: the owner comes with the token", n, u)
+	}
+	// The owner read with the token is in the user cache: a login token
+	// of the user is checked without a lookup.
+	lr := httptest.NewRequest(http.MethodGet, "/", nil)
+	lr.Header.Set("Authentication-Token", tokenOf(t, f.m, f.store.MemoryStore, idUser)) // the embedded store: uncounted
+	if rec := serve(f.m.RequireToken(whoami), lr); rec.Code != http.StatusOK || f.store.userLookups.Load() != 0 {
+		t.Errorf("login token after the personal token: %d, %d user lookups, want 0", rec.Code, f.store.userLookups.Load())
 	}
 	if got := lastUsed(); !got.Equal(seedClock) {
 		t.Errorf("LastUsedAt = %v, want %v", got, seedClock)

@@ -28,6 +28,7 @@ const personalTokenColumns = `id, user_id, name, scopes, token_hash,
 type personalTokenQueries struct {
 	insert  string // affects no row on a conflict of IDs or of hashes
 	byHash  string
+	owner   string // the token by hash, and its owner's userColumns
 	byUser  string
 	touch   string // last used, ID, last used again: affects no row unless later
 	exists  string
@@ -51,6 +52,8 @@ func newPersonalTokenQueries(d Dialect) personalTokenQueries {
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING`,
 		byHash: sel + " WHERE token_hash = ?",
+		owner: "SELECT " + qualify("t", personalTokenColumns) + ", " + qualify("u", userColumns) +
+			" FROM personal_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
 		byUser: sel + " WHERE user_id = ?",
 		// One statement, so that of concurrent touches the latest time
 		// stays: PostgreSQL re-checks the condition on the row a
@@ -61,7 +64,7 @@ func newPersonalTokenQueries(d Dialect) personalTokenQueries {
 		del:     "DELETE FROM personal_tokens WHERE id = ?",
 		delUser: "DELETE FROM personal_tokens WHERE user_id = ?",
 	}
-	for _, p := range []*string{&q.insert, &q.byHash, &q.byUser, &q.touch, &q.exists, &q.del, &q.delUser} {
+	for _, p := range []*string{&q.insert, &q.byHash, &q.owner, &q.byUser, &q.touch, &q.exists, &q.del, &q.delUser} {
 		*p = d.rebind(*p)
 	}
 	return q
@@ -233,18 +236,62 @@ func (s *Store) DeleteUserPersonalTokens(ctx context.Context, userID string) (in
 // token of its own (database/sql copies the hash's bytes). A missing row
 // gives sql.ErrNoRows, unwrapped.
 func scanPersonalToken(r rowScanner) (*auth.PersonalToken, error) {
-	var (
-		t                      auth.PersonalToken
-		scopes                 string
-		created, used, expires nullTime
-	)
-	err := r.Scan(&t.ID, &t.UserID, &t.Name, &scopes, &t.Hash, &created, &used, &expires)
-	if err != nil {
+	row := new(personalTokenRow)
+	if err := r.Scan(row.dests()...); err != nil {
 		return nil, err
 	}
-	if scopes != "" {
-		t.Scopes = strings.Split(scopes, " ")
+	return row.token(), nil
+}
+
+// personalTokenRow is a row of personalTokenColumns being scanned.
+type personalTokenRow struct {
+	t                      auth.PersonalToken
+	scopes                 string
+	created, used, expires nullTime
+}
+
+func (row *personalTokenRow) dests() []any {
+	t := &row.t
+	return []any{&t.ID, &t.UserID, &t.Name, &row.scopes, &t.Hash, &row.created, &row.used, &row.expires}
+}
+
+func (row *personalTokenRow) token() *auth.PersonalToken {
+	t := &row.t
+	if row.scopes != "" {
+		t.Scopes = strings.Split(row.scopes, " ")
 	}
-	t.CreatedAt, t.LastUsedAt, t.ExpiresAt = created.t, used.t, expires.t
-	return &t, nil
+	t.CreatedAt, t.LastUsedAt, t.ExpiresAt = row.created.t, row.used.t, row.expires.t
+	return t
+}
+
+// qualify prefixes each of the comma-separated columns with table and a dot.
+func qualify(table, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, c := range parts {
+		parts[i] = table + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// PersonalTokenAndOwner reads the personal token whose hash is hash and
+// its owner in one query (a join), as PersonalTokenByHash and UserByID
+// would in two: the Manager checks an uncached token with one lookup.
+// Errors are PersonalTokenByHash's.
+func (s *Store) PersonalTokenAndOwner(ctx context.Context, hash []byte) (*auth.PersonalToken, *auth.User, error) {
+	if len(hash) == 0 {
+		return nil, nil, fmt.Errorf("sqlstore: personal token of an empty hash: %w", auth.ErrTokenNotFound)
+	}
+	pt, ur := new(personalTokenRow), new(userRow)
+	err := s.db.QueryRowContext(ctx, s.pq().owner, hash).Scan(append(pt.dests(), ur.dests()...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, fmt.Errorf("sqlstore: no personal token has that hash: %w", auth.ErrTokenNotFound)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: reading a personal token and its owner: %w", err)
+	}
+	u, err := ur.user()
+	if err != nil {
+		return nil, nil, err
+	}
+	return pt.token(), u, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -382,5 +383,33 @@ func TestPersonalTokensUpgrade(t *testing.T) {
 func TestFlaskStoreHasNoPersonalTokens(t *testing.T) {
 	if _, ok := any((*sqlstore.FlaskStore)(nil)).(auth.PersonalTokenStore); ok {
 		t.Error("FlaskStore implements auth.PersonalTokenStore; Flask-Security's schema has no table for it (see the package documentation)")
+	}
+}
+
+// TestPersonalTokenAndOwner checks the one-query read of a token and its
+// owner against the two reads it replaces, and its errors.
+func TestPersonalTokenAndOwner(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			b.require(t)
+			ctx := t.Context()
+			s := openStore(t, b.driver, b.newDSN(t), b.dialect)
+			u := newTestUser(t, s, "owner@example.com", "editor", "admin")
+			p := newPersonalToken(t, s, "own", u, "repo:read", "repo:write")
+			tok, owner, err := s.PersonalTokenAndOwner(ctx, p.Hash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantTok, _ := s.PersonalTokenByHash(ctx, p.Hash)
+			wantUser, _ := s.UserByID(ctx, u.ID)
+			if !reflect.DeepEqual(tok, wantTok) || !reflect.DeepEqual(owner, wantUser) {
+				t.Errorf("PersonalTokenAndOwner = %+v, %+v; want %+v, %+v", tok, owner, wantTok, wantUser)
+			}
+			for _, hash := range [][]byte{nil, make([]byte, 32)} {
+				if _, _, err := s.PersonalTokenAndOwner(ctx, hash); !errors.Is(err, auth.ErrTokenNotFound) {
+					t.Errorf("PersonalTokenAndOwner(%x) = %v, want ErrTokenNotFound", hash, err)
+				}
+			}
+		})
 	}
 }

@@ -32,13 +32,24 @@ type userRow struct {
 // A missing row gives sql.ErrNoRows, unwrapped.
 func scanUser(r rowScanner) (*auth.User, error) {
 	row := new(userRow)
-	u := &row.u
-	err := r.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Active, &u.Confirmed, &u.Uniquifier,
-		&row.last, &row.cur, &u.LastLoginIP, &u.CurrentLoginIP, &row.loginCount, &row.roles)
-	if err != nil {
+	if err := r.Scan(row.dests()...); err != nil {
 		return nil, err
 	}
+	return row.user()
+}
+
+// dests are the destinations of userColumns, in order.
+func (row *userRow) dests() []any {
+	u := &row.u
+	return []any{&u.ID, &u.Email, &u.PasswordHash, &u.Active, &u.Confirmed, &u.Uniquifier,
+		&row.last, &row.cur, &u.LastLoginIP, &u.CurrentLoginIP, &row.loginCount, &row.roles}
+}
+
+// user returns the user of a scanned row.
+func (row *userRow) user() (*auth.User, error) {
+	u := &row.u
 	u.LastLoginAt, u.CurrentLoginAt, u.LoginCount = row.last.t, row.cur.t, int(row.loginCount)
+	var err error
 	if u.Roles, err = decodeRoles(row.roles); err != nil {
 		return nil, fmt.Errorf("sqlstore: decoding roles of user %q: %w", u.ID, err)
 	}
