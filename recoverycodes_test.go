@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // makeRecoveryCodes makes new recovery codes for the user of tok.
@@ -95,6 +96,15 @@ func TestRecoveryCodes(t *testing.T) {
 		t.Errorf("audit: want auth.recovery_code.used and never a code: %s", f.audit)
 	}
 
+	// Counting needs no fresh login; making new codes does.
+	f.clock.t = f.clock.t.Add(2 * time.Hour)
+	if left := f.codesLeft(t, tok); left != 9 {
+		t.Errorf("left two hours on = %v, want 9", left)
+	}
+	if code, resp := f.post(t, "/mf-recovery-codes", tok, map[string]string{}); code != http.StatusUnauthorized || resp["reauth_required"] != true {
+		t.Errorf("new codes with a 2-hour-old login: %d %v, want 401 reauth_required", code, resp)
+	}
+	f.clock.t = f.clock.t.Add(-2 * time.Hour)
 	// New codes replace the old ones.
 	fresh := f.makeRecoveryCodes(t, tok)
 	if code, _ := f.post(t, "/mf-recovery", "", map[string]string{"code": codes[0], "tf_state_token": f.stateToken(t)}); code != http.StatusBadRequest {

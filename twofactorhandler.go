@@ -94,11 +94,12 @@ func (m *Manager) twoFactorRoutes(loggedIn func(http.Handler) http.Handler) func
 		})
 	}
 	validate, recovery := anonymous(m.serveTFValidate), anonymous(m.serveRecovery)
-	var codes http.Handler = http.HandlerFunc(m.serveRecoveryCodes)
+	// Counting the codes needs a login; making new ones a fresh one.
+	var makeCodes http.Handler = http.HandlerFunc(m.serveRecoveryCodes)
 	if m.freshness >= 0 {
-		codes = m.RequireFresh(m.freshness)(codes)
+		makeCodes = m.RequireFresh(m.freshness)(makeCodes)
 	}
-	codes = loggedIn(codes)
+	countCodes, makeCodes := loggedIn(http.HandlerFunc(m.serveRecoveryCodes)), loggedIn(makeCodes)
 	return func(w http.ResponseWriter, r *http.Request, route, rest string) bool {
 		var h http.Handler
 		switch {
@@ -111,12 +112,15 @@ func (m *Manager) twoFactorRoutes(loggedIn func(http.Handler) http.Handler) func
 		case route == "mf-recovery" && rest == "" && !strings.HasSuffix(r.URL.Path, "/"):
 			h = recovery
 		case route == "mf-recovery-codes" && rest == "" && !strings.HasSuffix(r.URL.Path, "/"):
-			if r.Method != http.MethodGet && r.Method != http.MethodPost {
+			switch r.Method {
+			case http.MethodGet:
+				countCodes.ServeHTTP(w, r)
+			case http.MethodPost:
+				makeCodes.ServeHTTP(w, r)
+			default:
 				w.Header().Set("Allow", "GET, POST")
 				m.fail(w, r, http.StatusMethodNotAllowed, ErrBadRequest)
-				return true
 			}
-			codes.ServeHTTP(w, r)
 			return true
 		default:
 			return false
