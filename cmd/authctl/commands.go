@@ -112,6 +112,11 @@ var commands = []command{
 		pos:  []string{"EMAIL"}, flags: linkFlags, run: usersSendReset,
 	},
 	{
+		name: "users 2fa-reset", args: "EMAIL",
+		help: "Turns the user's second factor off, for one who lost the phone and the\nrecovery codes: deletes the authenticator app's key and the recovery codes,\nso the password alone logs in until the user sets a factor up again.\nsqlstore's tables only (auth.TwoFactorStore).",
+		pos:  []string{"EMAIL"}, run: usersTwoFactorReset,
+	},
+	{
 		name: "roles add", args: "EMAIL ROLE", help: "Gives the user a role.",
 		pos: []string{"EMAIL", "ROLE"}, run: rolesAdd,
 	},

@@ -16,6 +16,7 @@
 //	users confirm EMAIL
 //	users send-confirmation EMAIL -base-url URL [-mail-dir DIR | -smtp HOST:PORT [-smtp-security S]]
 //	users send-reset EMAIL -base-url URL [-mail-dir DIR | -smtp HOST:PORT [-smtp-security S]]
+//	users 2fa-reset EMAIL
 //	roles add EMAIL ROLE
 //	roles remove EMAIL ROLE
 //	tokens revoke EMAIL
@@ -72,6 +73,13 @@
 // otherwise (0: never). Personal access tokens outlive "tokens revoke";
 // "users set-password" deletes them, as a new password does on the server.
 //
+// "users 2fa-reset" turns a user's second factor off (see
+// [auth.TwoFactorStore]) for one who lost the phone and the recovery
+// codes: the authenticator app's key and the recovery codes are deleted,
+// and the password alone logs in again, until the user sets a factor up
+// anew. sqlstore's tables keep second factors; a Flask-Security database
+// keeps none.
+//
 // Every command answers -h with its usage. Errors go to the standard
 // error; the exit status is 0 on success, 1 on failure and 2 on a usage
 // error.
@@ -109,6 +117,7 @@ Commands:
   users confirm EMAIL
   users send-confirmation EMAIL -base-url URL [-mail-dir DIR | -smtp HOST:PORT [-smtp-security S]]
   users send-reset EMAIL -base-url URL [-mail-dir DIR | -smtp HOST:PORT [-smtp-security S]]
+  users 2fa-reset EMAIL
   roles add EMAIL ROLE
   roles remove EMAIL ROLE
   tokens revoke EMAIL
@@ -137,9 +146,9 @@ DB) and $AUTH_TOKEN_SALT. "users send-confirmation" and "users send-reset"
 sign the link with the same key, under -base-url (the server's public
 origin, as its own -base-url), and mail it as the example server does:
 -smtp with $MAIL_FROM, $SMTP_USERNAME, $SMTP_PASSWORD; -mail-dir; or stdout.
-"sessions" works on the device sessions of refresh tokens, and "tokens
-list", "tokens create" and "tokens revoke-id" on personal access tokens
-(sqlstore's tables only).
+"sessions" works on the device sessions of refresh tokens, "tokens list",
+"tokens create" and "tokens revoke-id" on personal access tokens, and
+"users 2fa-reset" on second factors (sqlstore's tables only).
 Run "authctl COMMAND -h" for the usage of one command.
 `
 

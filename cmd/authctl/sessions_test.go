@@ -152,6 +152,24 @@ func TestSessions(t *testing.T) {
 // TestSessionsFlask: a Flask-Security database keeps no device sessions,
 // which the session commands say, changing nothing.
 func TestSessionsFlask(t *testing.T) {
+	db := flaskTestDB(t)
+	before := tablesOf(t, db)
+	const want = "the Flask-Security database keeps no device sessions"
+	runSteps(t, db, []step{
+		{name: "list", args: []string{"sessions", "list", "alice@example.com"}, code: 1, stderr: []string{want}},
+		{name: "revoke", args: []string{"sessions", "revoke", "alice@example.com"}, code: 1, stderr: []string{want}},
+		{name: "revoke one", args: []string{"sessions", "revoke", "alice@example.com", "x"}, code: 1, stderr: []string{want}},
+		{name: "users list works", args: []string{"users", "list"}, stdout: []string{"alice@example.com"}},
+	})
+	if after := tablesOf(t, db); strings.Join(after, ",") != strings.Join(before, ",") {
+		t.Errorf("tables before %v, after %v", before, after)
+	}
+}
+
+// flaskTestDB makes an SQLite file of Flask-Security's tables holding
+// alice@example.com, and unsets $AUTH_DB.
+func flaskTestDB(t *testing.T) string {
+	t.Helper()
 	t.Setenv("AUTH_DB", "")
 	db := filepath.Join(t.TempDir(), "flask.db")
 	schema, err := os.ReadFile(flaskDir + "schema_sqlite.sql")
@@ -176,15 +194,5 @@ func TestSessionsFlask(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := tablesOf(t, db)
-	const want = "the Flask-Security database keeps no device sessions"
-	runSteps(t, db, []step{
-		{name: "list", args: []string{"sessions", "list", "alice@example.com"}, code: 1, stderr: []string{want}},
-		{name: "revoke", args: []string{"sessions", "revoke", "alice@example.com"}, code: 1, stderr: []string{want}},
-		{name: "revoke one", args: []string{"sessions", "revoke", "alice@example.com", "x"}, code: 1, stderr: []string{want}},
-		{name: "users list works", args: []string{"users", "list"}, stdout: []string{"alice@example.com"}},
-	})
-	if after := tablesOf(t, db); strings.Join(after, ",") != strings.Join(before, ",") {
-		t.Errorf("tables before %v, after %v", before, after)
-	}
+	return db
 }

@@ -245,3 +245,53 @@ func updateUser(ctx context.Context, a *app, email string, change func(*auth.Use
 	fmt.Fprintln(a.stdout, msg)
 	return nil
 }
+
+// usersTwoFactorReset turns the user's second factor off: DeleteTwoFactor
+// removes the app's key and the recovery codes, which are counted first
+// for the report.
+func usersTwoFactorReset(ctx context.Context, a *app, _ *options, args []string) error {
+	s, done, err := a.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer done()
+	u, err := findUser(ctx, s, args[0])
+	if err != nil {
+		return err
+	}
+	ts, ok := s.(auth.TwoFactorStore)
+	if !ok && a.flask {
+		return errors.New("the Flask-Security database keeps no second factors (they need sqlstore's own tables)")
+	}
+	if !ok {
+		return fmt.Errorf("the store of %s keeps no second factors (it is no auth.TwoFactorStore): %s has none to reset", a.dsn, u.Email)
+	}
+	had := ""
+	f, err := ts.TwoFactor(ctx, u.ID)
+	switch {
+	case errors.Is(err, auth.ErrTokenNotFound):
+	case err != nil:
+		return fmt.Errorf("reading the second factor of %s: %w", u.Email, err)
+	case f.Enabled:
+		had = "its authenticator app"
+	default:
+		had = "a setup not finished"
+	}
+	left, err := ts.RecoveryCodesLeft(ctx, u.ID)
+	if err != nil {
+		return fmt.Errorf("reading the recovery codes of %s: %w", u.Email, err)
+	}
+	if had == "" && left == 0 {
+		fmt.Fprintf(a.stdout, "%s has no second factor; nothing changed\n", u.Email)
+		return nil
+	}
+	if err := ts.DeleteTwoFactor(ctx, u.ID); err != nil {
+		return fmt.Errorf("deleting the second factor of %s: %w", u.Email, err)
+	}
+	if had == "" {
+		had = "no authenticator app"
+	}
+	fmt.Fprintf(a.stdout, "second factor of %s turned off: deleted %s and %d recovery %s; the password alone logs in now\n",
+		u.Email, had, left, plural(left, "code", "codes"))
+	return nil
+}

@@ -49,9 +49,12 @@
 // personal access tokens, with a form that makes one (its secret shown
 // once) and a button that revokes each (pages_tokens.go); GET /api/v1/posts/
 // and GET /admin/ take them as Bearer tokens with the scope each asks
-// (demoScopes). The session cookie is Secure, which browsers accept on
-// http://127.0.0.1 and http://localhost; on any other plain-HTTP host set
-// Config.Session.Insecure.
+// (demoScopes). With -schema native the account page also turns on
+// two-factor authentication (codes of an authenticator app, its key shown
+// as a QR code, and recovery codes; pages_twofactor.go), after which the
+// login form asks for a code after the password. The session cookie is
+// Secure, which browsers accept on http://127.0.0.1 and http://localhost;
+// on any other plain-HTTP host set Config.Session.Insecure.
 package main
 
 import (
@@ -258,6 +261,7 @@ func nativeManager(ctx context.Context, dsn string, account auth.AccountConfig, 
 	}
 	cfg.Account = account
 	cfg.Refresh = nativeRefresh()
+	cfg.TwoFactor = nativeTwoFactor()
 	if v := getenv("AUTH_BCRYPT_COST"); v != "" {
 		if cfg.Password.BcryptCost, err = strconv.Atoi(v); err != nil {
 			return nil, nil, fmt.Errorf("AUTH_BCRYPT_COST=%q: want a whole number from 4 to 31", v)

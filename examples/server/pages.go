@@ -53,12 +53,13 @@ func must[T any](v T, err error) T {
 
 // pageHeaders sets the headers of every HTML page: no caching of
 // per-user pages, and a Content-Security-Policy that allows no script at
-// all and forms that post only to this site.
+// all, images only as data: URIs (a two-factor setup's QR code) and forms
+// that post only to this site.
 func pageHeaders(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 }
@@ -73,7 +74,12 @@ func pageHeaders(w http.ResponseWriter) {
 // form shows the error and the email typed. With ?reauth=1, where the
 // library sends a browser whose login is too old for what it asked (a new
 // personal access token), the form asks for the password again, the
-// email filled in if the session still holds.
+// email filled in if the session still holds. With ?tf=1, where the
+// library sends a browser whose password checked out for a user with a
+// second factor (its state token in an HttpOnly cookie), the page asks
+// for the app's code instead, posted to /auth/tf-validate, or with
+// recovery=1 for a recovery code, posted to /auth/mf-recovery; a refused
+// code comes back with error=code.
 func loginPage(m *auth.Manager) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Accept")
@@ -101,6 +107,17 @@ func loginPage(m *auth.Manager) http.Handler {
 		if u, ok := auth.FromContext(r.Context()); ok && reauth && email == "" {
 			email = u.Email
 		}
+		// The second step (tf=1): the code form, or with recovery=1 the
+		// recovery code's. A state token that no longer works (error=
+		// invalid) asks for the password again.
+		tf, codeError := q.Get("tf") == "1", ""
+		if tf {
+			codeError, failed = loginCodeErrors[q.Get("error")], false
+			if q.Get("error") != "" && codeError == "" {
+				codeError = loginCodeErrors["code"]
+			}
+			tf = q.Get("error") != "invalid"
+		}
 		render(w, "login.html", struct {
 			Error     bool
 			Email     string
@@ -108,7 +125,10 @@ func loginPage(m *auth.Manager) http.Handler {
 			CSRFToken string // the login CSRF token, for browsers that send neither Origin nor Referer
 			Info      string // after a password reset (status=reset)
 			Reauth    bool   // the login is too old for what the browser asked
-		}{failed, email, q.Get("next"), m.CSRFToken(r), loginStatuses[q.Get("status")], reauth})
+			TF        bool   // the password checked out: ask for the second factor
+			Recovery  bool   // with TF: a recovery code instead of the app's
+			CodeError string // with tf=1: why the code was refused
+		}{failed, email, q.Get("next"), m.CSRFToken(r), loginStatuses[q.Get("status")], reauth, tf, tf && q.Get("recovery") == "1", codeError})
 	})
 }
 
@@ -247,6 +267,8 @@ var accountStatuses = map[string]string{
 	"changed":       "Your password has been changed. Your other sessions and tokens have ended.",
 	"session-ended": "The session has ended: that device can no longer refresh its token. The access token it holds works until it expires, within the hour.",
 	"token-revoked": "The token has been revoked: it no longer works.",
+	"2fa-on":        "Two-factor authentication is on: logins now ask for a code of your app. Make recovery codes in case you lose it.",
+	"2fa-off":       "Two-factor authentication is off: your password alone logs you in.",
 }
 
 // accountErrors are the account page's texts of the error codes in its
@@ -256,14 +278,16 @@ var accountErrors = map[string]string{
 	"origin":      csrfErrors["origin"],
 	"no-session":  "That session had ended already.",
 	"no-token":    "That token had been revoked already.",
+	"2fa-state":   "That two-factor setup has expired or is not valid. Start it again.",
 	"invalid":     commonErrors["invalid"],
 	"throttled":   commonErrors["throttled"],
 	"unavailable": commonErrors["unavailable"],
 }
 
 // accountPage shows the logged-in user, links to the account forms, a
-// logout button, the user's device sessions (pages_sessions.go) and
-// personal access tokens (pages_tokens.go), the error of a refused post
+// logout button, the user's device sessions (pages_sessions.go), personal
+// access tokens (pages_tokens.go) and second factor
+// (pages_twofactor.go), the error of a refused post
 // (?error=csrf or origin, or a section's) and the outcome of a password
 // change, an ended session or a revoked token (?status=…). It runs behind
 // m.Require(auth.Session), so the user is in the context; account is
@@ -286,7 +310,8 @@ func renderAccount(w http.ResponseWriter, r *http.Request, m *auth.Manager, acco
 		Info      string
 		Devices   devices
 		Tokens    tokens
-	}{u, m.CSRFToken(r), accountErrors[q.Get("error")], accountStatuses[q.Get("status")], userDevices(account, r), userTokens(account, r, form)})
+		TwoFactor twoFactorSection
+	}{u, m.CSRFToken(r), accountErrors[q.Get("error")], accountStatuses[q.Get("status")], userDevices(account, r), userTokens(account, r, form), userTwoFactor(account, r)})
 }
 
 // render executes the named page into a buffer and sends it, or a 500 if

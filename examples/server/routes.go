@@ -26,6 +26,11 @@ func routes(m *auth.Manager) http.Handler {
 	mux.Handle("POST /account/sessions/end", browserForbidden(m.Require(auth.Session)(endSession(m, account)), toAccount))
 	mux.Handle("POST /account/tokens/new", browserForbidden(m.Require(auth.Session)(createToken(m, account)), toAccount))
 	mux.Handle("POST /account/tokens/revoke", browserForbidden(m.Require(auth.Session)(revokeToken(m, account)), toAccount))
+	// The two-factor section's (pages_twofactor.go).
+	mux.Handle("POST /account/2fa/setup", browserForbidden(m.Require(auth.Session)(startTwoFactor(m, account)), toAccount))
+	mux.Handle("POST /account/2fa/confirm", browserForbidden(m.Require(auth.Session)(confirmTwoFactor(m, account)), toAccount))
+	mux.Handle("POST /account/2fa/recovery-codes", browserForbidden(m.Require(auth.Session)(recoveryCodes(m, account)), toAccount))
+	mux.Handle("POST /account/2fa/disable", browserForbidden(m.Require(auth.Session)(disableTwoFactor(m, account)), toAccount))
 
 	// The account lifecycle: the library's handler, and the pages whose
 	// forms post to it and where its redirects lead (pages_account.go).
