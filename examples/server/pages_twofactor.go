@@ -50,7 +50,6 @@ type twoFactorSection struct {
 	On      bool // second factors are on: the section is shown
 	Enabled bool // the user's factor is on
 	Left    int  // recovery codes left, when Enabled
-	Stale   bool // the login is too old to tell: log in again
 	Error   bool // the factor could not be read
 }
 
@@ -58,16 +57,15 @@ type twoFactorSection struct {
 // m.Require(auth.Session), has a second factor on, through account
 // (m.AccountHandler, not stripped of a prefix). Without second factors
 // the handler serves no /mf-recovery-codes (404, or 501 without a Mailer),
-// and the section is off. The route wants a fresh login, as setting up
-// does: a stale one (401) asks the user to log in again.
+// and the section is off. Counting needs a login, not a fresh one: the
+// section shows the state on any login, and its buttons, which change it,
+// send a stale one to the login form.
 func userTwoFactor(account http.Handler, r *http.Request) twoFactorSection {
 	rec := inProcess(account, r, http.MethodGet, "/mf-recovery-codes", "", nil)
 	switch rec.Code {
 	case http.StatusOK:
 	case http.StatusBadRequest:
 		return twoFactorSection{On: true}
-	case http.StatusUnauthorized:
-		return twoFactorSection{On: true, Stale: true}
 	case http.StatusNotFound, http.StatusNotImplemented:
 		return twoFactorSection{}
 	default:

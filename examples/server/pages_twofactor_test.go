@@ -269,12 +269,12 @@ func TestTwoFactorLoginPage(t *testing.T) {
 }
 
 // TestTwoFactorReauth: with a login older than the freshness changes
-// need, the section asks for the password again, and its buttons send the
+// need, the section still shows the state, and its buttons send the
 // browser to the login form; nothing changes.
 func TestTwoFactorReauth(t *testing.T) {
 	base, store := newTwoFactorApp(t, time.Nanosecond)
 	cookie := browserLogin(t, base)
-	page := showPage(t, base+"/account", cookie, `id="tf-stale"`, `href="/login?next=%2Faccount&amp;reauth=1"`)
+	page := showPage(t, base+"/account", cookie, `id="tf-off"`, `action="/account/2fa/setup"`)
 	csrf := csrfTokenIn(t, page)
 	for _, action := range []string{"/account/2fa/setup", "/account/2fa/recovery-codes", "/account/2fa/disable"} {
 		resp, _ := postPage(t, base, action, url.Values{"csrf_token": {csrf}}, cookie, "")
