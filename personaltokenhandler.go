@@ -33,6 +33,10 @@ const (
 	msgNoSuchToken      = "No such token."
 )
 
+// maxUnlimitedSeconds bounds expires_in when TokenConfig.PersonalMaxAge
+// sets no limit: 100 years, well inside a time.Duration.
+const maxUnlimitedSeconds = 100 * 365 * 24 * 3600
+
 // personalTokenView is a personal access token as /tokens shows it: never
 // its secret (but once, at creation) or its hash.
 type personalTokenView struct {
@@ -218,9 +222,9 @@ func (m *Manager) createPersonalToken(w http.ResponseWriter, r *http.Request) {
 	if q.expiresIn != nil {
 		maxSeconds := int64(p.maxAge / time.Second)
 		switch n := *q.expiresIn; {
-		case q.badExpiry, n < 0, n == 0 && p.maxAge > 0, p.maxAge > 0 && n > maxSeconds, n > 1<<40:
+		case q.badExpiry, n < 0, n == 0 && p.maxAge > 0, p.maxAge > 0 && n > maxSeconds, n > maxUnlimitedSeconds:
 			if maxSeconds <= 0 {
-				maxSeconds = 1 << 40
+				maxSeconds = maxUnlimitedSeconds
 			}
 			f.add("expires_in", fmt.Sprintf(msgExpiresBad, maxSeconds))
 		default:

@@ -66,14 +66,7 @@ func RunPersonalTokens(t *testing.T, open PersonalTokenOpener) {
 			if s == nil {
 				t.Fatal("storetest: the PersonalTokenOpener returned a nil PersonalTokenStore")
 			}
-			if admin, ok := s.(auth.UserAdmin); ok {
-				for _, id := range sessionUsers {
-					err := admin.CreateUser(t.Context(), &auth.User{ID: id, Email: id + "@tokens.example.com"})
-					if err != nil && !errors.Is(err, auth.ErrDuplicateID) {
-						t.Fatalf("CreateUser(%q), the owner of personal tokens: %v", id, err)
-					}
-				}
-			}
+			createOwners(t, s, "tokens", "personal tokens")
 			c.run(t, s)
 		})
 	}

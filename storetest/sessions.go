@@ -24,6 +24,24 @@ type SessionOpener func(t *testing.T) auth.SessionStore
 // whose sessions must belong to users it holds.
 var sessionUsers = []string{"alice", "bob", "carol"}
 
+// createOwners creates the users of sessionUsers, with emails in the given
+// domain, if s is also an [auth.UserAdmin], for a store whose records
+// (what, in messages) must belong to users it holds. An ID already in use
+// is no error.
+func createOwners(t *testing.T, s any, domain, what string) {
+	t.Helper()
+	admin, ok := s.(auth.UserAdmin)
+	if !ok {
+		return
+	}
+	for _, id := range sessionUsers {
+		err := admin.CreateUser(t.Context(), &auth.User{ID: id, Email: id + "@" + domain + ".example.com"})
+		if err != nil && !errors.Is(err, auth.ErrDuplicateID) {
+			t.Fatalf("CreateUser(%q), the owner of %s: %v", id, what, err)
+		}
+	}
+}
+
 // sessionCheck is one subtest of RunSessions.
 type sessionCheck struct {
 	name string
@@ -67,14 +85,7 @@ func RunSessions(t *testing.T, open SessionOpener) {
 			if s == nil {
 				t.Fatal("storetest: the SessionOpener returned a nil SessionStore")
 			}
-			if admin, ok := s.(auth.UserAdmin); ok {
-				for _, id := range sessionUsers {
-					err := admin.CreateUser(t.Context(), &auth.User{ID: id, Email: id + "@sessions.example.com"})
-					if err != nil && !errors.Is(err, auth.ErrDuplicateID) {
-						t.Fatalf("CreateUser(%q), the owner of sessions: %v", id, err)
-					}
-				}
-			}
+			createOwners(t, s, "sessions", "sessions")
 			c.run(t, s)
 		})
 	}

@@ -66,14 +66,7 @@ func RunTwoFactor(t *testing.T, open TwoFactorOpener) {
 			if s == nil {
 				t.Fatal("storetest: the TwoFactorOpener returned a nil TwoFactorStore")
 			}
-			if admin, ok := s.(auth.UserAdmin); ok {
-				for _, id := range sessionUsers {
-					err := admin.CreateUser(t.Context(), &auth.User{ID: id, Email: id + "@twofactor.example.com"})
-					if err != nil && !errors.Is(err, auth.ErrDuplicateID) {
-						t.Fatalf("CreateUser(%q), the owner of a second factor: %v", id, err)
-					}
-				}
-			}
+			createOwners(t, s, "twofactor", "a second factor")
 			c.run(t, s)
 		})
 	}

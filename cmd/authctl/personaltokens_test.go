@@ -1,7 +1,6 @@
 package main
 
 import (
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -237,30 +236,7 @@ func TestPersonalTokenCreateRefusals(t *testing.T) {
 // TestPersonalTokensFlask: a Flask-Security database keeps no personal
 // access tokens, which the commands say, changing nothing.
 func TestPersonalTokensFlask(t *testing.T) {
-	t.Setenv("AUTH_DB", "")
-	db := filepath.Join(t.TempDir(), "flask.db")
-	schema, err := os.ReadFile(flaskDir + "schema_sqlite.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := sql.Open("sqlite", db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range strings.Split(string(schema), ";") {
-		if strings.TrimSpace(stmt) == "" {
-			continue
-		}
-		if _, err := conn.Exec(stmt); err != nil {
-			conn.Close()
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	_, err = conn.Exec(`INSERT INTO user (email, active, fs_uniquifier) VALUES ('alice@example.com', 1, 'alice-uniq')`)
-	conn.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := flaskTestDB(t)
 	before := tablesOf(t, db)
 	const want = "the Flask-Security database keeps no personal access tokens"
 	runSteps(t, db, []step{
