@@ -62,6 +62,12 @@ const (
 	// EventRecoveryCodeUsed: one completed a login.
 	EventRecoveryCodesMade = "auth.recovery_codes.made"
 	EventRecoveryCodeUsed  = "auth.recovery_code.used"
+	// EventPasskeyAdded and EventPasskeyDeleted: a user registered or
+	// removed a passkey; EventPasskeyFailed: a passkey sign-in was
+	// refused (the login itself is EventLoginSucceeded).
+	EventPasskeyAdded   = "auth.passkey.added"
+	EventPasskeyDeleted = "auth.passkey.deleted"
+	EventPasskeyFailed  = "auth.passkey.failed"
 )
 
 // Reasons of EventLoginFailed, EventTokenRejected, EventSessionRejected

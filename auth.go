@@ -42,7 +42,8 @@ type Manager struct {
 	accounts  *accounts       // nil without AccountConfig.Mailer
 	refresh   *refresher      // nil unless RefreshConfig.Enabled
 	personal  *personalTokens // nil unless TokenConfig.Scopes
-	tf        *twoFactor      // nil unless TwoFactorConfig.Enabled
+	passkeys  *passkeys       // nil unless Config.Passkeys
+	tf        *twoFactor      // nil unless TwoFactorConfig.Enabled or Config.Passkeys
 	freshness time.Duration   // Config.Freshness; < 0: none
 
 	maxBody  int64
@@ -101,8 +102,13 @@ func New(store UserStore, key []byte, cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	m.freshness = sessionDurationOr(cfg.Freshness, defaultFreshness)
-	if m.tf, err = newTwoFactor(m, store, key, cfg.Token.OldKeys, cfg.TwoFactor); err != nil {
+	if m.tf, err = newTwoFactor(m, store, key, cfg.Token.OldKeys, cfg.TwoFactor, cfg.Passkeys != nil); err != nil {
 		return nil, err
+	}
+	if m.tf != nil {
+		if m.passkeys, err = newPasskeys(m, store, key, cfg.Token.OldKeys, cfg.Passkeys, m.tf.maxAge); err != nil {
+			return nil, err
+		}
 	}
 	if m.sessions, err = newSessions(key, cfg.Token.OldKeys, cfg.Session); err != nil {
 		return nil, err

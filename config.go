@@ -35,6 +35,10 @@ type Config struct {
 	// TwoFactor configures second factors (authenticator apps); they are
 	// off by default.
 	TwoFactor TwoFactorConfig
+	// Passkeys, if set, turns on passkeys (WebAuthn) for signing in and as
+	// second factors; package github.com/authkit/auth/passkey makes one.
+	// The store must implement [PasskeyStore]. Default none.
+	Passkeys Passkeys
 	// Account configures the account lifecycle of
 	// [Manager.AccountHandler]: registration, confirmation, password reset
 	// and change, email change. It is off until a Mailer is set.

@@ -85,12 +85,12 @@ func (tf *twoFactor) recoveryHashes(userID, code string) [][]byte {
 func (m *Manager) serveRecoveryCodes(w http.ResponseWriter, r *http.Request) {
 	u, _ := FromContext(r.Context())
 	ctx := r.Context()
-	f, err := m.enabledFor(ctx, u)
+	methods, err := m.secondFactors(ctx, u)
 	switch {
 	case err != nil:
 		m.fail(w, r, http.StatusServiceUnavailable, err)
 		return
-	case f == nil:
+	case len(methods) == 0:
 		m.fail(w, r, http.StatusBadRequest, badRequest("Set up a second factor first."))
 		return
 	}

@@ -115,7 +115,7 @@ func (a *accounts) reset(w http.ResponseWriter, r *http.Request, token string) {
 	}
 	a.auditUser(r, EventPasswordSet, updated)
 	a.post.send(r.Context(), "reset-done", updated.Email, updated.ID, mailData{Email: updated.Email})
-	if f, err := a.m.enabledFor(r.Context(), updated); f != nil || err != nil {
+	if methods, err := a.m.secondFactors(r.Context(), updated); len(methods) > 0 || err != nil {
 		// A mailed link is no second factor: the user logs in with the
 		// new password and a code.
 		type userID struct {

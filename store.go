@@ -78,6 +78,7 @@ type MemoryStore struct {
 	sessions map[string]*DeviceSession // by ID; see memsessions.go
 	tokens   memPersonalTokens         // see mempersonaltokens.go
 	factors  memTwoFactors             // see memtwofactor.go
+	passkeys map[string]*Passkey       // by string(ID); see mempasskeys.go
 }
 
 // NewMemoryStore returns an empty MemoryStore.

@@ -74,21 +74,30 @@ type twoFactor struct {
 }
 
 // newTwoFactor validates and copies c; it returns nil when it is off.
-func newTwoFactor(m *Manager, store UserStore, key []byte, oldKeys [][]byte, c TwoFactorConfig) (*twoFactor, error) {
+//
+// With passkeys on (Config.Passkeys) and c not Enabled, it holds the state
+// tokens of logins alone, for passkeys that are second factors: its store
+// is nil, and authenticator apps and recovery codes are off.
+func newTwoFactor(m *Manager, store UserStore, key []byte, oldKeys [][]byte, c TwoFactorConfig, withPasskeys bool) (*twoFactor, error) {
 	if !c.Enabled {
-		if c.Issuer != "" || c.StateMaxAge != 0 || c.QRCode != nil {
+		if c.Issuer != "" || c.QRCode != nil || (c.StateMaxAge != 0 && !withPasskeys) {
 			return nil, errors.New("auth: TwoFactorConfig without Enabled: set Enabled to turn second factors on")
 		}
-		return nil, nil
+		if !withPasskeys {
+			return nil, nil
+		}
 	}
-	ts, ok := store.(TwoFactorStore)
-	if !ok {
-		return nil, errors.New("auth: TwoFactorConfig.Enabled needs a store that implements TwoFactorStore")
+	tf := &twoFactor{issuer: stringOr(c.Issuer, m.realm), qr: c.QRCode}
+	if c.Enabled {
+		ts, ok := store.(TwoFactorStore)
+		if !ok {
+			return nil, errors.New("auth: TwoFactorConfig.Enabled needs a store that implements TwoFactorStore")
+		}
+		if m.updater == nil {
+			return nil, errors.New("auth: TwoFactorConfig.Enabled needs a store that implements UserUpdater")
+		}
+		tf.store = ts
 	}
-	if m.updater == nil {
-		return nil, errors.New("auth: TwoFactorConfig.Enabled needs a store that implements UserUpdater")
-	}
-	tf := &twoFactor{store: ts, issuer: stringOr(c.Issuer, m.realm), qr: c.QRCode}
 	for _, k := range append([][]byte{key}, oldKeys...) {
 		block, err := aes.NewCipher(deriveSessionKey(k, "authkit two-factor secret v1"))
 		if err != nil {
@@ -179,7 +188,7 @@ func decodeState(s *itsdangerous.Serializer, tok string) (stateClaims, error) {
 // enabledFor returns the user's second factor if it is on, nil if the user
 // has none (or second factors are off), or a store failure.
 func (m *Manager) enabledFor(ctx context.Context, u *User) (*TwoFactor, error) {
-	if m.tf == nil {
+	if m.tf == nil || m.tf.store == nil {
 		return nil, nil
 	}
 	f, err := m.tf.store.TwoFactor(ctx, u.ID)
@@ -197,14 +206,36 @@ func (m *Manager) enabledFor(ctx context.Context, u *User) (*TwoFactor, error) {
 // secondFactorGate reports ErrTwoFactorRequired for a user whose password
 // checked out but who has a second factor on, or a store failure.
 func (m *Manager) secondFactorGate(ctx context.Context, u *User) error {
-	f, err := m.enabledFor(ctx, u)
+	methods, err := m.secondFactors(ctx, u)
 	switch {
 	case err != nil:
 		return err
-	case f != nil:
+	case len(methods) > 0:
 		return fmt.Errorf("%w: user %s", ErrTwoFactorRequired, u.ID)
 	}
 	return nil
+}
+
+// secondFactors returns the user's second factors: "authenticator" for an
+// authenticator app, "webauthn" for passkeys that are second factors; none
+// when the password alone logs the user in.
+func (m *Manager) secondFactors(ctx context.Context, u *User) ([]string, error) {
+	var methods []string
+	f, err := m.enabledFor(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if f != nil {
+		methods = append(methods, methodAuthenticator)
+	}
+	wan, err := m.hasSecondaryPasskey(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if wan {
+		methods = append(methods, methodWebAuthn)
+	}
+	return methods, nil
 }
 
 // checkCode checks a code of the user's authenticator app against the

@@ -444,7 +444,7 @@ func TestTwoFactorBrowser(t *testing.T) {
 	r.Header.Set("Accept", htmlAccept)
 	resp := serve(f.m.LoginHandler(), r).Result()
 	state := findCookie(resp.Cookies(), tfCookie)
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?next=%2Fsettings&tf=1" || state == nil || !state.HttpOnly ||
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?next=%2Fsettings&tf=1&tf_methods=authenticator" || state == nil || !state.HttpOnly ||
 		findCookie(resp.Cookies(), defaultSessionCookieName) != nil {
 		t.Fatalf("form login: %s to %q, cookies %v", resp.Status, resp.Header.Get("Location"), resp.Cookies())
 	}

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -47,6 +46,9 @@ type tfRequired struct {
 	Method     string `json:"tf_primary_method"`
 	MethodToo  string `json:"tf_method"`
 	StateToken string `json:"tf_state_token"`
+	// Methods are all the user's second factors, the first preferred:
+	// "authenticator" (POST /tf-validate), "webauthn" (POST /wan-signin).
+	Methods []string `json:"tf_methods"`
 }
 
 // answerTwoFactorRequired answers a login of u, who has a second factor,
@@ -55,6 +57,15 @@ type tfRequired struct {
 // login page with tf=1 (and its next) for the code.
 func (m *Manager) answerTwoFactorRequired(w http.ResponseWriter, r *http.Request, u *User, req loginRequest) {
 	browser := req.form && prefersHTML(r)
+	methods, err := m.secondFactors(r.Context(), u)
+	if err != nil {
+		m.fail(w, r, statusOf(err), err)
+		return
+	}
+	if len(methods) == 0 { // turned off since the gate: no answer is right
+		m.fail(w, r, http.StatusServiceUnavailable, fmt.Errorf("%w: second factors changed during a login", ErrStoreUnavailable))
+		return
+	}
 	tok, err := encodeState(m.tf.login, stateClaims{UserID: u.ID, Uniq: u.Uniquifier, Remember: req.remember && browser})
 	if err != nil {
 		m.fail(w, r, http.StatusInternalServerError, fmt.Errorf("auth: cannot encode a state token: %w", err))
@@ -67,16 +78,18 @@ func (m *Manager) answerTwoFactorRequired(w http.ResponseWriter, r *http.Request
 		if next == "" {
 			next = r.URL.Query().Get("next")
 		}
-		seeOther(w, withQuery(m.sessions.loginPageURL(next, false), url.Values{"tf": {"1"}}))
+		seeOther(w, withQuery(m.sessions.loginPageURL(next, false), url.Values{"tf": {"1"}, "tf_methods": {strings.Join(methods, ",")}}))
 		return
 	}
-	writeOK(w, tfRequired{Required: true, State: "ready", Method: methodAuthenticator, MethodToo: methodAuthenticator, StateToken: tok})
+	writeOK(w, tfRequired{Required: true, State: "ready", Method: methods[0], MethodToo: methods[0], Methods: methods, StateToken: tok})
 }
 
 // twoFactorRoutes returns the routes of second factors, for
 // tokenLifecycle: /tf-setup and /tf-setup/{state} for a logged-in user
 // (the first with a fresh login), /mf-recovery-codes likewise, and
-// /tf-validate and /mf-recovery for a login in progress.
+// /tf-validate and /mf-recovery for a login in progress, when
+// authenticator apps are on; and the passkey routes (passkeyRoutes) when
+// passkeys are.
 func (m *Manager) twoFactorRoutes(loggedIn func(http.Handler) http.Handler) func(w http.ResponseWriter, r *http.Request, route, rest string) bool {
 	var setup http.Handler = http.HandlerFunc(m.serveTFSetup)
 	if m.freshness >= 0 {
@@ -100,7 +113,17 @@ func (m *Manager) twoFactorRoutes(loggedIn func(http.Handler) http.Handler) func
 		makeCodes = m.RequireFresh(m.freshness)(makeCodes)
 	}
 	countCodes, makeCodes := loggedIn(http.HandlerFunc(m.serveRecoveryCodes)), loggedIn(makeCodes)
+	var wan func(w http.ResponseWriter, r *http.Request, route, rest string) bool
+	if m.passkeys != nil {
+		wan = m.passkeyRoutes(loggedIn)
+	}
 	return func(w http.ResponseWriter, r *http.Request, route, rest string) bool {
+		if wan != nil && wan(w, r, route, rest) {
+			return true
+		}
+		if m.tf.store == nil { // passkeys alone: no authenticator apps
+			return false
+		}
 		var h http.Handler
 		switch {
 		case route == "tf-setup" && rest == "" && !strings.HasSuffix(r.URL.Path, "/"):
@@ -241,6 +264,9 @@ func (m *Manager) serveTFSetupCode(w http.ResponseWriter, r *http.Request) {
 // second step of a login, answered as a login is.
 func (m *Manager) serveTFValidate(w http.ResponseWriter, r *http.Request) {
 	m.secondStep(w, r, func(u *User, f *TwoFactor, code string) (bool, error) {
+		if f == nil { // a passkey is the user's second factor, not an app
+			return false, nil
+		}
 		_, ok, err := m.checkCode(r.Context(), u.ID, f.Secret, code, true)
 		return ok, err
 	})
@@ -248,7 +274,8 @@ func (m *Manager) serveTFValidate(w http.ResponseWriter, r *http.Request) {
 
 // secondStep serves the second step of a login, {"code","tf_state_token"}:
 // the state token names the user whose password checked out, and check
-// tells whether code completes the login; the answer is a login's.
+// tells whether code completes the login (f is the user's authenticator
+// app, nil if the user has none); the answer is a login's.
 func (m *Manager) secondStep(w http.ResponseWriter, r *http.Request, check func(u *User, f *TwoFactor, code string) (bool, error)) {
 	rp := replies{m}
 	q, err := readAccountRequest(w, r, m.maxBody, "code", "tf_state_token")
@@ -265,21 +292,9 @@ func (m *Manager) secondStep(w http.ResponseWriter, r *http.Request, check func(
 		rp.fail(w, r, q, badRequest(msgStateMissing))
 		return
 	}
-	c, err := decodeState(m.tf.login, state)
+	u, c, err := m.loginInProgress(ctx, state)
 	if err != nil {
-		rp.fail(w, r, q, badRequest(msgStateInvalid))
-		return
-	}
-	u, err := m.store.UserByID(ctx, c.UserID)
-	switch {
-	case errors.Is(err, ErrUserNotFound):
-		rp.fail(w, r, q, badRequest(msgStateInvalid))
-		return
-	case err != nil:
-		rp.fail(w, r, q, storeError(err))
-		return
-	case !u.Active || u.Uniquifier != c.Uniq:
-		rp.fail(w, r, q, badRequest(msgStateInvalid))
+		rp.fail(w, r, q, err)
 		return
 	}
 	code := q.get("code")
@@ -289,13 +304,16 @@ func (m *Manager) secondStep(w http.ResponseWriter, r *http.Request, check func(
 		rp.refuse(w, r, q, f, "code")
 		return
 	}
-	f, err := m.enabledFor(ctx, u)
-	switch {
-	case err != nil:
+	methods, err := m.secondFactors(ctx, u)
+	if err == nil && len(methods) == 0 { // turned off meanwhile: the password was the login
+		err = badRequest(msgStateInvalid)
+	}
+	var f *TwoFactor
+	if err == nil {
+		f, err = m.enabledFor(ctx, u)
+	}
+	if err != nil {
 		rp.fail(w, r, q, err)
-		return
-	case f == nil: // turned off meanwhile: the password was the login
-		rp.fail(w, r, q, badRequest(msgStateInvalid))
 		return
 	}
 	ok, err := check(u, f, code)
