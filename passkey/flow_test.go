@@ -282,7 +282,7 @@ func TestSecondFactorOtherUsersPasskey(t *testing.T) {
 
 func TestSignInRefusals(t *testing.T) {
 	cases := []struct {
-		name  string
+		name   string
 		break_ func(a *authenticator)
 	}{
 		{"wrong origin", func(a *authenticator) { a.origin = "https://evil.example" }},
