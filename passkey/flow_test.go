@@ -6,13 +6,16 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/authkit/auth"
 	"github.com/authkit/auth/passhash"
 	"github.com/authkit/auth/passkey"
+	"github.com/authkit/auth/totp"
 )
 
 const (
@@ -443,5 +446,117 @@ func TestBadRequests(t *testing.T) {
 	}
 	if code, _ := post(t, f.account, "/wan-register", "", map[string]string{"name": "x"}); code != http.StatusUnauthorized {
 		t.Errorf("registration without a login: %d", code)
+	}
+}
+
+func TestBothSecondFactors(t *testing.T) {
+	f := newFixture(t, func(c *auth.Config) { c.TwoFactor = auth.TwoFactorConfig{Enabled: true} })
+	tok := f.token(t, "alice@example.com")
+	a := newAuthenticator(t, origin, rpID)
+	a.rk = false
+	f.mustRegister(t, tok, a, "key", "secondary")
+	// An authenticator app too.
+	code, resp := post(t, f.account, "/tf-setup", tok, map[string]string{"setup": "authenticator"})
+	if code != http.StatusOK {
+		t.Fatalf("/tf-setup: %d %v", code, resp)
+	}
+	key, err := totp.DecodeKey(resp["tf_authr_key"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	setupCode, _ := totp.Config{}.Code(key, now)
+	if code, resp := post(t, f.account, "/tf-setup/"+resp["tf_state_token"].(string), tok, map[string]string{"code": setupCode}); code != http.StatusOK {
+		t.Fatalf("/tf-setup/{state}: %d %v", code, resp)
+	}
+
+	_, resp = f.passwordLogin(t, "alice@example.com")
+	if m, _ := resp["tf_methods"].([]any); resp["tf_method"] != "authenticator" || len(m) != 2 || m[1] != "webauthn" {
+		t.Fatalf("tf_method %v, tf_methods %v", resp["tf_method"], resp["tf_methods"])
+	}
+	// Either completes the login.
+	f.signInToken(t, a, resp["tf_state_token"].(string))
+	_, resp = f.passwordLogin(t, "alice@example.com")
+	next, _ := totp.Config{}.Code(key, now.Add(30*time.Second))
+	code, resp = post(t, f.account, "/tf-validate", "", map[string]string{"code": next, "tf_state_token": resp["tf_state_token"].(string)})
+	if code != http.StatusOK || resp["user"] == nil {
+		t.Errorf("/tf-validate: %d %v", code, resp)
+	}
+}
+
+func TestPasskeyOnlyUserRecoveryCodes(t *testing.T) {
+	f := newFixture(t, func(c *auth.Config) { c.TwoFactor = auth.TwoFactorConfig{Enabled: true} })
+	tok := f.token(t, "alice@example.com")
+	f.mustRegister(t, tok, newAuthenticator(t, origin, rpID), "key", "secondary")
+	code, resp := post(t, f.account, "/mf-recovery-codes", tok, map[string]string{})
+	codes, _ := resp["recovery_codes"].([]any)
+	if code != http.StatusOK || len(codes) != 10 {
+		t.Fatalf("recovery codes of a user whose second factor is a passkey: %d %v", code, resp)
+	}
+	_, resp = f.passwordLogin(t, "alice@example.com")
+	code, resp = post(t, f.account, "/mf-recovery", "", map[string]string{"code": codes[0].(string), "tf_state_token": resp["tf_state_token"].(string)})
+	if code != http.StatusOK || resp["user"] == nil {
+		t.Errorf("/mf-recovery: %d %v", code, resp)
+	}
+	// An app's code is no passkey's.
+	_, resp = f.passwordLogin(t, "alice@example.com")
+	code, _ = post(t, f.account, "/tf-validate", "", map[string]string{"code": "123456", "tf_state_token": resp["tf_state_token"].(string)})
+	if code != http.StatusBadRequest {
+		t.Errorf("/tf-validate for a user without an app: %d", code)
+	}
+}
+
+func TestLogoutVoidsSecondStep(t *testing.T) {
+	f := newFixture(t, nil)
+	a := newAuthenticator(t, origin, rpID)
+	a.rk = false
+	f.mustRegister(t, f.token(t, "alice@example.com"), a, "key", "secondary")
+	_, resp := f.passwordLogin(t, "alice@example.com")
+	tfState := resp["tf_state_token"].(string)
+	o, state := f.beginSignIn(t, tfState)
+	if err := f.m.RevokeTokens(context.Background(), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	code, resp := post(t, f.account, "/wan-signin/"+state, "", map[string]string{"credential": a.get(t, o)})
+	if code != http.StatusBadRequest || resp["user"] != nil {
+		t.Errorf("second step after a logout everywhere: %d %v", code, resp)
+	}
+	if code, _ := post(t, f.account, "/wan-signin", "", map[string]string{"tf_state_token": tfState}); code != http.StatusBadRequest {
+		t.Errorf("begun after a logout everywhere: %d", code)
+	}
+}
+
+func TestBrowserFormSignIn(t *testing.T) {
+	f := newFixture(t, func(c *auth.Config) { c.Session = auth.SessionConfig{LoginPage: "/login"} })
+	a := newAuthenticator(t, origin, rpID)
+	f.mustRegister(t, f.token(t, "alice@example.com"), a, "laptop", "first")
+	o, state := f.beginSignIn(t, "")
+	form := url.Values{"credential": {a.get(t, o)}, "next": {"/account"}, "remember": {"on"}}
+	r := httptest.NewRequest(http.MethodPost, origin+"/wan-signin/"+state, strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Accept", "text/html")
+	r.Header.Set("Origin", origin)
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	rec := httptest.NewRecorder()
+	f.account.ServeHTTP(rec, r)
+	var session, remember bool
+	for _, c := range rec.Result().Cookies() {
+		session = session || (c.Name == "auth_session" && c.Value != "")
+		remember = remember || (c.Name == "auth_remember" && c.Value != "")
+	}
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/account" || !session || !remember {
+		t.Errorf("a browser's passkey sign-in: %d %v %v", rec.Code, rec.Header(), rec.Result().Cookies())
+	}
+	// From another site, refused before any check.
+	o, state = f.beginSignIn(t, "")
+	form.Set("credential", a.get(t, o))
+	r = httptest.NewRequest(http.MethodPost, origin+"/wan-signin/"+state, strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Origin", "https://evil.example")
+	r.Header.Set("Sec-Fetch-Site", "cross-site")
+	rec = httptest.NewRecorder()
+	f.account.ServeHTTP(rec, r)
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("a cross-site form post: %d %s", rec.Code, rec.Body)
 	}
 }
