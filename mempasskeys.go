@@ -127,3 +127,9 @@ func (s *MemoryStore) DeletePasskey(ctx context.Context, userID string, id []byt
 	delete(s.passkeys, string(id))
 	return nil
 }
+
+// PasskeyUserHandle implements [PasskeyStore]: a MemoryStore keeps the
+// handles with the passkeys alone, and returns nil.
+func (s *MemoryStore) PasskeyUserHandle(ctx context.Context, userID string) ([]byte, error) {
+	return nil, ctx.Err()
+}

@@ -200,7 +200,11 @@ func (m *Manager) servePasskeyRegister(w http.ResponseWriter, r *http.Request) {
 		rp.refuse(w, r, q, f, "name")
 		return
 	}
-	handle := userHandle(existing)
+	handle, err := m.userHandle(r.Context(), u.ID, existing)
+	if err != nil {
+		rp.fail(w, r, q, err)
+		return
+	}
 	options, state, err := m.passkeys.rp.BeginRegistration(handle, u.Email, existing, usage == passkeyUsageFirst)
 	if err != nil {
 		m.fail(w, r, http.StatusInternalServerError, err)

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,9 +75,8 @@ const (
 	methodWebAuthn        = "webauthn"
 	maxPasskeysPerUser    = 20
 	maxPasskeyName        = 64
-	// passkeyHandleBytes is the length of a new WebAuthn user handle: the
-	// most the specification allows, random.
-	passkeyHandleBytes = 64
+	// passkeyMaxHandle is the most bytes of a WebAuthn user handle.
+	passkeyMaxHandle = 64
 	// maxPasskeyState bounds a passkey state token read from a request.
 	maxPasskeyState = 16 << 10
 )
@@ -151,17 +151,29 @@ func decodePasskeyState(s *itsdangerous.Serializer, tok string) (passkeyState, e
 	return c, nil
 }
 
-// userHandle returns the WebAuthn user handle of a user with the given
-// passkeys: theirs, or new random bytes for a first passkey.
-func userHandle(existing []Passkey) []byte {
+// userHandle returns the WebAuthn user handle of a new passkey of the
+// user who holds existing: the one the store keeps, the existing
+// passkeys', or for a first passkey a new one, 64 hex digits of 32 random
+// bytes (text, as Flask-Security's handles are, so that its column holds
+// it).
+func (m *Manager) userHandle(ctx context.Context, userID string, existing []Passkey) ([]byte, error) {
+	h, err := m.passkeys.store.PasskeyUserHandle(ctx, userID)
+	switch {
+	case err != nil:
+		return nil, storeError(err)
+	case len(h) > passkeyMaxHandle:
+		return nil, fmt.Errorf("%w: a stored WebAuthn user handle of %d bytes", ErrStoreUnavailable, len(h))
+	case len(h) > 0:
+		return h, nil
+	}
 	for _, p := range existing {
 		if len(p.UserHandle) > 0 {
-			return p.UserHandle
+			return p.UserHandle, nil
 		}
 	}
-	h := make([]byte, passkeyHandleBytes)
-	_, _ = rand.Read(h) // crypto/rand.Read never fails
-	return h
+	b := make([]byte, passkeyMaxHandle/2)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return []byte(hex.EncodeToString(b)), nil
 }
 
 // hasSecondaryPasskey reports whether the user holds a passkey that is a

@@ -15,9 +15,10 @@ type Passkey struct {
 	ID []byte
 	// UserID is the owner's ID.
 	UserID string
-	// UserHandle is the WebAuthn user handle of the owner (random bytes,
-	// the same for all the owner's passkeys), which a discoverable
-	// credential returns at sign-in.
+	// UserHandle is the WebAuthn user handle of the owner (at most 64
+	// bytes; those the Manager makes are 64 random hex digits, as
+	// Flask-Security's are hex), which a discoverable credential returns
+	// at sign-in. A user's passkeys share one, as a rule.
 	UserHandle []byte
 	// Name is what the owner calls it; unique among the owner's passkeys.
 	Name string
@@ -82,4 +83,10 @@ type PasskeyStore interface {
 	// one the user does not hold gives an error wrapping
 	// [ErrTokenNotFound].
 	DeletePasskey(ctx context.Context, userID string, id []byte) error
+	// PasskeyUserHandle returns the WebAuthn user handle the store keeps
+	// for the user apart from the passkeys (as Flask-Security's
+	// fs_webauthn_user_handle), or nil if it keeps none: the Manager then
+	// gives a new passkey the handle of the user's others, or a new random
+	// one. A handle the store returns must be at most 64 bytes.
+	PasskeyUserHandle(ctx context.Context, userID string) ([]byte, error)
 }

@@ -246,6 +246,14 @@ func (rp *RelyingParty) FinishSignIn(state, cred []byte, ownerOf func(id, userHa
 		return nil, false, errors.New("passkey: sign-in: an unknown credential")
 	}
 	u := owner(owned)
+	for i := range owned { // the handle the authenticator holds
+		if bytes.Equal(owned[i].ID, parsed.RawID) && len(session.UserID) == 0 {
+			u.handle = owned[i].UserHandle
+		}
+	}
+	if len(session.UserID) > 0 { // the handle the ceremony began with
+		u.handle = session.UserID
+	}
 	var c *webauthn.Credential
 	if len(session.UserID) == 0 {
 		c, err = rp.wa.ValidateDiscoverableLogin(func([]byte, []byte) (webauthn.User, error) { return u, nil }, session, parsed)
