@@ -84,12 +84,12 @@ type twoFactor struct {
 	store  TwoFactorStore
 	issuer string
 	qr     func(string) ([]byte, error)
-	aeads  []cipher.AEAD            // the first seals secrets; all open them
+	aeads  []cipher.AEAD // the first seals secrets; all open them
 	// secrets is TwoFactorConfig.Secrets; nil: the aeads seal and open.
 	secrets TOTPSecrets
-	login  *itsdangerous.Serializer // state tokens of logins waiting for a code
-	setup  *itsdangerous.Serializer // state tokens of setups waiting for a code
-	otp    totp.Config              // SHA1, 6 digits, 30 s, ±1 period
+	login   *itsdangerous.Serializer // state tokens of logins waiting for a code
+	setup   *itsdangerous.Serializer // state tokens of setups waiting for a code
+	otp     totp.Config              // SHA1, 6 digits, 30 s, ±1 period
 	// recoveryKeys are the HMAC keys of recovery codes' hashes: the first
 	// makes them, all check them.
 	recoveryKeys [][]byte
