@@ -241,6 +241,7 @@ func disableTwoFactor(m *auth.Manager, account http.Handler) http.Handler {
 // step's forms come back with (tf=1).
 var loginCodeErrors = map[string]string{
 	"code":        "That code is not valid. Try again.",
+	"credential":  "That passkey could not be verified. Try again.",
 	"invalid":     "This sign-in has expired or is not valid. Log in again.",
 	"throttled":   commonErrors["throttled"],
 	"unavailable": commonErrors["unavailable"],
