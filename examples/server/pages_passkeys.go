@@ -212,7 +212,7 @@ func secondFactors(v string) []string {
 // the page it came from with error=credential (the passkey did not
 // verify, or signed in once already), invalid (the ceremony expired),
 // throttled or unavailable.
-var loginPasskeyErrors = map[string]string{
+var loginPasskeyErrors = map[string]string{ // #nosec G101 -- texts for the user, no credentials
 	"credential":  "That passkey could not be verified. Try again, or log in with your password.",
 	"invalid":     "This passkey sign-in has expired or is not valid. Try again.",
 	"throttled":   commonErrors["throttled"],

@@ -229,7 +229,7 @@ func TestAccountPasskeys(t *testing.T) {
 // it is refused, and a stale login answers reauth_required, as deleting
 // does.
 func TestPasskeyRegisterJSON(t *testing.T) {
-	base, store := newPasskeyApp(t, 0)
+	base, _ := newPasskeyApp(t, 0)
 	cookie := browserLogin(t, base)
 	csrf := csrfTokenIn(t, showPage(t, base+"/account", cookie))
 	body := map[string]string{"name": "phone", "usage": "first"}
