@@ -265,3 +265,10 @@ func scanPasskey(r rowScanner) (*auth.Passkey, error) {
 	p.CreatedAt, p.LastUsedAt = created.t, used.t
 	return &p, nil
 }
+
+// PasskeyUserHandle implements [auth.PasskeyStore]: the Store keeps each
+// passkey's user handle in its row alone, and returns nil, so that the
+// Manager gives a new passkey the handle of the user's others.
+func (s *Store) PasskeyUserHandle(ctx context.Context, userID string) ([]byte, error) {
+	return nil, ctx.Err()
+}
