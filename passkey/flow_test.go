@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -233,6 +234,7 @@ func fieldError(resp map[string]any, field string) string {
 func TestPasswordlessSignIn(t *testing.T) {
 	f := newFixture(t, nil)
 	a := newAuthenticator(t, origin, rpID)
+	a.transports = []string{"hybrid", "in ternal", "internal", "hybrid", strings.Repeat("x", 300)}
 	f.mustRegister(t, f.token(t, "alice@example.com"), a, "laptop", "first")
 
 	tok := f.signInToken(t, a, "")
@@ -252,7 +254,8 @@ func TestPasswordlessSignIn(t *testing.T) {
 	}
 	c := list[0].(map[string]any)
 	if c["name"] != "laptop" || c["usage"] != "first" || c["discoverable"] != true || c["lastuse"] == nil ||
-		c["sign_count"] != float64(1) || c["device_type"] != "single_device" || c["credential_id"] != b64.EncodeToString(a.id) {
+		c["sign_count"] != float64(1) || c["device_type"] != "single_device" || c["credential_id"] != b64.EncodeToString(a.id) ||
+		fmt.Sprint(c["transports"]) != "[hybrid internal]" {
 		t.Errorf("listed: %v", c)
 	}
 	// A second sign-in, right away.
