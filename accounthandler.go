@@ -452,7 +452,7 @@ func (a replies) ok(w http.ResponseWriter, r *http.Request, q accountRequest, st
 			return
 		}
 	}
-	writeOK(w, response)
+	a.m.writeOK(w, r, response)
 }
 
 // refuse answers a request with field errors, or a browser's form post by
@@ -547,7 +547,7 @@ func (a *accounts) linkOutcome(w http.ResponseWriter, r *http.Request, purpose, 
 		}{status, []string{msg}}})
 		return
 	}
-	writeOK(w, struct {
+	a.m.writeOK(w, r, struct {
 		Status string `json:"status"`
 		Info   string `json:"info"`
 	}{status, msg})

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // CSRF protection of session-authenticated requests. Each session has a
@@ -26,12 +27,16 @@ import (
 // CSRF token.
 const (
 	// CSRFHeader is the request header that carries the CSRF token, for
-	// scripts.
+	// scripts. X-XSRF-Token, Flask-Security's default SECURITY_CSRF_HEADER
+	// (and Angular's), is read too when CSRFHeader is absent.
 	CSRFHeader = "X-CSRF-Token"
 	// CSRFField is the form field that carries the CSRF token, for HTML
 	// forms (application/x-www-form-urlencoded or multipart/form-data).
 	CSRFField = "csrf_token"
 )
+
+// xsrfHeader is the other name of CSRFHeader that requests may use.
+const xsrfHeader = "X-XSRF-Token"
 
 // csrfSecretBytes is the length of a session's CSRF secret.
 const csrfSecretBytes = 32
@@ -99,6 +104,15 @@ func csrfMatches(token string, secret []byte) bool {
 // cookie.
 func (m *Manager) CSRFToken(r *http.Request) string {
 	now := m.now()
+	if tok := m.sessionCSRFToken(r, now); tok != "" {
+		return tok
+	}
+	return m.loginCSRFToken(r, now)
+}
+
+// sessionCSRFToken returns a CSRF token of the session that r's session
+// cookie, or else its remember-me cookie, holds; "" without either.
+func (m *Manager) sessionCSRFToken(r *http.Request, now time.Time) string {
 	if c, err := r.Cookie(m.sessions.name); err == nil {
 		if st, ok := m.sessions.decodeSession(c.Value, now); ok {
 			return maskCSRF(st.CSRF)
@@ -109,7 +123,7 @@ func (m *Manager) CSRFToken(r *http.Request) string {
 			return maskCSRF(st.CSRF)
 		}
 	}
-	return m.loginCSRFToken(r, now)
+	return ""
 }
 
 // safeMethod reports whether method is safe in the sense of RFC 9110
@@ -124,7 +138,8 @@ func safeMethod(method string) bool {
 
 // checkCSRF checks a session-authenticated request against the session's
 // CSRF secret: requests with unsafe methods must come from the same origin
-// and carry a valid token, in the CSRFHeader or in a form body's CSRFField,
+// and carry a valid token, in the CSRFHeader (or xsrfHeader) or in a form
+// body's CSRFField,
 // which formToken reads within maxBody bytes.
 func checkCSRF(r *http.Request, secret []byte, maxBody int64) error {
 	if safeMethod(r.Method) {
@@ -134,6 +149,9 @@ func checkCSRF(r *http.Request, secret []byte, maxBody int64) error {
 		return err
 	}
 	token := r.Header.Get(CSRFHeader)
+	if token == "" {
+		token = r.Header.Get(xsrfHeader)
+	}
 	if token == "" && formBody(r) {
 		var err error
 		if token, err = formToken(r, maxBody); err != nil {

@@ -69,7 +69,7 @@ func (m *Manager) serveSessions(w http.ResponseWriter, r *http.Request, id strin
 				LastIP: s.LastIP, UserAgent: s.UserAgent, Current: s.ID == current})
 		}
 		noStore(w)
-		writeOK(w, struct {
+		m.writeOK(w, r, struct {
 			Sessions []sessionView `json:"sessions"`
 		}{views})
 	case r.Method == http.MethodDelete && id == "":
@@ -78,7 +78,7 @@ func (m *Manager) serveSessions(w http.ResponseWriter, r *http.Request, id strin
 			m.fail(w, r, http.StatusServiceUnavailable, storeError(err))
 			return
 		}
-		writeOK(w, struct {
+		m.writeOK(w, r, struct {
 			Ended int `json:"ended"`
 		}{n})
 	case r.Method == http.MethodDelete:
@@ -103,7 +103,7 @@ func (m *Manager) serveSessions(w http.ResponseWriter, r *http.Request, id strin
 			m.fail(w, r, http.StatusServiceUnavailable, storeError(err))
 			return
 		}
-		writeOK(w, struct{}{})
+		m.writeOK(w, r, struct{}{})
 	default:
 		allow := "GET, DELETE"
 		if id != "" {

@@ -98,7 +98,7 @@ func (m *Manager) LoginHandler() http.Handler {
 			answer = m.refreshAnswer(w, answer, refresh)
 		}
 		noStore(w)
-		writeOK(w, struct {
+		m.writeOK(w, r, struct {
 			User loginUser `json:"user"`
 		}{answer})
 	})
@@ -124,7 +124,7 @@ func (m *Manager) answerLogin(w http.ResponseWriter, r *http.Request, u *User) {
 	}
 	m.issueDevice(w, u.Email, false)
 	noStore(w)
-	writeOK(w, struct {
+	m.writeOK(w, r, struct {
 		User loginUser `json:"user"`
 	}{answer})
 }
@@ -213,7 +213,7 @@ func (m *Manager) LogoutHandler() http.Handler {
 		if m.sessions.loggedOut(w, r) {
 			return
 		}
-		writeOK(w, struct{}{})
+		m.writeOK(w, r, struct{}{})
 	})
 }
 

@@ -45,7 +45,11 @@ func loginToken(t *testing.T, rec *httptest.ResponseRecorder, id string) string 
 		t.Fatalf("login body %s: %v", rec.Body, err)
 	}
 	tok := got.Response.User.Token
-	want := `{"meta":{"code":200},"response":{"user":{"id":"` + id + `","authentication_token":"` + tok + `"}}}` + "\n"
+	csrf := ""
+	if h := rec.Header().Get(CSRFHeader); h != "" { // a remembered login began a session
+		csrf = `"csrf_token":"` + h + `",`
+	}
+	want := `{"meta":{"code":200},"response":{` + csrf + `"user":{"id":"` + id + `","authentication_token":"` + tok + `"}}}` + "\n"
 	if tok == "" || rec.Body.String() != want {
 		t.Errorf("login body\n%s\nwant exactly\n%s", rec.Body, want)
 	}

@@ -148,6 +148,9 @@ func (m *Manager) checkLoginCSRF(r *http.Request) error {
 	}
 	token := r.Header.Get(CSRFHeader)
 	if token == "" {
+		token = r.Header.Get(xsrfHeader)
+	}
+	if token == "" {
 		var err error
 		if token, err = formToken(r, m.maxBody); err != nil {
 			return err

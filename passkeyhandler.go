@@ -146,7 +146,7 @@ func (m *Manager) servePasskeyList(w http.ResponseWriter, r *http.Request) {
 		out[i] = describePasskey(&list[i])
 	}
 	noStore(w)
-	writeOK(w, struct {
+	m.writeOK(w, r, struct {
 		Credentials []passkeyInfo `json:"registered_credentials"`
 	}{out})
 }
@@ -227,7 +227,7 @@ func (m *Manager) servePasskeyRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noStore(w)
-	writeOK(w, struct {
+	m.writeOK(w, r, struct {
 		Options json.RawMessage `json:"credential_options"`
 		State   string          `json:"wan_state"`
 	}{options, tok})
@@ -378,7 +378,7 @@ func (m *Manager) servePasskeySignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noStore(w)
-	writeOK(w, struct {
+	m.writeOK(w, r, struct {
 		Options   json.RawMessage `json:"credential_options"`
 		State     string          `json:"wan_state"`
 		Secondary bool            `json:"is_secondary"`
@@ -600,7 +600,7 @@ func (m *Manager) servePasskeyVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noStore(w)
-	writeOK(w, struct {
+	m.writeOK(w, r, struct {
 		Options json.RawMessage `json:"credential_options"`
 		State   string          `json:"wan_state"`
 	}{options, tok})

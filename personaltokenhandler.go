@@ -272,7 +272,7 @@ func (m *Manager) createPersonalToken(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	// A browser's form post still gets the JSON: the secret must be shown
 	// once, and a redirect cannot carry it safely.
-	writeOK(w, v)
+	m.writeOK(w, r, v)
 }
 
 // newTokenID returns a random ID of 22 base64url characters.
@@ -297,7 +297,7 @@ func (m *Manager) listPersonalTokens(w http.ResponseWriter, r *http.Request) {
 		views = append(views, viewPersonalToken(t))
 	}
 	noStore(w)
-	writeOK(w, struct {
+	m.writeOK(w, r, struct {
 		Tokens []personalTokenView `json:"tokens"`
 		// The scopes the user may grant a new token, for a form.
 		Available []string `json:"available_scopes"`
@@ -332,7 +332,7 @@ func (m *Manager) deletePersonalToken(w http.ResponseWriter, r *http.Request, id
 	}
 	m.ForgetUser(u.ID) // drops the cached tokens of the user
 	m.auditPersonal(r, EventTokenRevoked, gone)
-	writeOK(w, struct{}{})
+	m.writeOK(w, r, struct{}{})
 }
 
 // endPersonalTokens removes every personal access token of the user, as a

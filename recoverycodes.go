@@ -100,7 +100,7 @@ func (m *Manager) serveRecoveryCodes(w http.ResponseWriter, r *http.Request) {
 			m.fail(w, r, http.StatusServiceUnavailable, storeError(err))
 			return
 		}
-		writeOK(w, struct {
+		m.writeOK(w, r, struct {
 			Left int `json:"recovery_codes_left"`
 		}{n})
 		return
@@ -118,7 +118,7 @@ func (m *Manager) serveRecoveryCodes(w http.ResponseWriter, r *http.Request) {
 	}
 	m.audit(ctx, EventRecoveryCodesMade, slog.String("user_id", u.ID), slog.String("ip", m.proxies.clientAddr(r)))
 	noStore(w)
-	writeOK(w, struct {
+	m.writeOK(w, r, struct {
 		Codes []string `json:"recovery_codes"`
 	}{codes})
 }

@@ -321,7 +321,7 @@ func (m *Manager) serveRefresh(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noStore(w)
-	writeOK(w, struct {
+	m.writeOK(w, r, struct {
 		User loginUser `json:"user"`
 	}{m.refreshAnswer(w, loginUser{ID: u.ID, Token: access}, next)})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // Texts sent to clients. They say what to fix and never carry internal
@@ -62,9 +63,44 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(append(body, '\n')) // a failed write means the client left
 }
 
-// writeOK writes a 200 Flask-Security envelope around response.
-func writeOK(w http.ResponseWriter, response any) {
+// writeOK writes a 200 Flask-Security envelope around response. As
+// Flask-Security's JSON replies do, the response object carries
+// "csrf_token" for a request that has a browser session, or whose answer
+// began one: a cookie-session SPA reads it there (and sends it back in the
+// X-CSRF-Token or X-XSRF-Token header).
+func (m *Manager) writeOK(w http.ResponseWriter, r *http.Request, response any) {
+	if tok := m.replyCSRFToken(w, r); tok != "" {
+		if body, err := json.Marshal(response); err == nil && len(body) >= 2 && body[0] == '{' {
+			member, _ := json.Marshal(tok)
+			withToken := make([]byte, 0, len(body)+len(member)+16)
+			withToken = append(withToken, `{"csrf_token":`...)
+			withToken = append(withToken, member...)
+			if len(body) > 2 {
+				withToken = append(withToken, ',')
+			}
+			withToken = append(withToken, body[1:]...)
+			response = json.RawMessage(withToken)
+		}
+	}
 	writeJSON(w, http.StatusOK, envelope{Meta: meta{Code: http.StatusOK}, Response: response})
+}
+
+// replyCSRFToken returns the CSRF token a JSON reply to r carries: that of
+// the session the answer began (in its CSRFHeader), or of the session
+// cookie r came with, or "" without a session.
+func (m *Manager) replyCSRFToken(w http.ResponseWriter, r *http.Request) string {
+	if tok := w.Header().Get(CSRFHeader); tok != "" {
+		return tok
+	}
+	if !hasCookie(r, m.sessions.name) && !hasCookie(r, m.sessions.rememberName) {
+		return ""
+	}
+	for _, c := range w.Header().Values("Set-Cookie") {
+		if strings.HasPrefix(c, m.sessions.name+"=;") || strings.HasPrefix(c, m.sessions.name+"=\"\";") {
+			return "" // the answer ends the session
+		}
+	}
+	return m.sessionCSRFToken(r, m.now())
 }
 
 // fail answers a request with an error status, through Config.ErrorHandler

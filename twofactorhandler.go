@@ -81,7 +81,7 @@ func (m *Manager) answerTwoFactorRequired(w http.ResponseWriter, r *http.Request
 		seeOther(w, withQuery(m.sessions.loginPageURL(next, false), url.Values{"tf": {"1"}, "tf_methods": {strings.Join(methods, ",")}}))
 		return
 	}
-	writeOK(w, tfRequired{Required: true, State: "ready", Method: methods[0], MethodToo: methods[0], Methods: methods, StateToken: tok})
+	m.writeOK(w, r, tfRequired{Required: true, State: "ready", Method: methods[0], MethodToo: methods[0], Methods: methods, StateToken: tok})
 }
 
 // twoFactorRoutes returns the routes of second factors, for
@@ -206,7 +206,7 @@ func (m *Manager) serveTFSetup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noStore(w)
-	writeOK(w, tfSetupAnswer{
+	m.writeOK(w, r, tfSetupAnswer{
 		State: "validating_profile", Method: methodAuthenticator, Key: totp.EncodeKey(key),
 		Username: u.Email, Issuer: m.tf.issuer, URI: uri, QRCode: m.qrDataURI(r.Context(), uri), StateToken: state,
 	})
