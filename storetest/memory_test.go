@@ -20,3 +20,8 @@ func TestMemoryStore(t *testing.T) {
 func TestMemoryThrottle(t *testing.T) {
 	storetest.RunThrottle(t, func(*testing.T) auth.ThrottleStore { return nil })
 }
+
+// TestMemoryPasskeys runs the passkey checks against auth.MemoryStore.
+func TestMemoryPasskeys(t *testing.T) {
+	storetest.RunPasskeys(t, func(*testing.T) auth.PasskeyStore { return auth.NewMemoryStore() })
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"runtime"
@@ -32,8 +33,9 @@ var mutants = []struct {
 	personalTokens storetest.PersonalTokenOpener
 	// if set, RunTwoFactor runs instead of RunWith
 	twoFactor storetest.TwoFactorOpener
-	limits    storetest.Limits // the suite runs with these
-	wantFail  string           // a subtest of the suite that must fail
+	passkeys  storetest.PasskeyOpener // if set, RunPasskeys runs instead of RunWith
+	limits    storetest.Limits        // the suite runs with these
+	wantFail  string                  // a subtest of the suite that must fail
 }{
 	{name: "bare not-found error", open: memory(func(m *mutant) { m.bareNotFound = true }), wantFail: "NotFound"},
 	{name: "update of unknown user calls update", open: memory(func(m *mutant) { m.callUpdateOnMissing = true }), wantFail: "NotFound"},
@@ -159,6 +161,56 @@ var mutants = []struct {
 	{name: "2fa: any user's code", twoFactor: factors(func(m *factorMutant) { m.anyUsersCode = true }), wantFail: "RecoveryCodes"},
 	{name: "2fa: miscounts codes", twoFactor: factors(func(m *factorMutant) { m.miscount = true }), wantFail: "RecoveryCodes"},
 	{name: "2fa: racy recovery code", twoFactor: factors(func(m *factorMutant) { m.racyCode = true }), wantFail: "ConcurrentRecoveryCodes"},
+
+	// Passkey stores, checked by RunPasskeys.
+	{name: "passkeys: not empty", passkeys: passkeys(func(m *passkeyMutant) { m.leftover = true }), wantFail: "Empty"},
+	{name: "passkeys: bare not-found error", passkeys: passkeys(func(m *passkeyMutant) { m.bareNotFound = true }), wantFail: "Empty"},
+	{name: "passkeys: drops the transports", passkeys: passkeys(func(m *passkeyMutant) { m.dropTransports = true }), wantFail: "RoundTrip"},
+	{name: "passkeys: sorts the transports", passkeys: passkeys(func(m *passkeyMutant) { m.sortTransports = true }), wantFail: "RoundTrip"},
+	{name: "passkeys: drops the AAGUID", passkeys: passkeys(func(m *passkeyMutant) { m.dropAAGUID = true }), wantFail: "RoundTrip"},
+	{name: "passkeys: drops the user handle", passkeys: passkeys(func(m *passkeyMutant) { m.dropHandle = true }), wantFail: "RoundTrip"},
+	{name: "passkeys: keeps the sign count in 31 bits", passkeys: passkeys(func(m *passkeyMutant) { m.count31 = true }), wantFail: "RoundTrip"},
+	{name: "passkeys: swaps the backup flags", passkeys: passkeys(func(m *passkeyMutant) { m.swapBackup = true }), wantFail: "RoundTrip"},
+	{name: "passkeys: drops Discoverable", passkeys: passkeys(func(m *passkeyMutant) { m.dropDiscoverable = true }), wantFail: "RoundTrip"},
+	{name: "passkeys: drops UserVerified", passkeys: passkeys(func(m *passkeyMutant) { m.dropVerified = true }), wantFail: "RoundTrip"},
+	{name: "passkeys: rounds to the second", passkeys: passkeys(func(m *passkeyMutant) { m.round = true }), wantFail: "RoundTrip"},
+	{name: "passkeys: stores zero times as the epoch", passkeys: passkeys(func(m *passkeyMutant) { m.zeroAsEpoch = true }), wantFail: "RoundTrip"},
+	{name: "passkeys: cuts IDs at a zero byte", passkeys: passkeys(func(m *passkeyMutant) { m.idAsCString = true }), wantFail: "RoundTrip"},
+	{name: "passkeys: keeps 255 bytes of an ID", passkeys: passkeys(func(m *passkeyMutant) { m.shortIDs = true }), wantFail: "RoundTrip"},
+	{name: "passkeys: unordered list", passkeys: passkeys(func(m *passkeyMutant) { m.order = "unordered" }), wantFail: "UserPasskeys"},
+	{name: "passkeys: newest first", passkeys: passkeys(func(m *passkeyMutant) { m.order = "newest" }), wantFail: "UserPasskeys"},
+	{name: "passkeys: ordered by name", passkeys: passkeys(func(m *passkeyMutant) { m.order = "name" }), wantFail: "UserPasskeys"},
+	{name: "passkeys: most recently used first", passkeys: passkeys(func(m *passkeyMutant) { m.order = "used" }), wantFail: "UserPasskeys"},
+	{name: "passkeys: lists every user's passkeys", passkeys: passkeys(func(m *passkeyMutant) { m.allUsers = true }), wantFail: "UserPasskeys"},
+	{name: "passkeys: keeps the caller's passkey", passkeys: passkeys(func(m *passkeyMutant) { m.keepCaller = true }), wantFail: "Copies"},
+	{name: "passkeys: returns stored passkeys without copying", passkeys: passkeys(func(m *passkeyMutant) { m.shareOut = true }), wantFail: "Copies"},
+	{name: "passkeys: shares the transports", passkeys: passkeys(func(m *passkeyMutant) { m.shallowTransports = true }), wantFail: "Copies"},
+	{name: "passkeys: shares the bytes of the keys", passkeys: passkeys(func(m *passkeyMutant) { m.shallowBytes = true }), wantFail: "Copies"},
+	{name: "passkeys: swallows a duplicate ID", passkeys: passkeys(func(m *passkeyMutant) { m.swallowDupID = true }), wantFail: "DuplicateID"},
+	{name: "passkeys: overwrites a duplicate ID", passkeys: passkeys(func(m *passkeyMutant) { m.overwriteDupID = true }), wantFail: "DuplicateID"},
+	{name: "passkeys: allows a duplicate name", passkeys: passkeys(func(m *passkeyMutant) { m.allowDupName = true }), wantFail: "DuplicateID"},
+	{name: "passkeys: names unique across users", passkeys: passkeys(func(m *passkeyMutant) { m.globalNames = true }), wantFail: "DuplicateID"},
+	{name: "passkeys: names unique without case", passkeys: passkeys(func(m *passkeyMutant) { m.foldNames = true }), wantFail: "DuplicateID"},
+	{name: "passkeys: stores a refused name's passkey", passkeys: passkeys(func(m *passkeyMutant) { m.storeDupName = true }), wantFail: "DuplicateID"},
+	{name: "passkeys: accepts unknown users", passkeys: passkeys(func(m *passkeyMutant) { m.anyUser = true }), wantFail: "UnknownUser"},
+	{name: "passkeys: use ignores since", passkeys: passkeys(func(m *passkeyMutant) { m.ignoreSince = true }), wantFail: "UsePasskey"},
+	{name: "passkeys: use accepts a use at since", passkeys: passkeys(func(m *passkeyMutant) { m.sinceExclusive = true }), wantFail: "UsePasskey"},
+	{name: "passkeys: use refuses a passkey never used", passkeys: passkeys(func(m *passkeyMutant) { m.neverUsedRefused = true }), wantFail: "UsePasskey"},
+	{name: "passkeys: use accepts an equal count", passkeys: passkeys(func(m *passkeyMutant) { m.acceptEqualCount = true }), wantFail: "UsePasskey"},
+	{name: "passkeys: use ignores the count", passkeys: passkeys(func(m *passkeyMutant) { m.ignoreCount = true }), wantFail: "UsePasskey"},
+	{name: "passkeys: use refuses counts of 0", passkeys: passkeys(func(m *passkeyMutant) { m.refuseZeroCounts = true }), wantFail: "UsePasskey"},
+	{name: "passkeys: use accepts 0 after a count", passkeys: passkeys(func(m *passkeyMutant) { m.acceptZeroCount = true }), wantFail: "UsePasskey"},
+	{name: "passkeys: use stores every field", passkeys: passkeys(func(m *passkeyMutant) { m.useStoresAll = true }), wantFail: "UsePasskey"},
+	{name: "passkeys: use stores nothing", passkeys: passkeys(func(m *passkeyMutant) { m.useStoresNothing = true }), wantFail: "UsePasskey"},
+	{name: "passkeys: use keeps the backup state", passkeys: passkeys(func(m *passkeyMutant) { m.useKeepsBackup = true }), wantFail: "UsePasskey"},
+	{name: "passkeys: use stores a refused use", passkeys: passkeys(func(m *passkeyMutant) { m.useStoresRefused = true }), wantFail: "UsePasskey"},
+	{name: "passkeys: use of another user's passkey", passkeys: passkeys(func(m *passkeyMutant) { m.useAnyOwner = true }), wantFail: "UsePasskey"},
+	{name: "passkeys: use of an unknown passkey is false", passkeys: passkeys(func(m *passkeyMutant) { m.useUnknownFalse = true }), wantFail: "UsePasskey"},
+	{name: "passkeys: racy use", passkeys: passkeys(func(m *passkeyMutant) { m.racyUse = true }), wantFail: "ConcurrentUsePasskey"},
+	{name: "passkeys: delete keeps the passkey", passkeys: passkeys(func(m *passkeyMutant) { m.deleteNothing = true }), wantFail: "DeletePasskey"},
+	{name: "passkeys: delete of another user's passkey", passkeys: passkeys(func(m *passkeyMutant) { m.deleteAnyOwner = true }), wantFail: "DeletePasskey"},
+	{name: "passkeys: delete of an unknown passkey succeeds", passkeys: passkeys(func(m *passkeyMutant) { m.deleteUnknown = true }), wantFail: "DeletePasskey"},
+	{name: "passkeys: delete leaves the name taken", passkeys: passkeys(func(m *passkeyMutant) { m.keepNameTaken = true }), wantFail: "DeletePasskey"},
 }
 
 var allLimits = storetest.Limits{DecimalIDs: true, UnorderedRoles: true, GeneratedUniquifiers: true}
@@ -182,6 +234,10 @@ func TestMutant(t *testing.T) {
 			}
 			if m.twoFactor != nil {
 				storetest.RunTwoFactor(t, m.twoFactor)
+				return
+			}
+			if m.passkeys != nil {
+				storetest.RunPasskeys(t, m.passkeys)
 				return
 			}
 			storetest.RunWith(t, m.open, m.limits)
@@ -1026,4 +1082,278 @@ func (m *factorMutant) RecoveryCodesLeft(_ context.Context, userID string) (int,
 		n--
 	}
 	return n, nil
+}
+
+// TestPasskeyMutantBase runs RunPasskeys against the passkey mutant with
+// no defect switched on, so that the mutants fail for their defects only.
+func TestPasskeyMutantBase(t *testing.T) {
+	storetest.RunPasskeys(t, passkeys(func(*passkeyMutant) {}))
+}
+
+// passkeyMutant is an auth.PasskeyStore of its own, over the users of an
+// auth.MemoryStore (so that it is an auth.UserAdmin and the suite checks
+// its owners), with auth.MemoryStore's semantics and defects switched on.
+type passkeyMutant struct {
+	auth.UserAdmin // a *auth.MemoryStore, users
+	users          *auth.MemoryStore
+	mu             sync.Mutex
+	m              map[string]*auth.Passkey // by string(ID)
+	taken          map[string]bool          // user ID and name of deleted passkeys, with keepNameTaken
+
+	order string // "", "unordered", "newest", "name" or "used"
+
+	leftover, bareNotFound, dropTransports, sortTransports, dropAAGUID, dropHandle  bool
+	count31, swapBackup, dropDiscoverable, dropVerified, round, zeroAsEpoch         bool
+	idAsCString, shortIDs, allUsers, keepCaller, shareOut, shallowTransports        bool
+	shallowBytes, swallowDupID, overwriteDupID, allowDupName, globalNames           bool
+	foldNames, storeDupName, anyUser, ignoreSince, sinceExclusive, neverUsedRefused bool
+	acceptEqualCount, ignoreCount, refuseZeroCounts, acceptZeroCount, useStoresAll  bool
+	useStoresNothing, useKeepsBackup, useStoresRefused, useAnyOwner                 bool
+	useUnknownFalse, racyUse, deleteNothing, deleteAnyOwner, deleteUnknown          bool
+	keepNameTaken                                                                   bool
+}
+
+func passkeys(defect func(*passkeyMutant)) storetest.PasskeyOpener {
+	return func(*testing.T) auth.PasskeyStore {
+		users := auth.NewMemoryStore()
+		m := &passkeyMutant{UserAdmin: users, users: users, m: map[string]*auth.Passkey{}, taken: map[string]bool{}}
+		defect(m)
+		if m.leftover {
+			m.m["leftover"] = &auth.Passkey{ID: []byte("leftover"), UserID: "alice", Name: "leftover", Usage: "first", PublicKey: []byte("k")}
+		}
+		return m
+	}
+}
+
+// key is the map key of an ID, with the defects that lose bytes of it.
+func (m *passkeyMutant) key(id []byte) string {
+	if m.idAsCString {
+		if i := bytes.IndexByte(id, 0); i >= 0 {
+			id = id[:i]
+		}
+	}
+	if m.shortIDs && len(id) > 255 {
+		id = id[:255]
+	}
+	return string(id)
+}
+
+// clone copies p, deeply unless shallowTransports or shallowBytes, and
+// applies the defects that lose data.
+func (m *passkeyMutant) clone(p *auth.Passkey) *auth.Passkey {
+	c := *p
+	if !m.shallowTransports {
+		c.Transports = slices.Clone(p.Transports)
+	}
+	if !m.shallowBytes {
+		c.ID, c.UserHandle = bytes.Clone(p.ID), bytes.Clone(p.UserHandle)
+		c.PublicKey, c.AAGUID = bytes.Clone(p.PublicKey), bytes.Clone(p.AAGUID)
+	}
+	if m.dropTransports {
+		c.Transports = nil
+	}
+	if m.sortTransports {
+		c.Transports = slices.Sorted(slices.Values(c.Transports))
+	}
+	if m.dropAAGUID {
+		c.AAGUID = nil
+	}
+	if m.dropHandle {
+		c.UserHandle = nil
+	}
+	if m.count31 {
+		c.SignCount &= math.MaxInt32
+	}
+	if m.dropDiscoverable {
+		c.Discoverable = false
+	}
+	if m.dropVerified {
+		c.UserVerified = false
+	}
+	if m.round {
+		c.CreatedAt = c.CreatedAt.Round(time.Second)
+	}
+	if m.zeroAsEpoch && c.LastUsedAt.IsZero() {
+		c.LastUsedAt = epoch
+	}
+	if m.idAsCString || m.shortIDs {
+		c.ID = []byte(m.key(c.ID))
+	}
+	return &c
+}
+
+// out returns what a read hands out of the stored p, with the defect
+// that swaps the flags as they are read (swapped on the way in too, they
+// would come back right).
+func (m *passkeyMutant) out(p *auth.Passkey) *auth.Passkey {
+	if m.shareOut {
+		return p
+	}
+	c := m.clone(p)
+	if m.swapBackup {
+		c.BackupEligible, c.BackupState = c.BackupState, c.BackupEligible
+	}
+	return c
+}
+
+func (m *passkeyMutant) notFound() error {
+	if m.bareNotFound {
+		return errors.New("no such passkey")
+	}
+	return fmt.Errorf("%w: no such passkey", auth.ErrTokenNotFound)
+}
+
+// sameName reports whether the names conflict, as the defects have it.
+func (m *passkeyMutant) sameName(a, b string) bool {
+	if m.foldNames {
+		return strings.EqualFold(a, b)
+	}
+	return a == b
+}
+
+func (m *passkeyMutant) Passkeys(_ context.Context, userID string) ([]auth.Passkey, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []auth.Passkey
+	for _, p := range m.m {
+		if p.UserID == userID || m.allUsers {
+			out = append(out, *m.out(p))
+		}
+	}
+	if m.order == "unordered" {
+		return out, nil
+	}
+	slices.SortFunc(out, func(a, b auth.Passkey) int {
+		switch m.order {
+		case "newest":
+			return b.CreatedAt.Compare(a.CreatedAt)
+		case "name":
+			return strings.Compare(a.Name, b.Name)
+		case "used":
+			if c := b.LastUsedAt.Compare(a.LastUsedAt); c != 0 {
+				return c
+			}
+		}
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+func (m *passkeyMutant) Passkey(_ context.Context, id []byte) (*auth.Passkey, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.m[m.key(id)]
+	if !ok {
+		return nil, m.notFound()
+	}
+	return m.out(p), nil
+}
+
+func (m *passkeyMutant) AddPasskey(ctx context.Context, p *auth.Passkey) error {
+	if _, err := m.users.UserByID(ctx, p.UserID); err != nil && !m.anyUser {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := m.key(p.ID)
+	_, idInUse := m.m[k]
+	nameInUse := m.taken[p.UserID+"\x00"+p.Name] && !m.allowDupName
+	for _, q := range m.m {
+		if (q.UserID == p.UserID || m.globalNames) && m.sameName(q.Name, p.Name) && !m.allowDupName {
+			nameInUse = true
+		}
+	}
+	switch {
+	case idInUse && m.swallowDupID:
+		return nil
+	case idInUse && !m.overwriteDupID:
+		return fmt.Errorf("%w: passkey ID in use", auth.ErrDuplicateID)
+	case nameInUse && m.storeDupName:
+		m.m[k] = m.clone(p)
+		return fmt.Errorf("%w: passkey name in use", auth.ErrDuplicateID)
+	case nameInUse:
+		return fmt.Errorf("%w: passkey name in use", auth.ErrDuplicateID)
+	}
+	if m.keepCaller {
+		m.m[k] = p
+	} else {
+		m.m[k] = m.clone(p)
+	}
+	return nil
+}
+
+func (m *passkeyMutant) UsePasskey(_ context.Context, p *auth.Passkey, since time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	q, ok := m.m[m.key(p.ID)]
+	if !ok || q.UserID != p.UserID && !m.useAnyOwner {
+		if m.useUnknownFalse {
+			return false, nil
+		}
+		return false, m.notFound()
+	}
+	last, count := q.LastUsedAt, q.SignCount
+	if m.racyUse { // the check and the write apart
+		m.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		m.mu.Lock()
+	}
+	usedSince := !last.IsZero() && !last.Before(since)
+	switch {
+	case m.ignoreSince:
+		usedSince = false
+	case m.sinceExclusive:
+		usedSince = !last.IsZero() && last.After(since)
+	case m.neverUsedRefused:
+		usedSince = !last.Before(since)
+	}
+	grew := p.SignCount > count || p.SignCount == 0 && count == 0
+	switch {
+	case m.ignoreCount:
+		grew = true
+	case m.acceptEqualCount:
+		grew = p.SignCount >= count
+	case m.refuseZeroCounts:
+		grew = p.SignCount > count
+	case m.acceptZeroCount:
+		grew = p.SignCount > count || p.SignCount == 0
+	}
+	accept := !usedSince && grew
+	if !accept && !m.useStoresRefused || m.useStoresNothing {
+		return accept, nil
+	}
+	switch {
+	case m.useStoresAll:
+		c := m.clone(p)
+		c.ID = q.ID
+		*q = *c
+	case m.useKeepsBackup:
+		q.SignCount, q.LastUsedAt = p.SignCount, p.LastUsedAt
+	default:
+		q.SignCount, q.BackupState, q.LastUsedAt = p.SignCount, p.BackupState, p.LastUsedAt
+	}
+	return accept, nil
+}
+
+func (m *passkeyMutant) DeletePasskey(_ context.Context, userID string, id []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := m.key(id)
+	q, ok := m.m[k]
+	if !ok || q.UserID != userID && !m.deleteAnyOwner {
+		if m.deleteUnknown {
+			return nil
+		}
+		return m.notFound()
+	}
+	if m.keepNameTaken {
+		m.taken[q.UserID+"\x00"+q.Name] = true
+	}
+	if !m.deleteNothing {
+		delete(m.m, k)
+	}
+	return nil
 }

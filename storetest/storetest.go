@@ -17,7 +17,7 @@
 // keep every contract (string IDs, Unicode case folding, role order), runs
 // [RunWith] with the [Limits] that name what it cannot do.
 //
-// # Session, throttle, personal token and second factor stores
+// # Session, throttle, personal token, second factor and passkey stores
 //
 // A store that also keeps device sessions for refresh tokens
 // ([auth.SessionStore]) runs [RunSessions] with a [SessionOpener], in the
@@ -42,7 +42,10 @@
 // concurrent touches of a token must leave the latest time. A store of
 // second factors ([auth.TwoFactorStore]) runs [RunTwoFactor] with a
 // [TwoFactorOpener]; among its checks, 16 goroutines at once use one TOTP
-// counter, or one recovery code, and exactly one must succeed.
+// counter, or one recovery code, and exactly one must succeed. A store of
+// WebAuthn credentials ([auth.PasskeyStore]) runs [RunPasskeys] with a
+// [PasskeyOpener]; among its checks, 8 goroutines at once record one
+// sign-in with one passkey, and exactly one must be accepted.
 //
 // # Comparisons
 //
