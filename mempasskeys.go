@@ -60,7 +60,8 @@ func (s *MemoryStore) Passkey(ctx context.Context, id []byte) (*Passkey, error) 
 }
 
 // AddPasskey implements [PasskeyStore]. A nil passkey, an empty ID or
-// public key, or an empty name is refused; the store keeps a copy.
+// public key, an empty name, or a usage other than "first" and
+// "secondary" is refused; the store keeps a copy.
 func (s *MemoryStore) AddPasskey(ctx context.Context, p *Passkey) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -70,6 +71,8 @@ func (s *MemoryStore) AddPasskey(ctx context.Context, p *Passkey) error {
 		return errors.New("auth: AddPasskey: nil passkey")
 	case len(p.ID) == 0 || len(p.PublicKey) == 0 || p.Name == "":
 		return errors.New("auth: AddPasskey: a passkey needs an ID, a public key and a name")
+	case p.Usage != passkeyUsageFirst && p.Usage != passkeyUsageSecondary:
+		return fmt.Errorf("auth: AddPasskey: usage %q is neither \"first\" nor \"secondary\"", p.Usage)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -96,6 +99,9 @@ func (s *MemoryStore) AddPasskey(ctx context.Context, p *Passkey) error {
 func (s *MemoryStore) UsePasskey(ctx context.Context, p *Passkey, since time.Time) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
+	}
+	if p == nil {
+		return false, errors.New("auth: UsePasskey: nil passkey")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/authkit/auth/itsdangerous"
 )
 
 // Texts of the passkey endpoints.
@@ -32,8 +34,9 @@ const (
 
 // passkeyRoutes returns the passkey routes, for twoFactorRoutes:
 // /wan-register (GET lists, POST begins with a fresh login),
-// /wan-register/{state} and /wan-delete (fresh) for a logged-in user, and
-// /wan-signin and /wan-signin/{state} for anyone.
+// /wan-register/{state} and /wan-delete (fresh), /wan-verify and
+// /wan-verify/{state} for a logged-in user, and /wan-signin and
+// /wan-signin/{state} for anyone.
 func (m *Manager) passkeyRoutes(loggedIn func(http.Handler) http.Handler) func(w http.ResponseWriter, r *http.Request, route, rest string) bool {
 	fresh := func(h http.HandlerFunc) http.Handler {
 		var f http.Handler = h
@@ -44,6 +47,7 @@ func (m *Manager) passkeyRoutes(loggedIn func(http.Handler) http.Handler) func(w
 	}
 	list, begin := loggedIn(http.HandlerFunc(m.servePasskeyList)), fresh(m.servePasskeyRegister)
 	finish, del := loggedIn(http.HandlerFunc(m.servePasskeyRegistered)), fresh(m.servePasskeyDelete)
+	verify, verified := loggedIn(http.HandlerFunc(m.servePasskeyVerify)), loggedIn(http.HandlerFunc(m.servePasskeyVerified))
 	anonymous := func(h http.HandlerFunc) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if err := m.loginCSRF(r); err != nil {
@@ -78,6 +82,10 @@ func (m *Manager) passkeyRoutes(loggedIn func(http.Handler) http.Handler) func(w
 			h = signin
 		case route == "wan-signin" && step:
 			h = signedIn
+		case route == "wan-verify" && leaf:
+			h = verify
+		case route == "wan-verify" && step:
+			h = verified
 		default:
 			return false
 		}
@@ -400,29 +408,19 @@ func (m *Manager) loginInProgress(ctx context.Context, tok string) (*User, state
 	return u, c, nil
 }
 
-// servePasskeySignedIn serves POST /wan-signin/{state} {"credential"}:
-// the authenticator's assertion, verified against the state, logs its
-// owner in as a login does (a browser's form post begins a session).
-func (m *Manager) servePasskeySignedIn(w http.ResponseWriter, r *http.Request) {
-	rp := replies{m}
-	q, err := readAccountRequest(w, r, m.maxBody, "credential", "remember")
-	if err != nil {
-		rp.fail(w, r, q, err)
-		return
-	}
+// Refusals of an assertion, answered as field errors of "credential".
+var (
+	errPasskeyUnverified = &requestError{status: http.StatusBadRequest, msg: msgPasskeyInvalid}
+	errPasskeyReplayed   = &requestError{status: http.StatusBadRequest, msg: msgPasskeyReplayed}
+)
+
+// finishAssertion verifies the authenticator's assertion cred against the
+// ceremony c: with onlyUser not "", only that user's passkeys count. It
+// returns the passkey used, with its new counter, and whether the user was
+// verified; a refusal is errPasskeyUnverified (its cause logged and
+// audited), a store failure a storeError.
+func (m *Manager) finishAssertion(r *http.Request, c passkeyState, cred, onlyUser string) (*Passkey, bool, error) {
 	ctx := r.Context()
-	c, err := decodePasskeyState(m.passkeys.signin, stateOf(r))
-	if err != nil || (c.Secondary && (c.UserID == "" || c.Uniq == "")) {
-		rp.fail(w, r, q, badRequest(msgPasskeyStateInvalid))
-		return
-	}
-	cred := q.get("credential")
-	f := fieldErrors{}
-	if cred == "" {
-		f.add("credential", msgPasskeyMissing)
-		rp.refuse(w, r, q, f, "credential")
-		return
-	}
 	var storeErr error
 	owner := func(id, handle []byte) ([]Passkey, error) {
 		p, err := m.passkeys.store.Passkey(ctx, id)
@@ -432,7 +430,7 @@ func (m *Manager) servePasskeySignedIn(w http.ResponseWriter, r *http.Request) {
 			}
 			return nil, err
 		}
-		if c.Secondary && p.UserID != c.UserID {
+		if onlyUser != "" && p.UserID != onlyUser {
 			return nil, errors.New("auth: the passkey is another user's")
 		}
 		list, err := m.passkeys.store.Passkeys(ctx, p.UserID)
@@ -444,22 +442,101 @@ func (m *Manager) servePasskeySignedIn(w http.ResponseWriter, r *http.Request) {
 	used, verified, err := m.passkeys.rp.FinishSignIn(c.State, []byte(cred), owner)
 	switch {
 	case storeErr != nil:
-		rp.fail(w, r, q, storeError(storeErr))
-		return
-	case err == nil && !c.Secondary && (used.Usage != passkeyUsageFirst || !verified):
-		err = errors.New("auth: a passkey that is a second factor, or one that did not verify the user, cannot sign in alone")
+		return nil, false, storeError(storeErr)
+	case err == nil && used == nil:
+		err = errors.New("auth: the relying party verified no passkey")
+	case err == nil && onlyUser != "" && used.UserID != onlyUser:
+		err = errors.New("auth: the relying party verified another user's passkey")
 	}
 	if err != nil {
-		m.log.InfoContext(ctx, "auth: a passkey sign-in was refused", "error", err.Error())
+		m.log.InfoContext(ctx, "auth: a passkey assertion was refused", "error", err.Error())
 		m.audit(ctx, EventPasskeyFailed, slog.String("ip", m.proxies.clientAddr(r)))
-		f.add("credential", msgPasskeyInvalid)
+		return nil, false, errPasskeyUnverified
+	}
+	return used, verified, nil
+}
+
+// usePasskey records the sign-in with used, of the ceremony c: it is
+// errPasskeyReplayed if the passkey signed in since c began, or its
+// counter did not grow.
+func (m *Manager) usePasskey(r *http.Request, used *Passkey, c passkeyState) error {
+	used.LastUsedAt = m.now().UTC()
+	ok, err := m.passkeys.store.UsePasskey(r.Context(), used, time.UnixMicro(c.BegunAt))
+	switch {
+	case err != nil:
+		return storeError(err)
+	case !ok:
+		m.audit(r.Context(), EventPasskeyFailed, slog.String("user_id", used.UserID), slog.String("ip", m.proxies.clientAddr(r)))
+		return errPasskeyReplayed
+	}
+	return nil
+}
+
+// refuseAssertion answers an error of finishAssertion or usePasskey.
+func (rp replies) refuseAssertion(w http.ResponseWriter, r *http.Request, q accountRequest, err error) {
+	var re *requestError
+	if errors.As(err, &re) && (re == errPasskeyUnverified || re == errPasskeyReplayed) {
+		f := fieldErrors{}
+		f.add("credential", re.msg)
 		rp.refuse(w, r, q, f, "credential")
+		return
+	}
+	rp.fail(w, r, q, err)
+}
+
+// readAssertion reads the body of POST /wan-signin/{state} or
+// /wan-verify/{state} and its state token of s: the request, the
+// ceremony and the credential, or false when it answered.
+func (m *Manager) readAssertion(w http.ResponseWriter, r *http.Request, s *itsdangerous.Serializer) (accountRequest, passkeyState, string, bool) {
+	rp := replies{m}
+	q, err := readAccountRequest(w, r, m.maxBody, "credential", "remember")
+	if err != nil {
+		rp.fail(w, r, q, err)
+		return q, passkeyState{}, "", false
+	}
+	c, err := decodePasskeyState(s, stateOf(r))
+	if err != nil || (c.Secondary && (c.UserID == "" || c.Uniq == "")) {
+		rp.fail(w, r, q, badRequest(msgPasskeyStateInvalid))
+		return q, c, "", false
+	}
+	cred := q.get("credential")
+	if cred == "" {
+		f := fieldErrors{}
+		f.add("credential", msgPasskeyMissing)
+		rp.refuse(w, r, q, f, "credential")
+		return q, c, "", false
+	}
+	return q, c, cred, true
+}
+
+// servePasskeySignedIn serves POST /wan-signin/{state} {"credential"}:
+// the authenticator's assertion, verified against the state, logs its
+// owner in as a login does (a browser's form post begins a session).
+func (m *Manager) servePasskeySignedIn(w http.ResponseWriter, r *http.Request) {
+	rp := replies{m}
+	q, c, cred, ok := m.readAssertion(w, r, m.passkeys.signin)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	onlyUser := ""
+	if c.Secondary {
+		onlyUser = c.UserID
+	}
+	used, verified, err := m.finishAssertion(r, c, cred, onlyUser)
+	if err == nil && !c.Secondary && (used.Usage != passkeyUsageFirst || !verified) {
+		m.log.InfoContext(ctx, "auth: a passkey that is a second factor, or one that did not verify the user, cannot sign in alone")
+		m.audit(ctx, EventPasskeyFailed, slog.String("user_id", used.UserID), slog.String("ip", m.proxies.clientAddr(r)))
+		err = errPasskeyUnverified
+	}
+	if err != nil {
+		rp.refuseAssertion(w, r, q, err)
 		return
 	}
 	u, err := m.store.UserByID(ctx, used.UserID)
 	switch {
 	case errors.Is(err, ErrUserNotFound):
-		rp.fail(w, r, q, badRequest(msgPasskeyInvalid))
+		rp.refuseAssertion(w, r, q, errPasskeyUnverified)
 		return
 	case err != nil:
 		rp.fail(w, r, q, storeError(err))
@@ -471,16 +548,8 @@ func (m *Manager) servePasskeySignedIn(w http.ResponseWriter, r *http.Request) {
 		rp.fail(w, r, q, badRequest(msgStateInvalid))
 		return
 	}
-	used.LastUsedAt = m.now().UTC()
-	ok, err := m.passkeys.store.UsePasskey(ctx, used, time.UnixMicro(c.BegunAt))
-	switch {
-	case err != nil:
-		rp.fail(w, r, q, storeError(err))
-		return
-	case !ok:
-		m.audit(ctx, EventPasskeyFailed, slog.String("user_id", u.ID), slog.String("ip", m.proxies.clientAddr(r)))
-		f.add("credential", msgPasskeyReplayed)
-		rp.refuse(w, r, q, f, "credential")
+	if err := m.usePasskey(r, used, c); err != nil {
+		rp.refuseAssertion(w, r, q, err)
 		return
 	}
 	if u, err = m.recordLogin(ctx, u, m.proxies.clientAddr(r), ""); err != nil {
@@ -496,4 +565,68 @@ func (m *Manager) servePasskeySignedIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.answerLogin(w, r, u)
+}
+
+// servePasskeyVerify serves POST /wan-verify for a logged-in user: the
+// options of navigator.credentials.get for the user's passkeys, of either
+// usage, to re-authenticate as POST /verify does with the password.
+func (m *Manager) servePasskeyVerify(w http.ResponseWriter, r *http.Request) {
+	rp := replies{m}
+	q, err := readAccountRequest(w, r, m.maxBody)
+	if err != nil {
+		rp.fail(w, r, q, err)
+		return
+	}
+	u, _ := FromContext(r.Context())
+	allow, err := m.passkeys.store.Passkeys(r.Context(), u.ID)
+	switch {
+	case err != nil:
+		rp.fail(w, r, q, storeError(err))
+		return
+	case len(allow) == 0:
+		rp.fail(w, r, q, badRequest(msgPasskeyNone))
+		return
+	}
+	options, state, err := m.passkeys.rp.BeginSignIn(allow, false)
+	if err != nil {
+		m.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	tok, err := encodePasskeyState(m.passkeys.verify, passkeyState{
+		UserID: u.ID, Uniq: u.Uniquifier, State: state, BegunAt: m.now().UnixMicro(),
+	})
+	if err != nil {
+		m.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	noStore(w)
+	writeOK(w, struct {
+		Options json.RawMessage `json:"credential_options"`
+		State   string          `json:"wan_state"`
+	}{options, tok})
+}
+
+// servePasskeyVerified serves POST /wan-verify/{state} {"credential"}: an
+// assertion of one of the user's passkeys makes the login fresh, answered
+// as POST /verify is.
+func (m *Manager) servePasskeyVerified(w http.ResponseWriter, r *http.Request) {
+	rp := replies{m}
+	q, c, cred, ok := m.readAssertion(w, r, m.passkeys.verify)
+	if !ok {
+		return
+	}
+	u, g, _ := grantFrom(r.Context())
+	if c.UserID != u.ID || c.Uniq != u.Uniquifier {
+		rp.fail(w, r, q, badRequest(msgPasskeyStateInvalid))
+		return
+	}
+	used, _, err := m.finishAssertion(r, c, cred, u.ID)
+	if err == nil {
+		err = m.usePasskey(r, used, c)
+	}
+	if err != nil {
+		rp.refuseAssertion(w, r, q, err)
+		return
+	}
+	m.answerVerified(w, r, q, u, g)
 }

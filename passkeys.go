@@ -28,6 +28,10 @@ import (
 //     {"credential"} completes it, answered as a login is: with a passkey
 //     of usage "first" alone (passwordless, discoverable, user verified),
 //     or with the tf_state_token of a password login as its second factor.
+//   - POST /wan-verify and POST /wan-verify/{state} {"credential"}
+//     re-authenticate a logged-in user with any of the user's passkeys,
+//     answered as POST /verify is: a fresh login (see
+//     [Manager.RequireFresh]).
 //
 // A user with a passkey of usage "secondary" needs it (or another second
 // factor) after the password, as with [TwoFactorConfig].
@@ -87,6 +91,7 @@ type passkeys struct {
 	store    PasskeyStore
 	register *itsdangerous.Serializer // state tokens of registrations
 	signin   *itsdangerous.Serializer // state tokens of sign-ins
+	verify   *itsdangerous.Serializer // state tokens of re-authentications
 }
 
 // newPasskeys resolves Config.Passkeys; it returns nil when it is unset.
@@ -102,7 +107,7 @@ func newPasskeys(m *Manager, store UserStore, key []byte, oldKeys [][]byte, rp P
 	for _, s := range []struct {
 		dst  **itsdangerous.Serializer
 		salt string
-	}{{&p.register, "authkit-wan-register"}, {&p.signin, "authkit-wan-signin"}} {
+	}{{&p.register, "authkit-wan-register"}, {&p.signin, "authkit-wan-signin"}, {&p.verify, "authkit-wan-verify"}} {
 		var err error
 		*s.dst, err = itsdangerous.New(key, itsdangerous.Config{
 			Salt: s.salt, Digest: itsdangerous.SHA256, OldKeys: oldKeys, MaxAge: maxAge,

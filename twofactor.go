@@ -43,6 +43,26 @@ type TwoFactorConfig struct {
 	// image, which POST /tf-setup answers as a data: URI for an <img>.
 	// Default none: the answer carries the URI and the key only.
 	QRCode func(uri string) (png []byte, err error)
+	// Secrets seals the apps' keys for the store and opens them. Default:
+	// AES-256-GCM under a key derived from the signing key, with the
+	// user's ID as associated data (what older keys of
+	// TokenConfig.OldKeys sealed still opens). Package
+	// github.com/authkit/auth/flask's NewTOTPSecrets keeps them as
+	// Flask-Security does, in tf_totp_secret.
+	Secrets TOTPSecrets
+}
+
+// TOTPSecrets seals the keys of authenticator apps before they reach a
+// [TwoFactorStore], and opens what it sealed; see
+// TwoFactorConfig.Secrets. Implementations must be safe for concurrent
+// use.
+type TOTPSecrets interface {
+	// SealTOTPKey returns key, the raw TOTP key of the user whose ID is
+	// userID, in the form the store keeps.
+	SealTOTPKey(userID string, key []byte) ([]byte, error)
+	// OpenTOTPKey returns the raw key that sealed holds, or an error if
+	// it is not the user's or does not open.
+	OpenTOTPKey(userID string, sealed []byte) ([]byte, error)
 }
 
 // Defaults and limits of second factors.
@@ -64,10 +84,12 @@ type twoFactor struct {
 	store  TwoFactorStore
 	issuer string
 	qr     func(string) ([]byte, error)
-	aeads  []cipher.AEAD            // the first seals secrets; all open them
-	login  *itsdangerous.Serializer // state tokens of logins waiting for a code
-	setup  *itsdangerous.Serializer // state tokens of setups waiting for a code
-	otp    totp.Config              // SHA1, 6 digits, 30 s, ±1 period
+	aeads  []cipher.AEAD // the first seals secrets; all open them
+	// secrets is TwoFactorConfig.Secrets; nil: the aeads seal and open.
+	secrets TOTPSecrets
+	login   *itsdangerous.Serializer // state tokens of logins waiting for a code
+	setup   *itsdangerous.Serializer // state tokens of setups waiting for a code
+	otp     totp.Config              // SHA1, 6 digits, 30 s, ±1 period
 	// recoveryKeys are the HMAC keys of recovery codes' hashes: the first
 	// makes them, all check them.
 	recoveryKeys [][]byte
@@ -80,14 +102,14 @@ type twoFactor struct {
 // is nil, and authenticator apps and recovery codes are off.
 func newTwoFactor(m *Manager, store UserStore, key []byte, oldKeys [][]byte, c TwoFactorConfig, withPasskeys bool) (*twoFactor, error) {
 	if !c.Enabled {
-		if c.Issuer != "" || c.QRCode != nil || (c.StateMaxAge != 0 && !withPasskeys) {
+		if c.Issuer != "" || c.QRCode != nil || c.Secrets != nil || (c.StateMaxAge != 0 && !withPasskeys) {
 			return nil, errors.New("auth: TwoFactorConfig without Enabled: set Enabled to turn second factors on")
 		}
 		if !withPasskeys {
 			return nil, nil
 		}
 	}
-	tf := &twoFactor{issuer: stringOr(c.Issuer, m.realm), qr: c.QRCode}
+	tf := &twoFactor{issuer: stringOr(c.Issuer, m.realm), qr: c.QRCode, secrets: c.Secrets}
 	if c.Enabled {
 		ts, ok := store.(TwoFactorStore)
 		if !ok {
@@ -128,17 +150,32 @@ func newTwoFactor(m *Manager, store UserStore, key []byte, oldKeys [][]byte, c T
 	return tf, nil
 }
 
-// sealSecret encrypts a TOTP key for the store, bound to the user's ID.
-func (tf *twoFactor) sealSecret(userID string, key []byte) []byte {
+// sealSecret encrypts a TOTP key for the store, bound to the user's ID,
+// with TwoFactorConfig.Secrets or the aeads.
+func (tf *twoFactor) sealSecret(userID string, key []byte) ([]byte, error) {
+	if tf.secrets != nil {
+		sealed, err := tf.secrets.SealTOTPKey(userID, key)
+		if err != nil {
+			return nil, fmt.Errorf("auth: cannot seal a two-factor secret: %w", err)
+		}
+		return sealed, nil
+	}
 	aead := tf.aeads[0]
 	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(key)+aead.Overhead())
 	_, _ = rand.Read(nonce) // crypto/rand.Read never fails
-	return aead.Seal(nonce, nonce, key, []byte(userID))
+	return aead.Seal(nonce, nonce, key, []byte(userID)), nil
 }
 
-// openSecret decrypts a sealed TOTP key of the user, with the signing key
-// or an old one.
+// openSecret decrypts a sealed TOTP key of the user, with
+// TwoFactorConfig.Secrets, or the signing key or an old one.
 func (tf *twoFactor) openSecret(userID string, sealed []byte) ([]byte, error) {
+	if tf.secrets != nil {
+		key, err := tf.secrets.OpenTOTPKey(userID, sealed)
+		if err != nil {
+			return nil, fmt.Errorf("auth: a stored two-factor secret does not open: %w", err)
+		}
+		return key, nil
+	}
 	for _, aead := range tf.aeads {
 		n := aead.NonceSize()
 		if len(sealed) < n+aead.Overhead() {

@@ -190,7 +190,11 @@ func (m *Manager) serveTFSetup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := totp.NewKey()
-	sealed := m.tf.sealSecret(u.ID, key)
+	sealed, err := m.tf.sealSecret(u.ID, key)
+	if err != nil {
+		m.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
 	state, err := encodeState(m.tf.setup, stateClaims{UserID: u.ID, Uniq: u.Uniquifier, Sealed: sealed})
 	if err != nil {
 		m.fail(w, r, http.StatusInternalServerError, fmt.Errorf("auth: cannot encode a state token: %w", err))

@@ -45,6 +45,13 @@ func (m *Manager) serveVerify(w http.ResponseWriter, r *http.Request) {
 		rp.fail(w, r, q, err)
 		return
 	}
+	m.answerVerified(w, r, q, checked, g)
+}
+
+// answerVerified answers a re-authentication of u, whose request came
+// with the grant g: a fresh token, and a session cookie renewed as fresh.
+func (m *Manager) answerVerified(w http.ResponseWriter, r *http.Request, q accountRequest, checked *User, g grant) {
+	rp := replies{m}
 	tok, err := m.IssueToken(checked)
 	if err != nil {
 		m.fail(w, r, http.StatusServiceUnavailable, storeError(err))

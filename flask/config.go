@@ -17,6 +17,10 @@ type Config struct {
 	// SecretKeyFallbacks are SECRET_KEY_FALLBACKS, earlier keys whose
 	// tokens still verify, newest first.
 	SecretKeyFallbacks [][]byte
+	// TOTPSecrets is SECURITY_TOTP_SECRETS: the application secrets, by
+	// tag, that encrypt the keys of its users' authenticator apps in
+	// tf_totp_secret. Required by [NewTOTPSecrets].
+	TOTPSecrets map[string]string
 	// RememberSalt is SECURITY_REMEMBER_SALT, the salt of auth tokens.
 	// Default "remember-salt".
 	RememberSalt string

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -26,6 +28,7 @@ const (
 // fixture is a Manager with passkeys over a MemoryStore holding alice and
 // bob (password "correct horse"), and its handlers.
 type fixture struct {
+	rp      *passkey.RelyingParty
 	m       *auth.Manager
 	store   *auth.MemoryStore
 	account http.Handler
@@ -47,7 +50,7 @@ func newFixture(t *testing.T, change func(*auth.Config)) *fixture {
 	if change != nil {
 		change(&cfg)
 	}
-	m, err := auth.New(store, bytes.Repeat([]byte("k"), 32), cfg)
+	m, err := auth.New(store, fixtureKey, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +64,24 @@ func newFixture(t *testing.T, change func(*auth.Config)) *fixture {
 			t.Fatal(err)
 		}
 	}
-	return &fixture{m: m, store: store, account: m.AccountHandler(), login: m.LoginHandler()}
+	return &fixture{rp: rp, m: m, store: store, account: m.AccountHandler(), login: m.LoginHandler()}
+}
+
+// fixtureKey is the fixtures' signing key.
+var fixtureKey = bytes.Repeat([]byte("k"), 32)
+
+// manager returns another Manager over f's store, key and relying party.
+func (f *fixture) manager(t *testing.T, change func(*auth.Config)) *auth.Manager {
+	t.Helper()
+	cfg := auth.Config{Passkeys: f.rp, Logger: discard(), AuditLogger: discard()}
+	if change != nil {
+		change(&cfg)
+	}
+	m, err := auth.New(f.store, fixtureKey, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // post posts body as JSON to h, with the token if not "", and returns the
@@ -177,6 +197,21 @@ func (f *fixture) signIn(t *testing.T, a *authenticator, tfState string) (int, m
 func (f *fixture) signInToken(t *testing.T, a *authenticator, tfState string) string {
 	t.Helper()
 	code, resp := f.signIn(t, a, tfState)
+	return tokenOfAnswer(t, code, resp)
+}
+
+// signInWith logs the owner of a's secondary passkey in: password, then
+// the passkey.
+func (f *fixture) signInWith(t *testing.T, a *authenticator) string {
+	t.Helper()
+	_, resp := f.passwordLogin(t, "alice@example.com")
+	tfState, _ := resp["tf_state_token"].(string)
+	return f.signInToken(t, a, tfState)
+}
+
+// tokenOfAnswer returns the login token of a login's answer.
+func tokenOfAnswer(t *testing.T, code int, resp map[string]any) string {
+	t.Helper()
 	user, _ := resp["user"].(map[string]any)
 	tok, _ := user["authentication_token"].(string)
 	if code != http.StatusOK || tok == "" {
@@ -199,6 +234,7 @@ func fieldError(resp map[string]any, field string) string {
 func TestPasswordlessSignIn(t *testing.T) {
 	f := newFixture(t, nil)
 	a := newAuthenticator(t, origin, rpID)
+	a.transports = []string{"hybrid", "in ternal", "internal", "hybrid", strings.Repeat("x", 300)}
 	f.mustRegister(t, f.token(t, "alice@example.com"), a, "laptop", "first")
 
 	tok := f.signInToken(t, a, "")
@@ -218,7 +254,8 @@ func TestPasswordlessSignIn(t *testing.T) {
 	}
 	c := list[0].(map[string]any)
 	if c["name"] != "laptop" || c["usage"] != "first" || c["discoverable"] != true || c["lastuse"] == nil ||
-		c["sign_count"] != float64(1) || c["device_type"] != "single_device" || c["credential_id"] != b64.EncodeToString(a.id) {
+		c["sign_count"] != float64(1) || c["device_type"] != "single_device" || c["credential_id"] != b64.EncodeToString(a.id) ||
+		fmt.Sprint(c["transports"]) != "[hybrid internal]" {
 		t.Errorf("listed: %v", c)
 	}
 	// A second sign-in, right away.
@@ -558,5 +595,58 @@ func TestBrowserFormSignIn(t *testing.T) {
 	f.account.ServeHTTP(rec, r)
 	if rec.Code != http.StatusForbidden {
 		t.Errorf("a cross-site form post: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestVerifyWithPasskey(t *testing.T) {
+	f := newFixture(t, nil)
+	a := newAuthenticator(t, origin, rpID)
+	a.rk, a.uv = false, false // a security key: re-authenticates as well
+	f.mustRegister(t, f.token(t, "alice@example.com"), a, "key", "secondary")
+	tok := f.signInWith(t, a)
+
+	// Over the same store, a Manager for which every login is stale by
+	// the time it is used.
+	var audit bytes.Buffer
+	stale := f.manager(t, func(c *auth.Config) {
+		c.Freshness = time.Nanosecond
+		c.AuditLogger = slog.New(slog.NewTextHandler(&audit, nil))
+	})
+	account := stale.AccountHandler()
+	code, resp := post(t, account, "/wan-register", tok, map[string]string{"name": "laptop"})
+	if code != http.StatusUnauthorized || resp["reauth_required"] != true {
+		t.Fatalf("a stale login registering: %d %v", code, resp)
+	}
+	code, resp = post(t, account, "/wan-verify", tok, map[string]string{})
+	if code != http.StatusOK {
+		t.Fatalf("POST /wan-verify: %d %v", code, resp)
+	}
+	o, state := optionsOf(t, resp)
+	cred := a.get(t, o)
+	// Another user's login cannot use alice's ceremony.
+	if code, _ := post(t, account, "/wan-verify/"+state, f.token(t, "bob@example.com"), map[string]string{"credential": cred}); code != http.StatusBadRequest {
+		t.Errorf("bob finishing alice's re-authentication: %d", code)
+	}
+	code, resp = post(t, account, "/wan-verify/"+state, tok, map[string]string{"credential": cred})
+	fresh := tokenOfAnswer(t, code, resp)
+	if !strings.Contains(audit.String(), "auth.reauthenticated") {
+		t.Errorf("no audit event: %s", audit.String())
+	}
+	// The new token is a fresh login's.
+	h := stale.Require(auth.Token)(stale.RequireFresh(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authentication-Token", fresh)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusOK {
+		t.Errorf("the re-authenticated token behind RequireFresh(1m): %d", rec.Code)
+	}
+	// Once.
+	if code, resp := post(t, account, "/wan-verify/"+state, tok, map[string]string{"credential": cred}); code != http.StatusBadRequest {
+		t.Errorf("a re-authentication replayed: %d %v", code, resp)
+	}
+	// Without a passkey, nothing to verify with.
+	if code, _ := post(t, account, "/wan-verify", f.token(t, "bob@example.com"), map[string]string{}); code != http.StatusBadRequest {
+		t.Errorf("bob, without passkeys: %d", code)
 	}
 }

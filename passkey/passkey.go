@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -47,6 +48,14 @@ type Config struct {
 
 // defaultTimeout is Config.Timeout's default.
 const defaultTimeout = 5 * time.Minute
+
+// knownTransports are the transports of the WebAuthn specification
+// (AuthenticatorTransport); FinishRegistration keeps these alone of what a
+// browser reports, so that a store keeps short, known words.
+var knownTransports = map[protocol.AuthenticatorTransport]bool{
+	protocol.USB: true, protocol.NFC: true, protocol.BLE: true, protocol.SmartCard: true,
+	protocol.Hybrid: true, protocol.Internal: true,
+}
 
 // maxCredentialID is the longest credential ID the WebAuthn specification
 // allows.
@@ -199,7 +208,9 @@ func (rp *RelyingParty) FinishRegistration(handle, state, cred []byte) (*auth.Pa
 		Discoverable: c.Extensions.RK != nil && *c.Extensions.RK,
 	}
 	for _, t := range c.Transport {
-		p.Transports = append(p.Transports, string(t))
+		if knownTransports[t] && !slices.Contains(p.Transports, string(t)) {
+			p.Transports = append(p.Transports, string(t))
+		}
 	}
 	return p, nil
 }

@@ -30,6 +30,9 @@ type authenticator struct {
 	origin  string // the page's origin the browser puts in clientDataJSON
 	rpID    string // the relying party ID it hashes, as the browser checks
 	badSign bool   // signs something else
+	// transports are what the browser reports at creation; default
+	// "internal".
+	transports []string
 }
 
 func newAuthenticator(t *testing.T, origin, rpID string) *authenticator {
@@ -109,6 +112,10 @@ func (a *authenticator) create(t *testing.T, rawOptions json.RawMessage) string 
 	}
 	a.handle = handle
 	cd := a.clientData(t, "webauthn.create", rawOptions)
+	transports := a.transports
+	if transports == nil {
+		transports = []string{"internal"}
+	}
 	att, err := cbor.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{}, "authData": a.authData(t, true)})
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +125,7 @@ func (a *authenticator) create(t *testing.T, rawOptions json.RawMessage) string 
 		"authenticatorAttachment": "platform",
 		"response": map[string]any{
 			"clientDataJSON": b64.EncodeToString(cd), "attestationObject": b64.EncodeToString(att),
-			"transports": []string{"internal"},
+			"transports": transports,
 		},
 		"clientExtensionResults": map[string]any{"credProps": map[string]any{"rk": a.rk}},
 	})

@@ -85,8 +85,9 @@
 // verified-user cache of every process sees the change within a second;
 // on PostgreSQL the triggers also send the notifications of
 // [ChangeChannel]), device_sessions (the sessions of refresh tokens,
-// below), personal_tokens (personal access tokens, below), and
-// two_factors and recovery_codes (second factors, below). Open fails
+// below), personal_tokens (personal access tokens, below),
+// two_factors and recovery_codes (second factors, below), and passkeys
+// (WebAuthn credentials, below). Open fails
 // if a table of one of these names already exists with another meaning;
 // use a schema or file of its own then.
 //
@@ -168,6 +169,36 @@
 // of last_counter alone, which every login with a code makes, and the
 // recovery codes log nothing.
 //
+// # Passkeys
+//
+// A Store is also an [auth.PasskeyStore]: migration 9 adds the table
+// passkeys, one row a WebAuthn credential (id, the primary key, a BLOB or
+// BYTEA holding the credential ID the authenticator chose; user_id,
+// referencing users (id) ON DELETE CASCADE; user_handle; name; usage,
+// 'first' or 'secondary'; public_key, COSE-encoded, no secret;
+// sign_count, an INTEGER or BIGINT between 0 and 4294967295, as a uint32
+// holds it; transports, their names separated by single spaces, in
+// order, empty for none; aaguid; backup_eligible, backup_state,
+// user_verified and discoverable, 0 and 1 on SQLite, BOOLEAN on
+// PostgreSQL; created_at and last_used_at, stored as the users table's
+// times are, NULL for none). No user has two passkeys of one name
+// (UNIQUE (user_id, name), compared exactly, whose index also lists a
+// user's passkeys for [Store.Passkeys]); user_handle and aaguid hold
+// empty bytes, not NULL, for none. [Store.AddPasskey] finds the user first
+// (auth.ErrUserNotFound) and answers a taken credential ID or name with
+// auth.ErrDuplicateID; it refuses a usage other than "first" and
+// "secondary" and a transport that is empty or holds a space, which the
+// column could not give back. [Store.UsePasskey] is one UPDATE whose
+// WHERE clause holds every condition (the owner, no use at or after the
+// ceremony's start, a count that grows unless both are 0), so that of
+// two requests racing to finish one ceremony, from any process, exactly
+// one is accepted; a use that changed nothing is then told from a
+// passkey the user does not hold (auth.ErrTokenNotFound) by a second
+// query. Passkeys log nothing in user_changes: the verified-user cache
+// holds no passkey (the Manager reads them from the store at every
+// ceremony and password login), so no process needs to forget a user
+// when one is added, used or deleted.
+//
 // # Emails
 //
 // Emails are kept as given and compared as strings.EqualFold compares
@@ -247,9 +278,10 @@
 // application's own inserts do not collide with it.
 //
 // A FlaskStore is not an [auth.SessionStore], an
-// [auth.PersonalTokenStore] nor an [auth.TwoFactorStore]: Flask-Security's
-// schema has no table for device sessions or personal access tokens, its
-// two-factor columns are its own, and the FlaskStore adds no tables, so a
-// Manager over it serves plain tokens, without refresh tokens, personal
-// access tokens or second factors.
+// [auth.PersonalTokenStore], an [auth.TwoFactorStore] nor an
+// [auth.PasskeyStore]: Flask-Security's schema has no table for device
+// sessions or personal access tokens, its two-factor columns and its
+// WebAuthn credentials are its own, and the FlaskStore adds no tables, so
+// a Manager over it serves plain tokens, without refresh tokens, personal
+// access tokens, second factors or passkeys.
 package sqlstore

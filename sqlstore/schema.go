@@ -355,6 +355,64 @@ var migrations = []migration{
 				FOR EACH ROW EXECUTE FUNCTION authkit_two_factor_changed()`,
 		},
 	},
+	{
+		// The WebAuthn credentials of [Store]'s auth.PasskeyStore (see
+		// passkeys.go), gone with their user. id is the credential ID
+		// the authenticator chose, bytes, unique in the table; a name is
+		// unique among its user's passkeys (compared exactly), and the
+		// index of that constraint, whose first column is user_id, is the
+		// one that lists a user's passkeys: no other index of user_id is
+		// needed. public_key is COSE-encoded, no secret; sign_count holds
+		// any uint32; transports are the transports' names separated by
+		// single spaces, in order ('' for none); user_handle and aaguid
+		// are '' for none; times as users keeps them, NULL for none.
+		// Nothing here logs in user_changes (migration 4): a passkey is
+		// no part of the user the verified-user cache holds (the Manager
+		// reads a user's passkeys from the store at each ceremony and
+		// each password login), so adding, using and deleting one need
+		// no process to forget the user.
+		version: 9,
+		sqlite: []string{
+			`CREATE TABLE passkeys (
+				id              BLOB NOT NULL PRIMARY KEY,
+				user_id         TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+				user_handle     BLOB NOT NULL DEFAULT x'',
+				name            TEXT NOT NULL,
+				usage           TEXT NOT NULL CHECK (usage IN ('first', 'secondary')),
+				public_key      BLOB NOT NULL,
+				sign_count      INTEGER NOT NULL DEFAULT 0 CHECK (sign_count BETWEEN 0 AND 4294967295),
+				transports      TEXT NOT NULL DEFAULT '',
+				aaguid          BLOB NOT NULL DEFAULT x'',
+				backup_eligible INTEGER NOT NULL DEFAULT 0 CHECK (backup_eligible IN (0, 1)),
+				backup_state    INTEGER NOT NULL DEFAULT 0 CHECK (backup_state IN (0, 1)),
+				user_verified   INTEGER NOT NULL DEFAULT 0 CHECK (user_verified IN (0, 1)),
+				discoverable    INTEGER NOT NULL DEFAULT 0 CHECK (discoverable IN (0, 1)),
+				created_at      TEXT,
+				last_used_at    TEXT,
+				UNIQUE (user_id, name)
+			) STRICT`,
+		},
+		postgres: []string{
+			`CREATE TABLE passkeys (
+				id              BYTEA PRIMARY KEY,
+				user_id         TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+				user_handle     BYTEA NOT NULL DEFAULT '',
+				name            TEXT NOT NULL,
+				usage           TEXT NOT NULL CHECK (usage IN ('first', 'secondary')),
+				public_key      BYTEA NOT NULL,
+				sign_count      BIGINT NOT NULL DEFAULT 0 CHECK (sign_count BETWEEN 0 AND 4294967295),
+				transports      TEXT NOT NULL DEFAULT '',
+				aaguid          BYTEA NOT NULL DEFAULT '',
+				backup_eligible BOOLEAN NOT NULL DEFAULT FALSE,
+				backup_state    BOOLEAN NOT NULL DEFAULT FALSE,
+				user_verified   BOOLEAN NOT NULL DEFAULT FALSE,
+				discoverable    BOOLEAN NOT NULL DEFAULT FALSE,
+				created_at      TIMESTAMPTZ,
+				last_used_at    TIMESTAMPTZ,
+				UNIQUE (user_id, name)
+			)`,
+		},
+	},
 }
 
 // sqliteChangeTrigger returns the SQLite trigger that logs a change of the

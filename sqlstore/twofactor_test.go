@@ -348,8 +348,8 @@ func TestTwoFactorUpgrade(t *testing.T) {
 				t.Fatal(err)
 			}
 			var version int
-			if err := db.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&version); err != nil || version != 8 || sqlstore.LatestVersion() != 8 {
-				t.Errorf("schema version after Open = %d, %v, latest %d; want 8", version, err, sqlstore.LatestVersion())
+			if err := db.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&version); err != nil || version != sqlstore.LatestVersion() {
+				t.Errorf("schema version after Open = %d, %v; want %d", version, err, sqlstore.LatestVersion())
 			}
 			_, cursor, err := s.UserChanges(ctx, "")
 			if err != nil {

@@ -1357,3 +1357,8 @@ func (m *passkeyMutant) DeletePasskey(_ context.Context, userID string, id []byt
 	}
 	return nil
 }
+
+// PasskeyUserHandle keeps no handle apart, as MemoryStore.
+func (m *passkeyMutant) PasskeyUserHandle(ctx context.Context, _ string) ([]byte, error) {
+	return nil, ctx.Err()
+}

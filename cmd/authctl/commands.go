@@ -44,6 +44,8 @@ type options struct {
 	scopes        stringList    // tokens create --scope
 	expires       time.Duration // tokens create --expires
 	prefix        string        // tokens create --prefix
+	passkey       string        // users passkeys --delete
+	deletePasskey bool          // users passkeys --delete given
 }
 
 // linkFlags defines the flags of the commands that mail a link.
@@ -115,6 +117,21 @@ var commands = []command{
 		name: "users 2fa-reset", args: "EMAIL",
 		help: "Turns the user's second factor off, for one who lost the phone and the\nrecovery codes: deletes the authenticator app's key and the recovery codes,\nso the password alone logs in until the user sets a factor up again.\nsqlstore's tables only (auth.TwoFactorStore).",
 		pos:  []string{"EMAIL"}, run: usersTwoFactorReset,
+	},
+	{
+		name: "users passkeys", args: "EMAIL [--delete NAME]",
+		help: "Lists the user's passkeys (WebAuthn credentials), oldest first: name, usage\n(first: signs in alone; secondary: a second factor after the password),\ncreated and last used (UTC), sign count, device type (multi: may be synced\nto the user's other devices; single: bound to its authenticator) and\ncredential ID (base64url). --delete NAME deletes the passkey of that name,\nfor a lost security key or phone: it signs in no more. sqlstore's tables\nonly (auth.PasskeyStore).",
+		pos:  []string{"EMAIL"},
+		flags: func(fs *flag.FlagSet, o *options) {
+			fs.Func("delete", "delete the user's passkey named `NAME` (exactly)", func(v string) error {
+				if v == "" {
+					return errors.New("want the passkey's name")
+				}
+				o.passkey, o.deletePasskey = v, true
+				return nil
+			})
+		},
+		run: usersPasskeys,
 	},
 	{
 		name: "roles add", args: "EMAIL ROLE", help: "Gives the user a role.",

@@ -17,6 +17,7 @@
 //	users send-confirmation EMAIL -base-url URL [-mail-dir DIR | -smtp HOST:PORT [-smtp-security S]]
 //	users send-reset EMAIL -base-url URL [-mail-dir DIR | -smtp HOST:PORT [-smtp-security S]]
 //	users 2fa-reset EMAIL
+//	users passkeys EMAIL [--delete NAME]
 //	roles add EMAIL ROLE
 //	roles remove EMAIL ROLE
 //	tokens revoke EMAIL
@@ -80,6 +81,13 @@
 // anew. sqlstore's tables keep second factors; a Flask-Security database
 // keeps none.
 //
+// "users passkeys" lists a user's passkeys (see [auth.PasskeyStore]): name,
+// usage, when made and last used, sign count, device type and credential
+// ID; with --delete NAME it deletes one, for a lost security key or phone,
+// and the passkey signs in no more. "users 2fa-reset" leaves passkeys
+// alone: one of usage "secondary" stays a second factor. sqlstore's tables
+// keep passkeys; a Flask-Security database keeps none.
+//
 // Every command answers -h with its usage. Errors go to the standard
 // error; the exit status is 0 on success, 1 on failure and 2 on a usage
 // error.
@@ -118,6 +126,7 @@ Commands:
   users send-confirmation EMAIL -base-url URL [-mail-dir DIR | -smtp HOST:PORT [-smtp-security S]]
   users send-reset EMAIL -base-url URL [-mail-dir DIR | -smtp HOST:PORT [-smtp-security S]]
   users 2fa-reset EMAIL
+  users passkeys EMAIL [--delete NAME]
   roles add EMAIL ROLE
   roles remove EMAIL ROLE
   tokens revoke EMAIL
@@ -147,8 +156,9 @@ sign the link with the same key, under -base-url (the server's public
 origin, as its own -base-url), and mail it as the example server does:
 -smtp with $MAIL_FROM, $SMTP_USERNAME, $SMTP_PASSWORD; -mail-dir; or stdout.
 "sessions" works on the device sessions of refresh tokens, "tokens list",
-"tokens create" and "tokens revoke-id" on personal access tokens, and
-"users 2fa-reset" on second factors (sqlstore's tables only).
+"tokens create" and "tokens revoke-id" on personal access tokens,
+"users 2fa-reset" on second factors and "users passkeys" on passkeys
+(sqlstore's tables only).
 Run "authctl COMMAND -h" for the usage of one command.
 `
 

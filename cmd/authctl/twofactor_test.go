@@ -23,7 +23,7 @@ func TestUsersTwoFactorReset(t *testing.T) {
 	runSteps(t, db, []step{
 		{name: "create", args: []string{"users", "create", "erin@example.com", "--password-stdin"}, stdin: "erin's password\n", stdout: []string{"created user 1"}},
 		{name: "create other", args: []string{"users", "create", "frank@example.com", "--password-stdin"}, stdin: "frank's password\n", stdout: []string{"created user 2"}},
-		{name: "none yet", args: []string{"users", "2fa-reset", "erin@example.com"}, stdout: []string{"erin@example.com has no second factor; nothing changed"}},
+		{name: "none yet", args: []string{"users", "2fa-reset", "erin@example.com"}, stdout: []string{"erin@example.com has no authenticator app or recovery codes; nothing changed"}},
 	})
 	ctx := context.Background()
 	s := openTestStore(t, db)
@@ -50,7 +50,7 @@ func TestUsersTwoFactorReset(t *testing.T) {
 	runSteps(t, db, []step{
 		{name: "reset", args: []string{"users", "2fa-reset", "erin@example.com"},
 			stdout: []string{"second factor of erin@example.com turned off: deleted its authenticator app and 3 recovery codes; the password alone logs in now"}},
-		{name: "again", args: []string{"users", "2fa-reset", "erin@example.com"}, stdout: []string{"erin@example.com has no second factor; nothing changed"}},
+		{name: "again", args: []string{"users", "2fa-reset", "erin@example.com"}, stdout: []string{"erin@example.com has no authenticator app or recovery codes; nothing changed"}},
 		{name: "unknown user", args: []string{"users", "2fa-reset", "nobody@example.com"}, code: 1, stderr: []string{`no user with email "nobody@example.com"`}},
 		{name: "no email", args: []string{"users", "2fa-reset"}, code: 2},
 		{name: "help", args: []string{"users", "2fa-reset", "-h"}, stdout: []string{"users 2fa-reset EMAIL", "recovery codes"}},
@@ -70,6 +70,17 @@ func TestUsersTwoFactorReset(t *testing.T) {
 	if n, _ := s.RecoveryCodesLeft(ctx, "2"); n != 3 {
 		t.Errorf("frank's recovery codes: %d, want 3", n)
 	}
+	// A passkey that is a second factor stays, and says so.
+	if err := s.AddPasskey(ctx, &auth.Passkey{ID: []byte("key of frank"), UserID: "2", UserHandle: []byte("h"), Name: "key",
+		Usage: "secondary", PublicKey: []byte("public key"), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	runSteps(t, db, []step{
+		{name: "reset with a passkey", args: []string{"users", "2fa-reset", "frank@example.com"},
+			stdout: []string{"deleted its authenticator app and 3 recovery codes; 1 passkey is still a second factor (users passkeys frank@example.com)"}},
+		{name: "again with a passkey", args: []string{"users", "2fa-reset", "frank@example.com"},
+			stdout: []string{"nothing changed; 1 passkey is still a second factor"}},
+	})
 }
 
 // TestUsersTwoFactorResetFlask: a Flask-Security database keeps no second

@@ -281,8 +281,31 @@ func usersTwoFactorReset(ctx context.Context, a *app, _ *options, args []string)
 	if err != nil {
 		return fmt.Errorf("reading the recovery codes of %s: %w", u.Email, err)
 	}
+	// Passkeys that are second factors stay: users passkeys --delete
+	// removes them.
+	secondary := 0
+	if ps, ok := s.(auth.PasskeyStore); ok {
+		list, err := ps.Passkeys(ctx, u.ID)
+		if err != nil {
+			return fmt.Errorf("reading the passkeys of %s: %w", u.Email, err)
+		}
+		for _, p := range list {
+			if p.Usage == "secondary" {
+				secondary++
+			}
+		}
+	}
+	after := "the password alone logs in now"
+	if secondary > 0 {
+		after = fmt.Sprintf("%d %s still a second factor (users passkeys %s)", secondary,
+			plural(secondary, "passkey is", "passkeys are"), u.Email)
+	}
 	if had == "" && left == 0 {
-		fmt.Fprintf(a.stdout, "%s has no second factor; nothing changed\n", u.Email)
+		fmt.Fprintf(a.stdout, "%s has no authenticator app or recovery codes; nothing changed", u.Email)
+		if secondary > 0 {
+			fmt.Fprintf(a.stdout, "; %s", after)
+		}
+		fmt.Fprintln(a.stdout)
 		return nil
 	}
 	if err := ts.DeleteTwoFactor(ctx, u.ID); err != nil {
@@ -291,7 +314,7 @@ func usersTwoFactorReset(ctx context.Context, a *app, _ *options, args []string)
 	if had == "" {
 		had = "no authenticator app"
 	}
-	fmt.Fprintf(a.stdout, "second factor of %s turned off: deleted %s and %d recovery %s; the password alone logs in now\n",
-		u.Email, had, left, plural(left, "code", "codes"))
+	fmt.Fprintf(a.stdout, "second factor of %s turned off: deleted %s and %d recovery %s; %s\n",
+		u.Email, had, left, plural(left, "code", "codes"), after)
 	return nil
 }

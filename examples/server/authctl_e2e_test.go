@@ -163,7 +163,7 @@ func TestSecretFileSameKey(t *testing.T) {
 	}
 	db := filepath.Join(dir, "auth.db")
 	env := map[string]string{"AUTH_BCRYPT_COST": "4"} // no AUTH_SECRET: the server makes the file
-	m, closeStore, err := nativeManager(context.Background(), db, auth.AccountConfig{}, func(k string) string { return env[k] }, slog.New(slog.DiscardHandler))
+	m, closeStore, err := nativeManager(context.Background(), db, "http://127.0.0.1:8080", auth.AccountConfig{}, func(k string) string { return env[k] }, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,9 +52,15 @@
 // (demoScopes). With -schema native the account page also turns on
 // two-factor authentication (codes of an authenticator app, its key shown
 // as a QR code, and recovery codes; pages_twofactor.go), after which the
-// login form asks for a code after the password. The session cookie is
-// Secure, which browsers accept on http://127.0.0.1 and http://localhost;
-// on any other plain-HTTP host set Config.Session.Insecure.
+// login form asks for a code after the password. With -schema native and
+// a site of a domain name (WebAuthn takes no IP address: run with
+// -base-url http://localhost:8080 and open that) the account page also
+// adds passkeys, which sign in alone from the login page's "Sign in with a
+// passkey" button or serve as a second factor after the password
+// (pages_passkeys.go, static/passkey.js); the log says whether they are on.
+// The session cookie is Secure, which browsers accept on http://127.0.0.1
+// and http://localhost; on any other plain-HTTP host set
+// Config.Session.Insecure.
 package main
 
 import (
@@ -143,7 +149,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		closeStore func()
 	)
 	if *schema == "native" {
-		m, closeStore, err = nativeManager(ctx, *dsn, account, getenv, logger)
+		m, closeStore, err = nativeManager(ctx, *dsn, site, account, getenv, logger)
 	} else {
 		m, closeStore, err = flaskManager(ctx, *dsn, *tokens, account, getenv, logger)
 	}
@@ -248,9 +254,10 @@ func demoScopes() map[string][]string {
 
 // nativeManager opens the store of this package's own tables, creating it
 // if needed, and seeds the demo users into it if it is empty, with the
-// account handler configured by account. The returned function closes the
-// store.
-func nativeManager(ctx context.Context, dsn string, account auth.AccountConfig, getenv func(string) string, logger *slog.Logger) (*auth.Manager, func(), error) {
+// account handler configured by account and passkeys for the site at
+// site, its origin, if it has a domain name (nativePasskeys). The
+// returned function closes the store.
+func nativeManager(ctx context.Context, dsn, site string, account auth.AccountConfig, getenv func(string) string, logger *slog.Logger) (*auth.Manager, func(), error) {
 	secret, err := signingSecret(getenv("AUTH_SECRET"), dsn, logger)
 	if err != nil {
 		return nil, nil, err
@@ -262,6 +269,9 @@ func nativeManager(ctx context.Context, dsn string, account auth.AccountConfig, 
 	cfg.Account = account
 	cfg.Refresh = nativeRefresh()
 	cfg.TwoFactor = nativeTwoFactor()
+	if cfg.Passkeys, err = nativePasskeys(site, logger); err != nil {
+		return nil, nil, err
+	}
 	if v := getenv("AUTH_BCRYPT_COST"); v != "" {
 		if cfg.Password.BcryptCost, err = strconv.Atoi(v); err != nil {
 			return nil, nil, fmt.Errorf("AUTH_BCRYPT_COST=%q: want a whole number from 4 to 31", v)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -22,12 +23,12 @@ import (
 // The browser pages: a login form and an account page behind the session.
 // The library handles POST /login and POST /logout for them.
 
-//go:embed templates/*.html static/*.css
+//go:embed templates/*.html static/*.css static/*.js
 var assets embed.FS
 
 var pages = template.Must(template.ParseFS(assets, "templates/*.html"))
 
-// staticFiles serves the style sheet.
+// staticFiles serves the style sheet and the passkey pages' script.
 var staticFiles = filesOnly(must(fs.Sub(assets, "static")))
 
 // filesOnly serves the files of fsys and 404 for anything else, directories
@@ -52,17 +53,27 @@ func must[T any](v T, err error) T {
 }
 
 // pageHeaders sets the headers of every HTML page: no caching of
-// per-user pages, and a Content-Security-Policy that allows no script at
-// all, images only as data: URIs (a two-factor setup's QR code) and forms
-// that post only to this site.
-func pageHeaders(w http.ResponseWriter) {
+// per-user pages, and a Content-Security-Policy that allows images only
+// as data: URIs (a two-factor setup's QR code), forms that post only to
+// this site, and no script, but on the pages of scriptedPages: there
+// scripts of this site's files (static/passkey.js; never inline ones) and
+// their requests to this site.
+func pageHeaders(w http.ResponseWriter, page string) {
+	csp := "default-src 'none'; style-src 'self'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	if scriptedPages[page] {
+		csp += "; script-src 'self'; connect-src 'self'"
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 }
+
+// scriptedPages are the pages whose passkey buttons need static/passkey.js
+// (pages_passkeys.go).
+var scriptedPages = map[string]bool{"login.html": true, "account.html": true}
 
 // loginPage answers GET /login, behind m.Optional(auth.Session). A client
 // that prefers application/json to text/html gets Flask-Security's JSON,
@@ -79,8 +90,13 @@ func pageHeaders(w http.ResponseWriter) {
 // second factor (its state token in an HttpOnly cookie), the page asks
 // for the app's code instead, posted to /auth/tf-validate, or with
 // recovery=1 for a recovery code, posted to /auth/mf-recovery; a refused
-// code comes back with error=code.
-func loginPage(m *auth.Manager) http.Handler {
+// code comes back with error=code. tf_methods, which the library adds,
+// names the user's second factors: with "webauthn" (and passkeys on) the
+// step offers the user's passkey, and without "authenticator" no code
+// form. With passkeys on, the password form has a "Sign in with a
+// passkey" button too (pages_passkeys.go); a passkey refused comes back
+// with error=credential.
+func loginPage(m *auth.Manager, passkeys bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Accept")
 		if accept.Quality(r, "application", "json") > accept.Quality(r, "text", "html") {
@@ -95,7 +111,10 @@ func loginPage(m *auth.Manager) http.Handler {
 			return
 		}
 		q := r.URL.Query()
-		failed := q.Get("error") != ""
+		failed, passkeyError := q.Get("error") != "", ""
+		if text, ok := loginPasskeyErrors[q.Get("error")]; ok {
+			failed, passkeyError = false, text
+		}
 		email := ""
 		if c, err := r.Cookie(emailCookie); err == nil {
 			if failed {
@@ -112,23 +131,38 @@ func loginPage(m *auth.Manager) http.Handler {
 		// invalid) asks for the password again.
 		tf, codeError := q.Get("tf") == "1", ""
 		if tf {
-			codeError, failed = loginCodeErrors[q.Get("error")], false
+			codeError, failed, passkeyError = loginCodeErrors[q.Get("error")], false, ""
 			if q.Get("error") != "" && codeError == "" {
 				codeError = loginCodeErrors["code"]
 			}
 			tf = q.Get("error") != "invalid"
 		}
+		methods := secondFactors(q.Get("tf_methods"))
+		app, key := slices.Contains(methods, methodApp), passkeys && slices.Contains(methods, methodPasskey)
+		if !app && !key { // passkeys only, but off since: nothing to ask
+			app = true
+		}
+		tfMethods := ""
+		if q.Get("tf_methods") != "" {
+			tfMethods = strings.Join(methods, ",")
+		}
 		render(w, "login.html", struct {
-			Error     bool
-			Email     string
-			Next      string // checked by the login handler before it is followed
-			CSRFToken string // the login CSRF token, for browsers that send neither Origin nor Referer
-			Info      string // after a password reset (status=reset)
-			Reauth    bool   // the login is too old for what the browser asked
-			TF        bool   // the password checked out: ask for the second factor
-			Recovery  bool   // with TF: a recovery code instead of the app's
-			CodeError string // with tf=1: why the code was refused
-		}{failed, email, q.Get("next"), m.CSRFToken(r), loginStatuses[q.Get("status")], reauth, tf, tf && q.Get("recovery") == "1", codeError})
+			Error        bool
+			Email        string
+			Next         string // checked by the login handler before it is followed
+			CSRFToken    string // the login CSRF token, for browsers that send neither Origin nor Referer
+			Info         string // after a password reset (status=reset)
+			Reauth       bool   // the login is too old for what the browser asked
+			TF           bool   // the password checked out: ask for the second factor
+			Recovery     bool   // with TF: a recovery code instead of the app's
+			CodeError    string // with tf=1: why the code was refused
+			Passkeys     bool   // passkeys are on: offer to sign in with one
+			PasskeyError string // why a passkey sign-in was refused
+			TFApp        bool   // with TF: the user has an authenticator app
+			TFPasskey    bool   // with TF: the user has a passkey
+			TFMethods    string // with TF: tf_methods, for the links between the forms
+		}{failed, email, q.Get("next"), m.CSRFToken(r), loginStatuses[q.Get("status")], reauth, tf, tf && app && q.Get("recovery") == "1", codeError,
+			passkeys, passkeyError, app, key, tfMethods})
 	})
 }
 
@@ -264,11 +298,13 @@ func (fw *forbiddenWriter) Unwrap() http.ResponseWriter { return fw.ResponseWrit
 // accountStatuses are the account page's texts of the status the
 // account handler redirects to it with.
 var accountStatuses = map[string]string{
-	"changed":       "Your password has been changed. Your other sessions and tokens have ended.",
-	"session-ended": "The session has ended: that device can no longer refresh its token. The access token it holds works until it expires, within the hour.",
-	"token-revoked": "The token has been revoked: it no longer works.",
-	"2fa-on":        "Two-factor authentication is on: logins now ask for a code of your app. Make recovery codes in case you lose it.",
-	"2fa-off":       "Two-factor authentication is off: your password alone logs you in.",
+	"changed":         "Your password has been changed. Your other sessions and tokens have ended.",
+	"session-ended":   "The session has ended: that device can no longer refresh its token. The access token it holds works until it expires, within the hour.",
+	"token-revoked":   "The token has been revoked: it no longer works.",
+	"2fa-on":          "Two-factor authentication is on: logins now ask for a code of your app. Make recovery codes in case you lose it.",
+	"2fa-off":         "Two-factor authentication is off: your password alone logs you in.",
+	"passkey-added":   "The passkey has been added.",
+	"passkey-deleted": "The passkey has been deleted: it no longer signs in.",
 }
 
 // accountErrors are the account page's texts of the error codes in its
@@ -279,6 +315,7 @@ var accountErrors = map[string]string{
 	"no-session":  "That session had ended already.",
 	"no-token":    "That token had been revoked already.",
 	"2fa-state":   "That two-factor setup has expired or is not valid. Start it again.",
+	"no-passkey":  "That passkey had been deleted already.",
 	"invalid":     commonErrors["invalid"],
 	"throttled":   commonErrors["throttled"],
 	"unavailable": commonErrors["unavailable"],
@@ -286,8 +323,8 @@ var accountErrors = map[string]string{
 
 // accountPage shows the logged-in user, links to the account forms, a
 // logout button, the user's device sessions (pages_sessions.go), personal
-// access tokens (pages_tokens.go) and second factor
-// (pages_twofactor.go), the error of a refused post
+// access tokens (pages_tokens.go), second factor (pages_twofactor.go)
+// and passkeys (pages_passkeys.go), the error of a refused post
 // (?error=csrf or origin, or a section's) and the outcome of a password
 // change, an ended session or a revoked token (?status=…). It runs behind
 // m.Require(auth.Session), so the user is in the context; account is
@@ -311,7 +348,9 @@ func renderAccount(w http.ResponseWriter, r *http.Request, m *auth.Manager, acco
 		Devices   devices
 		Tokens    tokens
 		TwoFactor twoFactorSection
-	}{u, m.CSRFToken(r), accountErrors[q.Get("error")], accountStatuses[q.Get("status")], userDevices(account, r), userTokens(account, r, form), userTwoFactor(account, r)})
+		Passkeys  passkeySection
+	}{u, m.CSRFToken(r), accountErrors[q.Get("error")], accountStatuses[q.Get("status")], userDevices(account, r), userTokens(account, r, form), userTwoFactor(account, r),
+		userPasskeys(account, r)})
 }
 
 // render executes the named page into a buffer and sends it, or a 500 if
@@ -327,7 +366,7 @@ func renderStatus(w http.ResponseWriter, status int, name string, data any) {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}
-	pageHeaders(w)
+	pageHeaders(w, name)
 	w.WriteHeader(status)
 	w.Write(buf.Bytes()) // #nosec G104 -- the client went away; nothing to do
 }

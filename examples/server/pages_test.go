@@ -302,14 +302,17 @@ func templateEscape(s string) string {
 	return r.Replace(s)
 }
 
-// TestStatic: /static/ serves the style sheet and no directory listing.
+// TestStatic: /static/ serves the style sheet and the passkey script, and
+// no directory listing.
 func TestStatic(t *testing.T) {
 	srv, _ := newTestApp(t)
 	for _, tt := range []struct {
 		path     string
 		wantCode int
+		wantType string
 	}{
-		{path: "/static/style.css", wantCode: http.StatusOK},
+		{path: "/static/style.css", wantCode: http.StatusOK, wantType: "text/css; charset=utf-8"},
+		{path: "/static/passkey.js", wantCode: http.StatusOK, wantType: "text/javascript; charset=utf-8"},
 		{path: "/static/", wantCode: http.StatusNotFound},
 		{path: "/static/missing.css", wantCode: http.StatusNotFound},
 	} {
@@ -317,6 +320,9 @@ func TestStatic(t *testing.T) {
 			resp, body := get(t, srv.URL+tt.path, browserAccept, "")
 			if resp.StatusCode != tt.wantCode {
 				t.Errorf("%d, want %d", resp.StatusCode, tt.wantCode)
+			}
+			if ct := resp.Header.Get("Content-Type"); tt.wantType != "" && ct != tt.wantType {
+				t.Errorf("Content-Type %q, want %q", ct, tt.wantType)
 			}
 			if strings.Contains(body, `<a href="style.css">`) {
 				t.Errorf("lists the directory: %s", body)

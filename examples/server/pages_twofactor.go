@@ -239,8 +239,9 @@ func disableTwoFactor(m *auth.Manager, account http.Handler) http.Handler {
 
 // loginCodeErrors are the login page's texts of the errors the second
 // step's forms come back with (tf=1).
-var loginCodeErrors = map[string]string{
+var loginCodeErrors = map[string]string{ // #nosec G101 -- texts for the user, no credentials
 	"code":        "That code is not valid. Try again.",
+	"credential":  "That passkey could not be verified. Try again.",
 	"invalid":     "This sign-in has expired or is not valid. Log in again.",
 	"throttled":   commonErrors["throttled"],
 	"unavailable": commonErrors["unavailable"],

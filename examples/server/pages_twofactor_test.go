@@ -136,7 +136,7 @@ func setUpTwoFactor(t *testing.T, base, cookie string) []byte {
 func passwordStep(t *testing.T, base string) string {
 	t.Helper()
 	resp := formPost(t, base+"/login", url.Values{"email": {"test@example.com"}, "password": {"test123"}, "next": {"/account"}}, "")
-	wantRedirect(t, "the password of a user with a second factor", resp, "/login?next=%2Faccount&tf=1")
+	wantRedirect(t, "the password of a user with a second factor", resp, "/login?next=%2Faccount&tf=1&tf_methods=authenticator")
 	cookie := cookieHeader(resp)
 	if !strings.Contains(cookie, "auth_tf=") || strings.Contains(cookie, "session") {
 		t.Fatalf("the password step set %q, want the state token's cookie alone", cookie)

@@ -15,9 +15,9 @@ var items = map[string]any{"items": map[string]string{"Key1": "Value1", "Key2": 
 func routes(m *auth.Manager) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /login", keepEmail(m.LoginHandler()))
-	mux.Handle("POST /logout", browserLogout(m.LogoutHandler()))     // a token, or the session and its CSRF token
-	mux.Handle("GET /login", m.Optional(auth.Session)(loginPage(m))) // Optional lets CSRFToken set the login CSRF cookie
+	mux.Handle("POST /logout", browserLogout(m.LogoutHandler())) // a token, or the session and its CSRF token
 	account := m.AccountHandler()
+	mux.Handle("GET /login", m.Optional(auth.Session)(loginPage(m, servesPasskeys(account)))) // Optional lets CSRFToken set the login CSRF cookie
 	mux.Handle("GET /account", m.Require(auth.Session)(accountPage(m, account)))
 	// The account page's buttons and forms: the Devices section's (end a
 	// session) and the tokens' (pages_tokens.go). A refused post goes back
@@ -31,6 +31,10 @@ func routes(m *auth.Manager) http.Handler {
 	mux.Handle("POST /account/2fa/confirm", browserForbidden(m.Require(auth.Session)(confirmTwoFactor(m, account)), toAccount))
 	mux.Handle("POST /account/2fa/recovery-codes", browserForbidden(m.Require(auth.Session)(recoveryCodes(m, account)), toAccount))
 	mux.Handle("POST /account/2fa/disable", browserForbidden(m.Require(auth.Session)(disableTwoFactor(m, account)), toAccount))
+	// The passkeys section's Delete buttons (pages_passkeys.go); its script
+	// adds passkeys through /auth/wan-register, and the login page's signs
+	// in through /auth/wan-signin.
+	mux.Handle("POST /account/passkeys/delete", browserForbidden(m.Require(auth.Session)(deletePasskey(m, account)), toAccount))
 
 	// The account lifecycle: the library's handler, and the pages whose
 	// forms post to it and where its redirects lead (pages_account.go).
