@@ -54,6 +54,13 @@ type FlaskSchema struct {
 	// create_user does; passkeys need it (see WebAuthnTable).
 	FsWebauthnUserHandle string
 
+	// The optional columns of UserTable that hold second factors:
+	// TfPrimaryMethod ("tf_primary_method"), TfTotpSecret
+	// ("tf_totp_secret") and MfRecoveryCodes ("mf_recovery_codes"). With
+	// the first two the FlaskStore reads and writes the users'
+	// authenticator apps (see [FlaskStore.TwoFactor]).
+	TfPrimaryMethod, TfTotpSecret, MfRecoveryCodes string
+
 	// The columns of RoleTable: RoleID ("id") and RoleName ("name").
 	RoleID, RoleName string
 	// The columns of RolesUsersTable: RolesUsersUserID ("user_id") and
@@ -100,7 +107,9 @@ func (s FlaskSchema) withDefaults() FlaskSchema {
 		{&s.CurrentLoginIP, "current_login_ip"}, {&s.LoginCount, "login_count"},
 		{&s.RoleID, "id"}, {&s.RoleName, "name"},
 		{&s.RolesUsersUserID, "user_id"}, {&s.RolesUsersRoleID, "role_id"},
-		{&s.FsWebauthnUserHandle, "fs_webauthn_user_handle"}, {&s.WebAuthnTable, "web_authn"},
+		{&s.FsWebauthnUserHandle, "fs_webauthn_user_handle"},
+		{&s.TfPrimaryMethod, "tf_primary_method"}, {&s.TfTotpSecret, "tf_totp_secret"},
+		{&s.MfRecoveryCodes, "mf_recovery_codes"}, {&s.WebAuthnTable, "web_authn"},
 		{&s.WebAuthnCredentialID, "credential_id"}, {&s.WebAuthnPublicKey, "public_key"},
 		{&s.WebAuthnSignCount, "sign_count"}, {&s.WebAuthnTransports, "transports"},
 		{&s.WebAuthnBackupState, "backup_state"}, {&s.WebAuthnDeviceType, "device_type"},
@@ -149,8 +158,11 @@ type FlaskStore struct {
 	idSeq string
 	// wan is the WebAuthn table, nil when the database has none.
 	wan *flaskWebAuthn
-	now func() time.Time
-	log *slog.Logger
+	// counters are the TOTP counters accepted in this process (see
+	// UseTOTPCounter).
+	counters flaskCounters
+	now      func() time.Time
+	log      *slog.Logger
 }
 
 // The FlaskStore's interfaces, checked at compile time.
@@ -177,6 +189,7 @@ type flaskColumns struct {
 	confirmedAt, lastAt, curAt, lastIP, curIP    flaskColumn
 	loginCount                                   flaskColumn
 	updateDatetime, webauthnHandle               flaskColumn // Flask-Security's own bookkeeping, when present
+	tfMethod, tfSecret, recoveryCodes            flaskColumn // second factors, when present
 	roleID, roleName, linkUser, linkRole         string      // quoted
 	// uniq is the column of User.Uniquifier: tokUniq if present, else fsUniq.
 	uniq flaskColumn
@@ -301,6 +314,9 @@ func (s *FlaskStore) inspect(ctx context.Context, sc FlaskSchema) error {
 			{"LoginCount", sc.LoginCount, &c.loginCount, false},
 			{"", "update_datetime", &c.updateDatetime, false},
 			{"FsWebauthnUserHandle", sc.FsWebauthnUserHandle, &c.webauthnHandle, false},
+			{"TfPrimaryMethod", sc.TfPrimaryMethod, &c.tfMethod, false},
+			{"TfTotpSecret", sc.TfTotpSecret, &c.tfSecret, false},
+			{"MfRecoveryCodes", sc.MfRecoveryCodes, &c.recoveryCodes, false},
 		}},
 		{field: "RoleTable", name: sc.RoleTable, dst: &c.roles, cols: []want{
 			{"RoleID", sc.RoleID, &roleID, true}, {"RoleName", sc.RoleName, &roleName, true},
