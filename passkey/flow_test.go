@@ -35,7 +35,7 @@ type fixture struct {
 	login   http.Handler
 }
 
-func newFixture(t *testing.T, change func(*auth.Config)) *fixture {
+func newFixture(t testing.TB, change func(*auth.Config)) *fixture {
 	t.Helper()
 	rp, err := passkey.New(passkey.Config{RPID: rpID, RPName: "Example", Origins: []string{origin}})
 	if err != nil {
@@ -71,7 +71,7 @@ func newFixture(t *testing.T, change func(*auth.Config)) *fixture {
 var fixtureKey = bytes.Repeat([]byte("k"), 32)
 
 // manager returns another Manager over f's store, key and relying party.
-func (f *fixture) manager(t *testing.T, change func(*auth.Config)) *auth.Manager {
+func (f *fixture) manager(t testing.TB, change func(*auth.Config)) *auth.Manager {
 	t.Helper()
 	cfg := auth.Config{Passkeys: f.rp, Logger: discard(), AuditLogger: discard()}
 	if change != nil {
@@ -86,7 +86,7 @@ func (f *fixture) manager(t *testing.T, change func(*auth.Config)) *auth.Manager
 
 // post posts body as JSON to h, with the token if not "", and returns the
 // status and the envelope's response.
-func post(t *testing.T, h http.Handler, path, token string, body any) (int, map[string]any) {
+func post(t testing.TB, h http.Handler, path, token string, body any) (int, map[string]any) {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	r := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(b))
@@ -106,7 +106,7 @@ func post(t *testing.T, h http.Handler, path, token string, body any) (int, map[
 }
 
 // get sends GET path to h with the token.
-func get(t *testing.T, h http.Handler, path, token string) (int, map[string]any) {
+func get(t testing.TB, h http.Handler, path, token string) (int, map[string]any) {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodGet, path, nil)
 	r.Header.Set("Authentication-Token", token)
@@ -122,13 +122,13 @@ func get(t *testing.T, h http.Handler, path, token string) (int, map[string]any)
 }
 
 // passwordLogin logs email in with the password and returns the answer.
-func (f *fixture) passwordLogin(t *testing.T, email string) (int, map[string]any) {
+func (f *fixture) passwordLogin(t testing.TB, email string) (int, map[string]any) {
 	t.Helper()
 	return post(t, f.login, "/login", "", map[string]string{"email": email, "password": "correct horse"})
 }
 
 // token logs email in with the password and returns its token.
-func (f *fixture) token(t *testing.T, email string) string {
+func (f *fixture) token(t testing.TB, email string) string {
 	t.Helper()
 	code, resp := f.passwordLogin(t, email)
 	user, _ := resp["user"].(map[string]any)
@@ -139,7 +139,7 @@ func (f *fixture) token(t *testing.T, email string) string {
 	return tok
 }
 
-func optionsOf(t *testing.T, resp map[string]any) (json.RawMessage, string) {
+func optionsOf(t testing.TB, resp map[string]any) (json.RawMessage, string) {
 	t.Helper()
 	o, _ := json.Marshal(resp["credential_options"])
 	state, _ := resp["wan_state"].(string)
@@ -150,7 +150,7 @@ func optionsOf(t *testing.T, resp map[string]any) (json.RawMessage, string) {
 }
 
 // register registers a's credential for the user whose token is tok.
-func (f *fixture) register(t *testing.T, tok string, a *authenticator, name, usage string) (int, map[string]any) {
+func (f *fixture) register(t testing.TB, tok string, a *authenticator, name, usage string) (int, map[string]any) {
 	t.Helper()
 	code, resp := post(t, f.account, "/wan-register", tok, map[string]string{"name": name, "usage": usage})
 	if code != http.StatusOK {
@@ -160,7 +160,7 @@ func (f *fixture) register(t *testing.T, tok string, a *authenticator, name, usa
 	return post(t, f.account, "/wan-register/"+state, tok, map[string]string{"credential": a.create(t, o)})
 }
 
-func (f *fixture) mustRegister(t *testing.T, tok string, a *authenticator, name, usage string) {
+func (f *fixture) mustRegister(t testing.TB, tok string, a *authenticator, name, usage string) {
 	t.Helper()
 	if code, resp := f.register(t, tok, a, name, usage); code != http.StatusOK {
 		t.Fatalf("registration of %q: %d %v", name, code, resp)
@@ -169,7 +169,7 @@ func (f *fixture) mustRegister(t *testing.T, tok string, a *authenticator, name,
 
 // beginSignIn begins a sign-in, the second step of a password login if
 // tfState is not "", and returns the options and the state.
-func (f *fixture) beginSignIn(t *testing.T, tfState string) (json.RawMessage, string) {
+func (f *fixture) beginSignIn(t testing.TB, tfState string) (json.RawMessage, string) {
 	t.Helper()
 	body := map[string]string{}
 	if tfState != "" {
@@ -186,7 +186,7 @@ func (f *fixture) beginSignIn(t *testing.T, tfState string) (json.RawMessage, st
 }
 
 // signIn signs in with a, as the second step if tfState is not "".
-func (f *fixture) signIn(t *testing.T, a *authenticator, tfState string) (int, map[string]any) {
+func (f *fixture) signIn(t testing.TB, a *authenticator, tfState string) (int, map[string]any) {
 	t.Helper()
 	o, state := f.beginSignIn(t, tfState)
 	return post(t, f.account, "/wan-signin/"+state, "", map[string]string{"credential": a.get(t, o)})
@@ -194,7 +194,7 @@ func (f *fixture) signIn(t *testing.T, a *authenticator, tfState string) (int, m
 
 // signInToken signs in with a (see signIn) and returns the login token,
 // failing t without one.
-func (f *fixture) signInToken(t *testing.T, a *authenticator, tfState string) string {
+func (f *fixture) signInToken(t testing.TB, a *authenticator, tfState string) string {
 	t.Helper()
 	code, resp := f.signIn(t, a, tfState)
 	return tokenOfAnswer(t, code, resp)
@@ -202,7 +202,7 @@ func (f *fixture) signInToken(t *testing.T, a *authenticator, tfState string) st
 
 // signInWith logs the owner of a's secondary passkey in: password, then
 // the passkey.
-func (f *fixture) signInWith(t *testing.T, a *authenticator) string {
+func (f *fixture) signInWith(t testing.TB, a *authenticator) string {
 	t.Helper()
 	_, resp := f.passwordLogin(t, "alice@example.com")
 	tfState, _ := resp["tf_state_token"].(string)
@@ -210,7 +210,7 @@ func (f *fixture) signInWith(t *testing.T, a *authenticator) string {
 }
 
 // tokenOfAnswer returns the login token of a login's answer.
-func tokenOfAnswer(t *testing.T, code int, resp map[string]any) string {
+func tokenOfAnswer(t testing.TB, code int, resp map[string]any) string {
 	t.Helper()
 	user, _ := resp["user"].(map[string]any)
 	tok, _ := user["authentication_token"].(string)

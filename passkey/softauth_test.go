@@ -35,7 +35,7 @@ type authenticator struct {
 	transports []string
 }
 
-func newAuthenticator(t *testing.T, origin, rpID string) *authenticator {
+func newAuthenticator(t testing.TB, origin, rpID string) *authenticator {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -56,7 +56,7 @@ type options struct {
 	} `json:"user"`
 }
 
-func (a *authenticator) clientData(t *testing.T, typ string, rawOptions json.RawMessage) []byte {
+func (a *authenticator) clientData(t testing.TB, typ string, rawOptions json.RawMessage) []byte {
 	t.Helper()
 	var o options
 	if err := json.Unmarshal(rawOptions, &o); err != nil {
@@ -68,7 +68,7 @@ func (a *authenticator) clientData(t *testing.T, typ string, rawOptions json.Raw
 
 // authData is the authenticator data: the RP ID hash, the flags, the
 // counter, and attested credential data when attested.
-func (a *authenticator) authData(t *testing.T, attested bool) []byte {
+func (a *authenticator) authData(t testing.TB, attested bool) []byte {
 	t.Helper()
 	h := sha256.Sum256([]byte(a.rpID))
 	flags := byte(0x01) // UP
@@ -102,7 +102,7 @@ func (a *authenticator) authData(t *testing.T, attested bool) []byte {
 }
 
 // create answers navigator.credentials.create with the options.
-func (a *authenticator) create(t *testing.T, rawOptions json.RawMessage) string {
+func (a *authenticator) create(t testing.TB, rawOptions json.RawMessage) string {
 	t.Helper()
 	var o options
 	_ = json.Unmarshal(rawOptions, &o)
@@ -133,7 +133,7 @@ func (a *authenticator) create(t *testing.T, rawOptions json.RawMessage) string 
 }
 
 // get answers navigator.credentials.get with the options.
-func (a *authenticator) get(t *testing.T, rawOptions json.RawMessage) string {
+func (a *authenticator) get(t testing.TB, rawOptions json.RawMessage) string {
 	t.Helper()
 	a.count += a.step
 	cd := a.clientData(t, "webauthn.get", rawOptions)
