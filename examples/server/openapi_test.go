@@ -552,3 +552,24 @@ func TestOpenAPIValidatorRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenAPIReport checks the end-of-suite check: an operation no test
+// exercised, and a library route the document lacks, are reported.
+func TestOpenAPIReport(t *testing.T) {
+	var v validator
+	if err := v.load(); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if n := v.report(&out, true); n != len(libraryOperations) {
+		t.Errorf("a suite that exercised nothing: %d problems, want %d:\n%s", n, len(libraryOperations), &out)
+	}
+	if n := v.report(io.Discard, false); n != 0 {
+		t.Errorf("a partial suite that exercised nothing: %d problems, want 0", n)
+	}
+	v.doc.Paths.Delete("/auth/verify")
+	out.Reset()
+	if n := v.report(&out, false); n != 1 || !strings.Contains(out.String(), "POST /auth/verify: a library route the document lacks") {
+		t.Errorf("a document without /auth/verify: %d problems:\n%s", n, &out)
+	}
+}
