@@ -1,8 +1,9 @@
 // Package sqlstore keeps the users of package auth in an SQL database, through
 // database/sql, on SQLite or PostgreSQL. A [Store] implements
 // [auth.UserStore], [auth.UserUpdater] and [auth.UserAdmin]; a
-// [FlaskStore] does the same over an existing Flask-Security database
-// (see the last section).
+// [FlaskStore] does the same over an existing Flask-Security database,
+// and a [FlaskPasskeyStore] keeps its WebAuthn credentials too (see the
+// last two sections).
 //
 // The package imports no database driver; the program that uses it does,
 // and hands [Open] a *sql.DB together with the [Dialect] of the database:
@@ -242,8 +243,8 @@
 //   - The trackable fields are the columns of the same names, naive UTC
 //     times as SQLAlchemy keeps them.
 //
-// Other columns (username, the two-factor and WebAuthn ones, …) are left
-// alone, except that CreateUser fills fs_uniquifier and
+// Other columns (username, the two-factor ones, …) are left alone, except
+// that CreateUser fills fs_uniquifier and
 // fs_webauthn_user_handle with fresh values as Flask-Security's
 // create_user does, and an update that changes the row sets
 // update_datetime.
@@ -278,10 +279,88 @@
 // application's own inserts do not collide with it.
 //
 // A FlaskStore is not an [auth.SessionStore], an
-// [auth.PersonalTokenStore], an [auth.TwoFactorStore] nor an
-// [auth.PasskeyStore]: Flask-Security's schema has no table for device
-// sessions or personal access tokens, its two-factor columns and its
-// WebAuthn credentials are its own, and the FlaskStore adds no tables, so
-// a Manager over it serves plain tokens, without refresh tokens, personal
-// access tokens, second factors or passkeys.
+// [auth.PersonalTokenStore] nor an [auth.TwoFactorStore]: Flask-Security's
+// schema has no table for device sessions or personal access tokens, the
+// FlaskStore adds no tables, and it does not read the application's
+// authenticator-app keys (tf_totp_secret) or recovery codes
+// (mf_recovery_codes; MIGRATING_FROM_FLASK.md says why), so a Manager
+// over it serves tokens without refresh tokens, personal access tokens or
+// second factors other than passkeys. Nor is it an [auth.PasskeyStore]:
+// its [FlaskPasskeyStore] is, over the WebAuthn table (below).
+//
+// # Flask-Security's WebAuthn credentials
+//
+// If the database has the table of the application's WebAuthn model
+// (web_authn, the table Flask-SQLAlchemy 3 derives from a model class
+// named WebAuthn, with fsqla_v3's FsWebAuthnMixin; FlaskSchema names
+// another table or other columns), [OpenFlaskSecurity] finds it and
+// [FlaskStore.WithPasskeys] returns the store as a [FlaskPasskeyStore],
+// an [auth.PasskeyStore], which a Manager with auth.Config.Passkeys takes
+// in place of the FlaskStore; passkeys registered on either side then
+// sign in on both. Without the table WithPasskeys fails, and auth.New
+// refuses Config.Passkeys over the FlaskStore, which has no passkey
+// methods. The table and the user table's fs_webauthn_user_handle, which
+// the WebAuthn table needs beside it, are used as they are. A row maps
+// onto an [auth.Passkey] so:
+//
+//   - ID is credential_id (Flask-Security's find_webauthn looks it up by
+//     it); UserID is user_id in decimal, the owner's ID as the FlaskStore
+//     gives it; Name is name, Usage usage ("first" or "secondary", the two
+//     Flask-Security knows), PublicKey public_key (COSE), SignCount
+//     sign_count (NULL reads as 0).
+//   - UserHandle is the owner's fs_webauthn_user_handle as its UTF-8
+//     bytes, which Flask-Security gives the browser (handle.encode()) and
+//     compares an authenticator's user handle with: one handle a user,
+//     kept in the user's row, not the credential's, and NULL or empty
+//     reads as nil. The Manager's new handles are 64 hex digits, which
+//     the String(64) column holds; a handle that is not text (valid UTF-8
+//     without NUL, at most 64 bytes) is refused.
+//   - Transports are transports, Flask-Security's AsaList: the names
+//     separated by commas, in order.
+//   - BackupEligible is device_type = "multi_device" (Flask-Security
+//     writes "single_device" otherwise); BackupState is backup_state.
+//   - Discoverable is credProps.rk of extensions, the JSON of the
+//     browser's client extension results at registration; false when it
+//     says nothing, is NULL or is not JSON.
+//   - CreatedAt is create_datetime. LastUsedAt is lastuse_datetime, except
+//     that a lastuse_datetime equal to create_datetime reads as never
+//     used, the zero time: the column is NOT NULL, and AddPasskey writes a
+//     passkey never used so. Flask-Security's create_webauthn writes the
+//     registration time there (Python's clock, while create_datetime is
+//     the database's now(), a moment later and on SQLite to the second),
+//     so a passkey it registered reads as last used at its registration,
+//     and a sign-in ceremony begun before that is refused. A use at the
+//     very microsecond of the creation is written a microsecond later, so
+//     that it does not read as never used. A zero CreatedAt, in a NOT
+//     NULL column too, is written as 0001-01-01 00:00:00, which reads
+//     back as the zero time. Times are naive UTC, as the user table's; on
+//     PostgreSQL create_datetime written by Flask-Security's default is
+//     in the server's TimeZone, read as UTC like every naive time.
+//   - AAGUID and UserVerified have no columns: they read as nil and false
+//     and are not written. Package passkey needs neither at sign-in: user
+//     verification is checked on each assertion, and the AAGUID only by a
+//     metadata service, which it does not use.
+//
+// [FlaskPasskeyStore.AddPasskey] writes a row as create_webauthn does:
+// device_type from BackupEligible, extensions {"credProps":{"rk":true}}
+// or {"credProps":{"rk":false}} as a browser reports them, the
+// transports, the times. If the owner's fs_webauthn_user_handle is NULL
+// (a user made before the application had WebAuthn; Flask-Security's
+// create_user gives new users one, as CreateUser does, and its
+// /wan-register sets a missing one), the same transaction sets it to the
+// passkey's handle; a passkey whose handle differs from the one set is
+// refused, since Flask-Security checks every sign-in against that. Names
+// are unique per user in Flask-Security's code only, so AddPasskey checks
+// them in its transaction, which holds the owner's row lock on PostgreSQL
+// (SQLite's write lock on SQLite); the application's own inserts are not
+// serialized with that check. Credential IDs carry a unique index as well.
+// [FlaskPasskeyStore.UsePasskey] is one UPDATE with the credential ID,
+// the owner, since and the count in its WHERE, writing sign_count,
+// backup_state and lastuse_datetime (Flask-Security's sign-in also
+// rewrites device_type; the Manager does not change it).
+// [FlaskPasskeyStore.DeletePasskey] deletes the row and leaves the user's
+// handle, as Flask-Security's delete_webauthn does. sign_count is
+// Flask-Security's Integer, on PostgreSQL an integer, which holds counts
+// up to 2^31-1: AddPasskey and UsePasskey refuse a greater count with an
+// error (a bigint column holds every count, as SQLite's integers do).
 package sqlstore

@@ -48,11 +48,44 @@ type FlaskSchema struct {
 	FsTokenUniquifier, ConfirmedAt                                       string
 	LastLoginAt, CurrentLoginAt, LastLoginIP, CurrentLoginIP, LoginCount string
 
+	// FsWebauthnUserHandle is the optional column of UserTable that holds
+	// the user's WebAuthn user handle. Default "fs_webauthn_user_handle".
+	// CreateUser fills it with a fresh value, as Flask-Security's
+	// create_user does; passkeys need it (see WebAuthnTable).
+	FsWebauthnUserHandle string
+
+	// The optional columns of UserTable that hold second factors:
+	// TfPrimaryMethod ("tf_primary_method"), TfTotpSecret
+	// ("tf_totp_secret") and MfRecoveryCodes ("mf_recovery_codes"). With
+	// the first two the FlaskStore reads and writes the users'
+	// authenticator apps (see [FlaskStore.TwoFactor]).
+	TfPrimaryMethod, TfTotpSecret, MfRecoveryCodes string
+
 	// The columns of RoleTable: RoleID ("id") and RoleName ("name").
 	RoleID, RoleName string
 	// The columns of RolesUsersTable: RolesUsersUserID ("user_id") and
 	// RolesUsersRoleID ("role_id").
 	RolesUsersUserID, RolesUsersRoleID string
+
+	// WebAuthnTable holds the WebAuthn credentials of the application's
+	// WebAuthn model (fsqla_v3's FsWebAuthnMixin). Default "web_authn",
+	// the table Flask-SQLAlchemy 3 names a model class WebAuthn after
+	// (FsModels.set_db_info's webauthn_table_name names no table in
+	// Flask-Security 5.1.2: the model's class name does). It
+	// is optional: if the database has no table of the default name,
+	// [FlaskStore.WithPasskeys] fails; a name set here must exist. With
+	// it, UserTable must have the column FsWebauthnUserHandle.
+	WebAuthnTable string
+	// The columns of WebAuthnTable, all required when the table exists,
+	// each defaulting to its field's name in FsWebAuthnMixin:
+	// "credential_id", "public_key", "sign_count", "transports",
+	// "backup_state", "device_type", "extensions", "create_datetime",
+	// "lastuse_datetime", "name", "usage" and "user_id" (which refers to
+	// UserTable's ID).
+	WebAuthnCredentialID, WebAuthnPublicKey, WebAuthnSignCount, WebAuthnTransports string
+	WebAuthnBackupState, WebAuthnDeviceType, WebAuthnExtensions                    string
+	WebAuthnCreateDatetime, WebAuthnLastuseDatetime                                string
+	WebAuthnName, WebAuthnUsage, WebAuthnUserID                                    string
 
 	// Logger receives warnings about the data, such as a login that names
 	// an email several users hold in different cases. Default
@@ -74,6 +107,15 @@ func (s FlaskSchema) withDefaults() FlaskSchema {
 		{&s.CurrentLoginIP, "current_login_ip"}, {&s.LoginCount, "login_count"},
 		{&s.RoleID, "id"}, {&s.RoleName, "name"},
 		{&s.RolesUsersUserID, "user_id"}, {&s.RolesUsersRoleID, "role_id"},
+		{&s.FsWebauthnUserHandle, "fs_webauthn_user_handle"},
+		{&s.TfPrimaryMethod, "tf_primary_method"}, {&s.TfTotpSecret, "tf_totp_secret"},
+		{&s.MfRecoveryCodes, "mf_recovery_codes"}, {&s.WebAuthnTable, "web_authn"},
+		{&s.WebAuthnCredentialID, "credential_id"}, {&s.WebAuthnPublicKey, "public_key"},
+		{&s.WebAuthnSignCount, "sign_count"}, {&s.WebAuthnTransports, "transports"},
+		{&s.WebAuthnBackupState, "backup_state"}, {&s.WebAuthnDeviceType, "device_type"},
+		{&s.WebAuthnExtensions, "extensions"}, {&s.WebAuthnCreateDatetime, "create_datetime"},
+		{&s.WebAuthnLastuseDatetime, "lastuse_datetime"}, {&s.WebAuthnName, "name"},
+		{&s.WebAuthnUsage, "usage"}, {&s.WebAuthnUserID, "user_id"},
 	} {
 		if *f.p == "" {
 			*f.p = f.def
@@ -90,12 +132,19 @@ func (s FlaskSchema) withDefaults() FlaskSchema {
 // accept the application's tokens, and
 // [github.com/authkit/auth/flask.FsUniquifierLookup], so the
 // [github.com/authkit/auth/flask.Links] made over it read and make the
-// links the application mails. It does not implement [auth.SessionStore]
-// or [auth.PersonalTokenStore]: Flask-Security's schema has no table for
-// device sessions or personal access tokens. It
-// is safe for concurrent use, also alongside the Flask application. Make
-// one with [OpenFlaskSecurity]; the package documentation tells how
-// Flask-Security's fields become a [auth.User].
+// links the application mails. If the database has the table of the
+// application's WebAuthn model (FlaskSchema.WebAuthnTable),
+// [FlaskStore.WithPasskeys] returns it as a [FlaskPasskeyStore], which is
+// an [auth.PasskeyStore] too, so that the passkeys registered on either
+// side sign in on both; the FlaskStore itself is none, so that a Manager
+// given passkeys over a database without the table fails at [auth.New].
+// It does not implement [auth.SessionStore], [auth.PersonalTokenStore] or
+// [auth.TwoFactorStore]: Flask-Security's schema has no table for device
+// sessions or personal access tokens, and its own two-factor columns are
+// not read (see the package documentation). It is safe for concurrent
+// use, also alongside the Flask application. Make one with
+// [OpenFlaskSecurity]; the package documentation tells how
+// Flask-Security's fields become a [auth.User] and an [auth.Passkey].
 type FlaskStore struct {
 	tx     txRunner
 	cols   flaskColumns
@@ -107,8 +156,13 @@ type FlaskStore struct {
 	blockers []string
 	// idSeq is the PostgreSQL sequence of the ID column, "" for none.
 	idSeq string
-	now   func() time.Time
-	log   *slog.Logger
+	// wan is the WebAuthn table, nil when the database has none.
+	wan *flaskWebAuthn
+	// counters are the TOTP counters accepted in this process (see
+	// UseTOTPCounter).
+	counters flaskCounters
+	now      func() time.Time
+	log      *slog.Logger
 }
 
 // The FlaskStore's interfaces, checked at compile time.
@@ -135,6 +189,7 @@ type flaskColumns struct {
 	confirmedAt, lastAt, curAt, lastIP, curIP    flaskColumn
 	loginCount                                   flaskColumn
 	updateDatetime, webauthnHandle               flaskColumn // Flask-Security's own bookkeeping, when present
+	tfMethod, tfSecret, recoveryCodes            flaskColumn // second factors, when present
 	roleID, roleName, linkUser, linkRole         string      // quoted
 	// uniq is the column of User.Uniquifier: tokUniq if present, else fsUniq.
 	uniq flaskColumn
@@ -145,8 +200,10 @@ type flaskColumns struct {
 // defaults), and returns a store over them. It changes nothing in the
 // database. The user table must have the columns id, email, password,
 // active and fs_uniquifier (as named by schema); the role and link tables
-// theirs. An unreachable database, or a missing table or required column,
-// gives an error that names what is missing.
+// theirs; the WebAuthn table, if there is one, all of its columns, and then
+// the user table fs_webauthn_user_handle too. An unreachable database, or
+// a missing table or required column, gives an error that names what is
+// missing.
 func OpenFlaskSecurity(ctx context.Context, db *sql.DB, dialect Dialect, schema FlaskSchema) (*FlaskStore, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: nil *sql.DB")
@@ -171,6 +228,9 @@ func OpenFlaskSecurity(ctx context.Context, db *sql.DB, dialect Dialect, schema 
 		s.log = slog.Default()
 	}
 	if err := s.inspect(ctx, schema.withDefaults()); err != nil {
+		return nil, err
+	}
+	if err := s.inspectWebAuthn(ctx, schema.withDefaults(), schema.WebAuthnTable != ""); err != nil {
 		return nil, err
 	}
 	s.q = newFlaskQueries(dialect, s.cols)
@@ -253,7 +313,10 @@ func (s *FlaskStore) inspect(ctx context.Context, sc FlaskSchema) error {
 			{"LastLoginIP", sc.LastLoginIP, &c.lastIP, false}, {"CurrentLoginIP", sc.CurrentLoginIP, &c.curIP, false},
 			{"LoginCount", sc.LoginCount, &c.loginCount, false},
 			{"", "update_datetime", &c.updateDatetime, false},
-			{"", "fs_webauthn_user_handle", &c.webauthnHandle, false},
+			{"FsWebauthnUserHandle", sc.FsWebauthnUserHandle, &c.webauthnHandle, false},
+			{"TfPrimaryMethod", sc.TfPrimaryMethod, &c.tfMethod, false},
+			{"TfTotpSecret", sc.TfTotpSecret, &c.tfSecret, false},
+			{"MfRecoveryCodes", sc.MfRecoveryCodes, &c.recoveryCodes, false},
 		}},
 		{field: "RoleTable", name: sc.RoleTable, dst: &c.roles, cols: []want{
 			{"RoleID", sc.RoleID, &roleID, true}, {"RoleName", sc.RoleName, &roleName, true},

@@ -31,11 +31,29 @@ type flaskVariant struct {
 	name string
 	// token: the table has the optional fs_token_uniquifier column.
 	token bool
+	// webauthn: the app has a WebAuthn model, whose table is web_authn.
+	webauthn bool
 }
 
 var flaskVariants = []flaskVariant{
 	{name: "fsqla_v3"},
 	{name: "fs_token_uniquifier", token: true},
+	{name: "webauthn", webauthn: true},
+}
+
+// flaskWebAuthnVariant is the variant with a WebAuthn model.
+var flaskWebAuthnVariant = flaskVariants[2]
+
+// args returns the script's options that make the variant's tables.
+func (v flaskVariant) args() []string {
+	var args []string
+	if v.token {
+		args = append(args, "--token-uniquifier")
+	}
+	if v.webauthn {
+		args = append(args, "--webauthn")
+	}
+	return args
 }
 
 // ddl returns the CREATE statements the Flask app's create_all runs on
@@ -49,6 +67,9 @@ func (v flaskVariant) ddl(tb testing.TB, b backend) []string {
 	}
 	if v.token {
 		name += "_token"
+	}
+	if v.webauthn {
+		name += "_webauthn"
 	}
 	raw, err := os.ReadFile(filepath.Join("..", "testdata", "flask", name+".sql"))
 	if err != nil {
@@ -395,10 +416,12 @@ func TestFlaskSchemaFiles(t *testing.T) {
 	for _, dialect := range []string{"sqlite", "postgresql"} {
 		for _, v := range flaskVariants {
 			name := "schema_" + dialect
-			args := []string{"ddl", "--dialect", dialect}
+			args := append([]string{"ddl", "--dialect", dialect}, v.args()...)
 			if v.token {
 				name += "_token"
-				args = append(args, "--token-uniquifier")
+			}
+			if v.webauthn {
+				name += "_webauthn"
 			}
 			path := filepath.Join("..", "testdata", "flask", name+".sql")
 			want, err := os.ReadFile(path)
@@ -450,10 +473,7 @@ func TestFlaskRealApp(t *testing.T) {
 					where = []string{"--db", postgresDSN(t), "--pg-schema", searchPathOf(t, dsn)}
 				}
 				env := []string{"SECRET_KEY=flask app secret key", "SECURITY_PASSWORD_SALT=flask app password salt"}
-				args := append([]string{"create"}, where...)
-				if v.token {
-					args = append(args, "--token-uniquifier")
-				}
+				args := append(append([]string{"create"}, where...), v.args()...)
 				var created struct{ Users []flaskUser }
 				if err := json.Unmarshal(runFlaskScript(t, py, env, args...), &created); err != nil {
 					t.Fatal(err)

@@ -115,12 +115,12 @@ var commands = []command{
 	},
 	{
 		name: "users 2fa-reset", args: "EMAIL",
-		help: "Turns the user's second factor off, for one who lost the phone and the\nrecovery codes: deletes the authenticator app's key and the recovery codes,\nso the password alone logs in until the user sets a factor up again.\nsqlstore's tables only (auth.TwoFactorStore).",
+		help: "Turns the user's second factor off, for one who lost the phone and the\nrecovery codes: deletes the authenticator app's key and the recovery codes,\nso the password alone logs in until the user sets a factor up again.\nsqlstore's tables, or a Flask-Security database's tf_ columns.",
 		pos:  []string{"EMAIL"}, run: usersTwoFactorReset,
 	},
 	{
 		name: "users passkeys", args: "EMAIL [--delete NAME]",
-		help: "Lists the user's passkeys (WebAuthn credentials), oldest first: name, usage\n(first: signs in alone; secondary: a second factor after the password),\ncreated and last used (UTC), sign count, device type (multi: may be synced\nto the user's other devices; single: bound to its authenticator) and\ncredential ID (base64url). --delete NAME deletes the passkey of that name,\nfor a lost security key or phone: it signs in no more. sqlstore's tables\nonly (auth.PasskeyStore).",
+		help: "Lists the user's passkeys (WebAuthn credentials), oldest first: name, usage\n(first: signs in alone; secondary: a second factor after the password),\ncreated and last used (UTC), sign count, device type (multi: may be synced\nto the user's other devices; single: bound to its authenticator) and\ncredential ID (base64url). --delete NAME deletes the passkey of that name,\nfor a lost security key or phone: it signs in no more. sqlstore's tables,\nor a Flask-Security database's WebAuthn table.",
 		pos:  []string{"EMAIL"},
 		flags: func(fs *flag.FlagSet, o *options) {
 			fs.Func("delete", "delete the user's passkey named `NAME` (exactly)", func(v string) error {

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/authkit/auth"
+	"github.com/authkit/auth/sqlstore"
 )
 
 // usersPasskeys lists the user's passkeys, or with --delete NAME deletes
@@ -21,8 +22,12 @@ func usersPasskeys(ctx context.Context, a *app, o *options, args []string) error
 	}
 	defer done()
 	ps, ok := s.(auth.PasskeyStore)
-	if !ok && a.flask {
-		return errors.New("the Flask-Security database keeps no passkeys (they need sqlstore's own tables)")
+	if fs, isFlask := s.(*sqlstore.FlaskStore); isFlask {
+		fps, err := fs.WithPasskeys()
+		if err != nil {
+			return errors.New("the Flask-Security database keeps no passkeys: it has no WebAuthn table (its app has no WebAuthn model)")
+		}
+		ps, ok = fps, true
 	}
 	if !ok {
 		return fmt.Errorf("the store of %s keeps no passkeys (it is no auth.PasskeyStore)", a.dsn)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"path/filepath"
@@ -102,10 +103,39 @@ func TestUsersPasskeysFlask(t *testing.T) {
 	db := flaskTestDB(t)
 	before := tablesOf(t, db)
 	runSteps(t, db, []step{
-		{name: "list", args: []string{"users", "passkeys", "alice@example.com"}, code: 1, stderr: []string{"the Flask-Security database keeps no passkeys"}},
+		{name: "list", args: []string{"users", "passkeys", "alice@example.com"}, code: 1, stderr: []string{"the Flask-Security database keeps no passkeys: it has no WebAuthn table"}},
 		{name: "delete", args: []string{"users", "passkeys", "alice@example.com", "--delete", "phone"}, code: 1, stderr: []string{"the Flask-Security database keeps no passkeys"}},
 	})
 	if after := tablesOf(t, db); strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Errorf("tables before %v, after %v", before, after)
 	}
+}
+
+// TestUsersPasskeysFlaskWebAuthn: over a Flask-Security database with a
+// WebAuthn model, the command lists and deletes its rows.
+func TestUsersPasskeysFlaskWebAuthn(t *testing.T) {
+	db := flaskTestDBOf(t, "schema_sqlite_webauthn.sql")
+	runSteps(t, db, []step{
+		{name: "none", args: []string{"users", "passkeys", "alice@example.com"}, stdout: []string{"no passkeys of alice@example.com"}},
+	})
+	conn, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Exec(`UPDATE user SET fs_webauthn_user_handle = 'abc123' WHERE email = 'alice@example.com'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(`INSERT INTO web_authn (credential_id, public_key, sign_count, transports, backup_state, device_type,
+		extensions, create_datetime, lastuse_datetime, name, usage, user_id)
+		VALUES (x'0102', x'a501', 7, 'usb', 0, 'single_device', '{"credProps":{"rk":false}}',
+		'2026-01-02 03:04:05.000000', '2026-02-03 04:05:06.000000', 'yubikey', 'secondary',
+		(SELECT id FROM user WHERE email = 'alice@example.com'))`); err != nil {
+		t.Fatal(err)
+	}
+	runSteps(t, db, []step{
+		{name: "list", args: []string{"users", "passkeys", "alice@example.com"}, stdout: []string{"yubikey", "secondary", "AQI"}},
+		{name: "delete", args: []string{"users", "passkeys", "alice@example.com", "--delete", "yubikey"}, stdout: []string{`deleted passkey "yubikey"`}},
+		{name: "gone", args: []string{"users", "passkeys", "alice@example.com"}, stdout: []string{"no passkeys of alice@example.com"}},
+	})
 }

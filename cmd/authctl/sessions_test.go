@@ -170,9 +170,16 @@ func TestSessionsFlask(t *testing.T) {
 // alice@example.com, and unsets $AUTH_DB.
 func flaskTestDB(t *testing.T) string {
 	t.Helper()
+	return flaskTestDBOf(t, "schema_sqlite.sql")
+}
+
+// flaskTestDBOf is flaskTestDB with the tables of the named schema file
+// of testdata/flask.
+func flaskTestDBOf(t *testing.T, schemaFile string) string {
+	t.Helper()
 	t.Setenv("AUTH_DB", "")
 	db := filepath.Join(t.TempDir(), "flask.db")
-	schema, err := os.ReadFile(flaskDir + "schema_sqlite.sql")
+	schema, err := os.ReadFile(flaskDir + schemaFile)
 	if err != nil {
 		t.Fatal(err)
 	}

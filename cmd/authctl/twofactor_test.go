@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"log/slog"
 	"path/filepath"
@@ -89,8 +90,28 @@ func TestUsersTwoFactorResetFlask(t *testing.T) {
 	db := flaskTestDB(t)
 	before := tablesOf(t, db)
 	runSteps(t, db, []step{
-		{name: "reset", args: []string{"users", "2fa-reset", "alice@example.com"}, code: 1, stderr: []string{"the Flask-Security database keeps no second factors"}},
+		{name: "none", args: []string{"users", "2fa-reset", "alice@example.com"},
+			stdout: []string{"alice@example.com has no authenticator app or recovery codes; nothing changed"}},
 	})
+	// An app set up by Flask-Security, in its columns.
+	conn, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Exec(`UPDATE user SET tf_primary_method = 'authenticator', tf_totp_secret = '{"key":"JBSWY3DPEHPK3PXP","type":"totp","v":1}',
+		mf_recovery_codes = 'aaaa-bbbb-cccc' WHERE email = 'alice@example.com'`); err != nil {
+		t.Fatal(err)
+	}
+	runSteps(t, db, []step{
+		{name: "reset", args: []string{"users", "2fa-reset", "alice@example.com"},
+			stdout: []string{"second factor of alice@example.com turned off: deleted its authenticator app and 0 recovery codes"}},
+	})
+	var method, secret, codes sql.NullString
+	if err := conn.QueryRow(`SELECT tf_primary_method, tf_totp_secret, mf_recovery_codes FROM user WHERE email = 'alice@example.com'`).
+		Scan(&method, &secret, &codes); err != nil || method.Valid || secret.Valid || codes.Valid {
+		t.Errorf("after the reset: %v %v %v %v", method, secret, codes, err)
+	}
 	if after := tablesOf(t, db); strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Errorf("tables before %v, after %v", before, after)
 	}

@@ -214,8 +214,9 @@ func artifactDir(t *testing.T) string {
 }
 
 // startApp runs the example server as main does, on a free port of
-// 127.0.0.1 with a fresh SQLite database, and returns its URL.
-func startApp(t *testing.T) string {
+// 127.0.0.1 with a fresh SQLite database and the flags args, and returns
+// its URL.
+func startApp(t *testing.T, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	env := map[string]string{"AUTH_SECRET": "browser test secret, 32 bytes..."}
@@ -223,7 +224,7 @@ func startApp(t *testing.T) string {
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- run(ctx, []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "auth.db")},
+		errc <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "auth.db")}, args...),
 			func(k string) string { return env[k] }, &stderr, ready)
 	}()
 	select {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,6 +41,13 @@ import (
 //     SECURITY_TOKEN_MAX_AGE (whole seconds),
 //     SECURITY_TOKEN_AUTHENTICATION_HEADER, SECURITY_TOKEN_AUTHENTICATION_KEY:
 //     as in the app, with the app's defaults.
+//   - SECURITY_TOTP_SECRETS (a JSON object of tags and secrets, as the app
+//     has it) and SECURITY_TOTP_ISSUER: with them, authenticator apps are
+//     on, kept as the app keeps them (flask.NewTOTPSecrets over the
+//     FlaskStore's tf_ columns), so users who set one up in the app need
+//     its code here too. Without them, a user with an app set up in the
+//     Flask app logs in here with the password alone: give them whenever
+//     the app has two-factor sign-in on.
 //
 // The Manager's own keys (session cookies, native tokens) are AUTH_SECRET
 // if set, else derived from SECRET_KEY (and each fallback), so that every
@@ -76,6 +84,15 @@ func flaskManager(ctx context.Context, dsn, tokens string, account auth.AccountC
 	}
 	cfg.Password.Hasher = hasher
 	cfg.Account = account
+	if len(fc.TOTPSecrets) > 0 {
+		// The app's authenticator apps, in its columns and its form.
+		secrets, err := flask.NewTOTPSecrets(fc)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.TwoFactor = auth.TwoFactorConfig{Enabled: true, Issuer: stringOr(getenv("SECURITY_TOTP_ISSUER"), exampleIssuer),
+			Secrets: secrets, QRCode: qrPNG}
+	}
 	cfg.Token.Header = getenv("SECURITY_TOKEN_AUTHENTICATION_HEADER")
 	cfg.Token.QueryParam = getenv("SECURITY_TOKEN_AUTHENTICATION_KEY")
 	key := []byte(getenv("AUTH_SECRET"))
@@ -143,6 +160,11 @@ func flaskConfig(getenv func(string) string) (flask.Config, error) {
 	}
 	if fc.PasswordSalt == "" && !fc.PasswordSingleHash {
 		return fc, errors.New("-schema flask-security needs SECURITY_PASSWORD_SALT (or SECURITY_PASSWORD_SINGLE_HASH=True), as the Flask app has it")
+	}
+	if v := getenv("SECURITY_TOTP_SECRETS"); v != "" {
+		if err := json.Unmarshal([]byte(v), &fc.TOTPSecrets); err != nil || len(fc.TOTPSecrets) == 0 {
+			return fc, errors.New(`SECURITY_TOTP_SECRETS: want the app's setting as a JSON object, such as {"1": "a secret"}`)
+		}
 	}
 	if v := getenv("SECURITY_TOKEN_MAX_AGE"); v != "" {
 		secs, err := strconv.ParseInt(v, 10, 64)

@@ -39,6 +39,11 @@
 // -smtp-security starttls, tls or insecure), into a directory with
 // -mail-dir DIR (one .eml file each), or else to the server's log.
 //
+// Single-page apps on another origin: -cors-origin http://localhost:5173
+// (repeatable) lets that origin's pages call the API with a token, no
+// cookies (cors.go, docs/cors.md); examples/spa is such a page. Without
+// it the server sends no CORS headers.
+//
 // Browsers: open http://127.0.0.1:8080/account, which sends you to the
 // login form (GET /login) and, once logged in, shows the account with a
 // logout button; a failed login keeps the email typed (in a short-lived
@@ -107,6 +112,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	schema := fs.String("schema", "native", "the user tables: native (this package's, created if missing) or flask-security (an existing Flask-Security database, used as it is)")
 	tokens := fs.String("tokens", "", "with -schema flask-security, the tokens /login issues: flask (the default; the Flask app accepts them too) or native")
 	baseURL := fs.String("base-url", "", "the site's public origin, from which mailed links are made (default: http:// and the address listened on)")
+	var origins corsOrigins
+	fs.Var(&origins, "cors-origin", "an `origin`, such as http://localhost:5173, whose pages may call the API with a token (CORS); repeatable. Default: none, and no CORS headers")
 	var mf mailflags.Flags
 	mf.Define(fs, "each account message")
 	if err := fs.Parse(args); err != nil {
@@ -160,7 +167,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	defer closeStore()
 
 	srv := &http.Server{
-		Handler:           routes(m),
+		Handler:           withCORS(routes(m), origins),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -168,6 +175,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		MaxHeaderBytes:    64 << 10,
 	}
 	logger.Info("listening", "addr", "http://"+ln.Addr().String(), "links", account.BaseURL, "mail", mailing)
+	if len(origins) > 0 {
+		logger.Info("CORS: pages of these origins may call the API with a token, without cookies", "origins", origins.String())
+	}
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -25,6 +25,16 @@ import (
 // seeds it, with a cheap bcrypt cost.
 func newTestApp(t *testing.T) (*httptest.Server, *auth.MemoryStore) {
 	t.Helper()
+	m, store := newTestManager(t)
+	srv := httptest.NewServer(routes(m))
+	t.Cleanup(srv.Close)
+	return srv, store
+}
+
+// newTestManager is newTestApp's Manager and store, for a test that serves
+// the routes itself.
+func newTestManager(t *testing.T) (*auth.Manager, *auth.MemoryStore) {
+	t.Helper()
 	store := auth.NewMemoryStore()
 	m, err := auth.New(store, []byte("example server test secret, 32 b"), auth.Config{
 
@@ -36,9 +46,7 @@ func newTestApp(t *testing.T) (*httptest.Server, *auth.MemoryStore) {
 	if err := seed(context.Background(), m, store); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(routes(m))
-	t.Cleanup(srv.Close)
-	return srv, store
+	return m, store
 }
 
 func TestSeed(t *testing.T) {
