@@ -66,6 +66,10 @@ func routes(m *auth.Manager) http.Handler {
 	mux.Handle("GET /admin/{$}", m.Require(auth.Token, auth.PersonalAccess)(
 		m.RequireRoles("admin")(m.RequireScopes("admin:read")(http.HandlerFunc(admin)))))
 	mux.Handle("GET /public/{$}", jsonHandler(items))
+	mux.Handle("GET /openapi.yaml", openAPIDocument())
+	if wrapRoutes != nil {
+		return wrapRoutes(mux)
+	}
 	return mux
 }
 
