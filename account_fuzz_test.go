@@ -33,7 +33,7 @@ func FuzzAccountRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		clientError := func(err error) {
 			var re *requestError
-			if !errors.As(err, &re) || re.status != 400 || re.msg == "" {
+			if !errors.As(err, &re) || re.status != 400 || re.msg.defaultText() == "" {
 				t.Fatalf("error %v is not a client error", err)
 			}
 		}
@@ -152,7 +152,7 @@ func FuzzTokenRequest(f *testing.F) {
 			q, err := parseTokenRequest(body, isJSON)
 			if err != nil {
 				var re *requestError
-				if !errors.As(err, &re) || re.status != 400 || re.msg == "" {
+				if !errors.As(err, &re) || re.status != 400 || re.msg.defaultText() == "" {
 					t.Fatalf("error %v is not a client error", err)
 				}
 				continue

@@ -103,6 +103,9 @@ func (f *accountFixture) do(t *testing.T, method, path, body string, header ...s
 		if err := json.Unmarshal(b, &out.env); err != nil {
 			t.Fatalf("%s %s: body %q: %v", method, path, b, err)
 		}
+		if resp.StatusCode >= 400 {
+			checkErrorCodes(t, b, nil)
+		}
 	}
 	return out
 }

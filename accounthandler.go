@@ -27,27 +27,6 @@ var (
 	sendLimitAddr = ThrottleLimit{Free: 20, Base: time.Minute, Max: time.Hour, Forget: time.Hour}
 )
 
-// Texts of the account handler's answers.
-const (
-	msgEmailMissing     = "Email not provided."
-	msgEmailInvalid     = "Invalid email address."
-	msgEmailSame        = "The new email address is the current one."
-	msgPasswordMissing  = "Password not provided."
-	msgPasswordShort    = "Password must be at least %d characters."
-	msgPasswordLong     = "Password is too long."
-	msgPasswordRetype   = "Passwords do not match."
-	msgPasswordSame     = "The new password must differ from the current one."
-	msgPasswordBreached = "This password appears in known data breaches; choose another."
-	msgPasswordWrong    = "Invalid password."
-	msgEmailTaken       = "This email address is already registered."
-	msgLinkInvalid      = "This link is not valid. Ask for a new one."
-	msgLinkExpired      = "This link has expired. A new one has been sent."
-	msgConfirmed        = "Thank you. Your email address has been confirmed."
-	msgAlreadyConfirmed = "Your email address has already been confirmed."
-	msgEmailChanged     = "Your email address has been changed."
-	msgEmailInUse       = "This link is not valid: the address is in use by another account."
-)
-
 // replies answers the account handler's requests: JSON, or a browser's
 // form post with a redirect.
 type replies struct{ m *Manager }
@@ -143,8 +122,10 @@ func newAccounts(m *Manager, key []byte, oldKeys [][]byte, c AccountConfig, brea
 //
 // Requests are JSON objects or url-encoded forms; answers are JSON in
 // Flask-Security's envelope. A field that is wrong gets 400 with
-// "errors" and "field_errors" ({"password":["…"]}). /change and
-// /change-email need a token or a session (with its CSRF token).
+// "errors" and "field_errors" ({"password":["…"]}), and their codes in
+// "error_codes" and "field_error_codes" ({"password":
+// ["PASSWORD_NOT_PROVIDED"]}). /change and /change-email need a token or
+// a session (with its CSRF token).
 //
 // Nothing tells whether an email is registered: /register answers
 // {"user":{}} for a new email and for a taken one (whose owner is mailed a
@@ -155,8 +136,8 @@ func newAccounts(m *Manager, key []byte, oldKeys [][]byte, c AccountConfig, brea
 // /register answers a new user with a token, as a login does, and a
 // taken email with a field error, since it cannot log that user in.
 //
-// A mailed link (GET) is answered JSON, {"status":"…"} with 200 or an
-// error with 400, unless its AccountConfig redirect is set: then the
+// A mailed link (GET) is answered JSON, {"status":"…","info":"…",
+// "info_code":"…"} with 200 or an error with 400, unless its AccountConfig redirect is set: then the
 // browser is sent there with "status" (confirmed, already-confirmed,
 // valid, changed, expired, invalid) and Flask-Security's "info" or "error"
 // message in the query; a valid reset link adds its "token", for the form
@@ -418,7 +399,7 @@ func (a *accounts) checkNewPassword(ctx context.Context, f fieldErrors, field, p
 	}
 	if err := a.m.passwords.checkNew(password); err != nil {
 		if errors.Is(err, ErrPasswordTooShort) {
-			f.add(field, fmt.Sprintf(msgPasswordShort, a.m.passwords.minLength))
+			f.add(field, msgPasswordShort, a.m.passwords.minLength)
 		} else {
 			f.add(field, msgPasswordLong)
 		}
@@ -463,7 +444,7 @@ func (a replies) refuse(w http.ResponseWriter, r *http.Request, q accountRequest
 			return
 		}
 	}
-	writeFieldErrors(w, f, order...)
+	a.m.writeErrors(w, http.StatusBadRequest, errorReply{fields: f, order: order})
 }
 
 // fail answers an error, or a browser's form post by sending it back to
@@ -524,15 +505,16 @@ func withQuery(u string, v url.Values) string {
 
 // linkOutcome answers a mailed link: JSON, or a redirect to the purpose's
 // configured page with the outcome in the query.
-func (a *accounts) linkOutcome(w http.ResponseWriter, r *http.Request, purpose, status, msg string, failed bool, extra url.Values) {
+func (a *accounts) linkOutcome(w http.ResponseWriter, r *http.Request, purpose, status string, id msgID, failed bool, extra url.Values) {
+	msg := message{id: id}
 	noStore(w)
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	if to := a.redirect[purpose]; to != "" {
 		v := url.Values{"status": {status}}
 		if failed {
-			v.Set("error", msg)
+			v.Set("error", a.m.msgs.textOf(msg))
 		} else {
-			v.Set("info", msg)
+			v.Set("info", a.m.msgs.textOf(msg))
 		}
 		for k, vs := range extra {
 			v[k] = vs
@@ -541,16 +523,14 @@ func (a *accounts) linkOutcome(w http.ResponseWriter, r *http.Request, purpose, 
 		return
 	}
 	if failed {
-		writeJSON(w, http.StatusBadRequest, envelope{Meta: meta{Code: http.StatusBadRequest}, Response: struct {
-			Status string   `json:"status"`
-			Errors []string `json:"errors"`
-		}{status, []string{msg}}})
+		a.m.writeErrors(w, http.StatusBadRequest, errorReply{lead: `"status":` + string(appendJSONString(nil, status)), msgs: []message{msg}})
 		return
 	}
 	a.m.writeOK(w, r, struct {
-		Status string `json:"status"`
-		Info   string `json:"info"`
-	}{status, msg})
+		Status   string `json:"status"`
+		Info     string `json:"info"`
+		InfoCode string `json:"info_code"`
+	}{status, a.m.msgs.textOf(msg), msg.code()})
 }
 
 // answerWithToken answers a request that (re)authenticated u with a new

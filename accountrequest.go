@@ -41,14 +41,13 @@ func readAccountRequest(w http.ResponseWriter, r *http.Request, max int64, names
 // as JSON (isJSON) or as an url-encoded form. On an error, body is non-nil
 // when the content type was known.
 func readAccountBody(w http.ResponseWriter, r *http.Request, max int64) (body []byte, isJSON bool, err error) {
-	const unsupported = "Send the request as application/json or application/x-www-form-urlencoded."
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
-		return nil, false, &requestError{status: http.StatusUnsupportedMediaType, msg: unsupported}
+		return nil, false, &requestError{status: http.StatusUnsupportedMediaType, msg: message{id: msgUnsupportedType}}
 	}
 	isJSON = mt == "application/json" || strings.HasSuffix(mt, "+json")
 	if !isJSON && mt != "application/x-www-form-urlencoded" {
-		return nil, false, &requestError{status: http.StatusUnsupportedMediaType, msg: unsupported}
+		return nil, false, &requestError{status: http.StatusUnsupportedMediaType, msg: message{id: msgUnsupportedType}}
 	}
 	body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {
@@ -56,23 +55,23 @@ func readAccountBody(w http.ResponseWriter, r *http.Request, max int64) (body []
 		if errors.As(err, &tooLarge) {
 			return nil, isJSON, errBodyTooLarge
 		}
-		return nil, isJSON, badRequest("The request body could not be read.")
+		return nil, isJSON, badRequest(msgBodyUnreadable)
 	}
 	if !utf8.Valid(body) {
-		return []byte{}, isJSON, badRequest("The request body is not valid UTF-8.")
+		return []byte{}, isJSON, badRequest(msgBodyNotUTF8)
 	}
 	return body, isJSON, nil
 }
 
 func parseAccountJSON(body []byte, names []string) (accountRequest, error) {
 	q := accountRequest{fields: map[string]string{}}
-	err := jsonMembers(body, "The request body must be a JSON object.", func(key string, raw json.RawMessage) error {
+	err := jsonMembers(body, msgBodyNotObject, func(key string, raw json.RawMessage) error {
 		if !contains(names, key) {
 			return nil
 		}
 		var v *string
 		if err := json.Unmarshal(raw, &v); err != nil {
-			return badRequest(`"` + key + `" must be a string.`)
+			return badRequest(msgNotString, key)
 		}
 		if v != nil {
 			q.fields[key] = *v
@@ -89,7 +88,7 @@ func parseAccountJSON(body []byte, names []string) (accountRequest, error) {
 // order. Anything but one object — another JSON type (answered with
 // shape), a member given twice, trailing data — is a client error, as is
 // an error visit returns.
-func jsonMembers(body []byte, shape string, visit func(key string, raw json.RawMessage) error) error {
+func jsonMembers(body []byte, shape msgID, visit func(key string, raw json.RawMessage) error) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return badRequest(shape)
@@ -98,26 +97,26 @@ func jsonMembers(body []byte, shape string, visit func(key string, raw json.RawM
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return badRequest("The request body is not valid JSON.")
+			return badRequest(msgBodyInvalidJSON)
 		}
 		key, _ := tok.(string)
 		if seen[key] {
-			return badRequest(`The member "` + safeKey(key) + `" appears more than once.`)
+			return badRequest(msgMemberRepeated, safeKey(key))
 		}
 		seen[key] = true
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return badRequest("The request body is not valid JSON.")
+			return badRequest(msgBodyInvalidJSON)
 		}
 		if err := visit(key, raw); err != nil {
 			return err
 		}
 	}
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return badRequest("The request body is not valid JSON.")
+		return badRequest(msgBodyInvalidJSON)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return badRequest("The request body has data after the JSON object.")
+		return badRequest(msgBodyTrailing)
 	}
 	return nil
 }
@@ -125,12 +124,12 @@ func jsonMembers(body []byte, shape string, visit func(key string, raw json.RawM
 func parseAccountForm(body []byte, names []string) (accountRequest, error) {
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
-		return accountRequest{form: true}, badRequest("The form is not valid application/x-www-form-urlencoded data.")
+		return accountRequest{form: true}, badRequest(msgFormInvalid)
 	}
 	q := accountRequest{fields: map[string]string{}, form: true, next: form.Get("next")}
 	for _, name := range names {
 		if len(form[name]) > 1 {
-			return q, badRequest(`The field "` + name + `" may appear only once.`)
+			return q, badRequest(msgFieldRepeated, name)
 		}
 		if v := form.Get(name); v != "" {
 			q.fields[name] = v
@@ -142,7 +141,7 @@ func parseAccountForm(body []byte, names []string) (accountRequest, error) {
 func (q accountRequest) check() error {
 	for _, v := range q.fields {
 		if strings.ContainsRune(v, 0) {
-			return badRequest("The fields must not contain NUL characters.")
+			return badRequest(msgFieldsNUL)
 		}
 	}
 	return nil
@@ -158,20 +157,10 @@ func contains(list []string, s string) bool {
 }
 
 // fieldErrors are the problems of a request's fields, by field name, as
-// Flask-Security answers them.
-type fieldErrors map[string][]string
+// Flask-Security answers them (see Manager.writeErrors).
+type fieldErrors map[string][]message
 
-func (f fieldErrors) add(field, msg string) { f[field] = append(f[field], msg) }
-
-// writeFieldErrors answers 400 with Flask-Security's envelope: every
-// message in "errors" and, by field, in "field_errors".
-func writeFieldErrors(w http.ResponseWriter, f fieldErrors, order ...string) {
-	var all []string
-	for _, name := range order {
-		all = append(all, f[name]...)
-	}
-	writeJSON(w, http.StatusBadRequest, envelope{Meta: meta{Code: http.StatusBadRequest}, Response: struct {
-		Errors      []string    `json:"errors"`
-		FieldErrors fieldErrors `json:"field_errors"`
-	}{all, f}})
+// add records the message id, its verbs filled by args, for field.
+func (f fieldErrors) add(field string, id msgID, args ...any) {
+	f[field] = append(f[field], message{id: id, args: args})
 }

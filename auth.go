@@ -47,6 +47,7 @@ type Manager struct {
 	freshness time.Duration   // Config.Freshness; < 0: none
 
 	maxBody  int64
+	msgs     *messages // the texts of the answers: the catalogue's and Config.Messages'
 	proxies  proxies
 	realm    string
 	onError  func(w http.ResponseWriter, r *http.Request, status int, err error)
@@ -78,6 +79,10 @@ func New(store UserStore, key []byte, cfg Config) (*Manager, error) {
 		now:      time.Now,
 	}
 	m.updater, _ = store.(UserUpdater)
+	var err error
+	if m.msgs, err = newMessages(cfg.Messages); err != nil {
+		return nil, err
+	}
 	if m.maxBody <= 0 {
 		m.maxBody = defaultMaxBody
 	}
@@ -88,7 +93,6 @@ func New(store UserStore, key []byte, cfg Config) (*Manager, error) {
 		m.auditLog = m.log
 	}
 	m.changes = newChangeFeed(store, m.cache, m.log, func() time.Time { return m.now() })
-	var err error
 	if cfg.Refresh.Enabled && cfg.Token.MaxAge == 0 {
 		cfg.Token.MaxAge = defaultRefreshAccessAge
 	}

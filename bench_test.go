@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -141,5 +142,30 @@ func benchmarkHandler(b *testing.B, h http.Handler, tok string) {
 		if w.Code != http.StatusNoContent {
 			b.Fatalf("status %d", w.Code)
 		}
+	}
+}
+
+// BenchmarkRequireTokenRejected is RequireToken answering 401, with a
+// challenge and the JSON error, to a request without credentials and to
+// one with a tampered token: the cost of a refusal.
+func BenchmarkRequireTokenRejected(b *testing.B) {
+	m, tok := benchManager(b)
+	m.auditLog = slog.New(slog.DiscardHandler) // the rejections' audit events, dropped
+	h := m.RequireToken(okHandler)
+	for _, c := range []struct{ name, token string }{{"no-credentials", ""}, {"tampered-token", tamper(tok)}} {
+		b.Run(c.name, func(b *testing.B) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			if c.token != "" {
+				r.Header.Set("Authentication-Token", c.token)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != http.StatusUnauthorized {
+					b.Fatalf("status %d", w.Code)
+				}
+			}
+		})
 	}
 }

@@ -92,7 +92,7 @@ func (a *accounts) changeEmail(w http.ResponseWriter, r *http.Request, token str
 		a.m.fail(w, r, http.StatusServiceUnavailable, err)
 		return
 	case errors.Is(err, ErrExpiredToken) && u != nil:
-		a.linkOutcome(w, r, purposeChangeEmail, "expired", "This link has expired. Ask for a new one.", true, nil)
+		a.linkOutcome(w, r, purposeChangeEmail, "expired", msgLinkExpiredAsk, true, nil)
 		return
 	case err != nil || u == nil || !u.Active || checkEmail(email) != nil:
 		a.linkOutcome(w, r, purposeChangeEmail, "invalid", msgLinkInvalid, true, nil)

@@ -65,6 +65,15 @@ type Config struct {
 	// any) is set, with the status and an error that matches one of the
 	// package's sentinels; it must not send err's text to the client.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
+	// Messages replaces the texts of the JSON answers, by code (see
+	// docs/messages.md for the codes and default texts), to translate them,
+	// say: {"GENERIC_AUTHN_FAILED": "E-Mail oder Passwort ist falsch."}.
+	// A replacement keeps the fmt verbs of the default, in the same order
+	// (%d for the minimum password length, for one); New refuses an
+	// unknown code, an empty text and other verbs. The answers carry the
+	// codes too, in "error_codes" beside "errors" and "field_error_codes"
+	// beside "field_errors". Default none: the English texts.
+	Messages map[string]string
 	// Logger receives store failures and other server-side errors. It
 	// never receives tokens, passwords or keys. Default slog.Default().
 	Logger *slog.Logger

@@ -41,12 +41,6 @@ const xsrfHeader = "X-XSRF-Token"
 // csrfSecretBytes is the length of a session's CSRF secret.
 const csrfSecretBytes = 32
 
-// Texts sent to clients that fail the CSRF check.
-const (
-	msgCSRF        = "CSRF token missing or invalid."
-	msgCrossOrigin = "CSRF check failed: the request comes from another origin."
-)
-
 // The reasons a CSRF check fails; both match ErrCSRF.
 var (
 	errCSRFToken   = &wrapError{msg: "auth: CSRF token missing or invalid", parent: ErrCSRF}

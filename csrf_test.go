@@ -27,21 +27,21 @@ func TestCSRFCheck(t *testing.T) {
 		{name: "GET needs no token", method: http.MethodGet, wantStatus: 200},
 		{name: "HEAD needs no token", method: http.MethodHead, wantStatus: 200},
 		{name: "OPTIONS needs no token", method: http.MethodOptions, wantStatus: 200},
-		{name: "POST without token", method: http.MethodPost, wantStatus: 403, wantText: msgCSRF},
-		{name: "PUT without token", method: http.MethodPut, wantStatus: 403, wantText: msgCSRF},
-		{name: "PATCH without token", method: http.MethodPatch, wantStatus: 403, wantText: msgCSRF},
-		{name: "DELETE without token", method: http.MethodDelete, wantStatus: 403, wantText: msgCSRF},
+		{name: "POST without token", method: http.MethodPost, wantStatus: 403, wantText: catalogue[msgCSRF].text},
+		{name: "PUT without token", method: http.MethodPut, wantStatus: 403, wantText: catalogue[msgCSRF].text},
+		{name: "PATCH without token", method: http.MethodPatch, wantStatus: 403, wantText: catalogue[msgCSRF].text},
+		{name: "DELETE without token", method: http.MethodDelete, wantStatus: 403, wantText: catalogue[msgCSRF].text},
 		{name: "POST with header token", method: http.MethodPost, wantStatus: 200,
 			prepare: func(r *http.Request, tok string) { r.Header.Set(CSRFHeader, tok) }},
 		{name: "DELETE with header token", method: http.MethodDelete, wantStatus: 200,
 			prepare: func(r *http.Request, tok string) { r.Header.Set(CSRFHeader, tok) }},
 		{name: "POST with form token", method: http.MethodPost, wantStatus: 200, wantFormVal: "kept",
 			form: func(tok string) url.Values { return url.Values{CSRFField: {tok}, "title": {"kept"}} }},
-		{name: "form token in the query only", method: http.MethodPost, wantStatus: 403, wantText: msgCSRF,
+		{name: "form token in the query only", method: http.MethodPost, wantStatus: 403, wantText: catalogue[msgCSRF].text,
 			prepare: func(r *http.Request, tok string) { r.URL.RawQuery = CSRFField + "=" + url.QueryEscape(tok) }},
-		{name: "wrong token", method: http.MethodPost, wantStatus: 403, wantText: msgCSRF,
+		{name: "wrong token", method: http.MethodPost, wantStatus: 403, wantText: catalogue[msgCSRF].text,
 			prepare: func(r *http.Request, tok string) { r.Header.Set(CSRFHeader, maskCSRF(newCSRFSecret())) }},
-		{name: "unmasked secret", method: http.MethodPost, wantStatus: 403, wantText: msgCSRF,
+		{name: "unmasked secret", method: http.MethodPost, wantStatus: 403, wantText: catalogue[msgCSRF].text,
 			prepare: func(r *http.Request, tok string) {
 				raw, _ := base64.RawURLEncoding.DecodeString(tok)
 				pad, masked := raw[:csrfSecretBytes], raw[csrfSecretBytes:]
@@ -51,9 +51,9 @@ func TestCSRFCheck(t *testing.T) {
 				}
 				r.Header.Set(CSRFHeader, base64.RawURLEncoding.EncodeToString(secret))
 			}},
-		{name: "truncated token", method: http.MethodPost, wantStatus: 403, wantText: msgCSRF,
+		{name: "truncated token", method: http.MethodPost, wantStatus: 403, wantText: catalogue[msgCSRF].text,
 			prepare: func(r *http.Request, tok string) { r.Header.Set(CSRFHeader, tok[:len(tok)-1]) }},
-		{name: "token with padding", method: http.MethodPost, wantStatus: 403, wantText: msgCSRF,
+		{name: "token with padding", method: http.MethodPost, wantStatus: 403, wantText: catalogue[msgCSRF].text,
 			prepare: func(r *http.Request, tok string) { r.Header.Set(CSRFHeader, tok+"==") }},
 		{name: "same origin", method: http.MethodPost, wantStatus: 200,
 			prepare: func(r *http.Request, tok string) { r.Header.Set(CSRFHeader, tok); r.Header.Set("Origin", site) }},
@@ -64,28 +64,28 @@ func TestCSRFCheck(t *testing.T) {
 				r.Header.Set(CSRFHeader, tok)
 				r.Header.Set("Origin", "http://APP.example")
 			}},
-		{name: "other origin", method: http.MethodPost, wantStatus: 403, wantText: msgCrossOrigin,
+		{name: "other origin", method: http.MethodPost, wantStatus: 403, wantText: catalogue[msgCrossOrigin].text,
 			prepare: func(r *http.Request, tok string) {
 				r.Header.Set(CSRFHeader, tok)
 				r.Header.Set("Origin", "http://evil.example")
 			}},
-		{name: "other port", method: http.MethodPost, wantStatus: 403, wantText: msgCrossOrigin,
+		{name: "other port", method: http.MethodPost, wantStatus: 403, wantText: catalogue[msgCrossOrigin].text,
 			prepare: func(r *http.Request, tok string) { r.Header.Set(CSRFHeader, tok); r.Header.Set("Origin", site+":8443") }},
-		{name: "suffix host", method: http.MethodPost, wantStatus: 403, wantText: msgCrossOrigin,
+		{name: "suffix host", method: http.MethodPost, wantStatus: 403, wantText: catalogue[msgCrossOrigin].text,
 			prepare: func(r *http.Request, tok string) {
 				r.Header.Set(CSRFHeader, tok)
 				r.Header.Set("Origin", "http://app.example.evil.example")
 			}},
-		{name: "null origin", method: http.MethodPost, wantStatus: 403, wantText: msgCrossOrigin,
+		{name: "null origin", method: http.MethodPost, wantStatus: 403, wantText: catalogue[msgCrossOrigin].text,
 			prepare: func(r *http.Request, tok string) { r.Header.Set(CSRFHeader, tok); r.Header.Set("Origin", "null") }},
-		{name: "other origin without token", method: http.MethodPost, wantStatus: 403, wantText: msgCrossOrigin,
+		{name: "other origin without token", method: http.MethodPost, wantStatus: 403, wantText: catalogue[msgCrossOrigin].text,
 			prepare: func(r *http.Request, tok string) { r.Header.Set("Origin", "http://evil.example") }},
 		{name: "same referer", method: http.MethodPost, wantStatus: 200,
 			prepare: func(r *http.Request, tok string) {
 				r.Header.Set(CSRFHeader, tok)
 				r.Header.Set("Referer", site+"/account")
 			}},
-		{name: "other referer", method: http.MethodPost, wantStatus: 403, wantText: msgCrossOrigin,
+		{name: "other referer", method: http.MethodPost, wantStatus: 403, wantText: catalogue[msgCrossOrigin].text,
 			prepare: func(r *http.Request, tok string) {
 				r.Header.Set(CSRFHeader, tok)
 				r.Header.Set("Referer", "http://evil.example/app.example")
@@ -96,7 +96,7 @@ func TestCSRFCheck(t *testing.T) {
 				r.Header.Set("Origin", site)
 				r.Header.Set("Referer", "http://elsewhere.example/")
 			}},
-		{name: "http origin over TLS", method: http.MethodPost, wantStatus: 403, wantText: msgCrossOrigin,
+		{name: "http origin over TLS", method: http.MethodPost, wantStatus: 403, wantText: catalogue[msgCrossOrigin].text,
 			prepare: func(r *http.Request, tok string) {
 				r.Header.Set(CSRFHeader, tok)
 				r.Header.Set("Origin", site)
@@ -171,11 +171,11 @@ func TestCSRFExemptions(t *testing.T) {
 		{name: "basic token", schemes: []Scheme{Session, BasicToken}, header: http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(tok+":"))}}, wantStatus: 200},
 		{name: "basic", schemes: []Scheme{Basic, Session}, header: http.Header{"Authorization": {basic}}, wantStatus: 200},
 		{name: "session wins over basic, so needs the token", schemes: []Scheme{Basic, Session}, header: http.Header{"Authorization": {basic}}, cookies: true,
-			wantStatus: 403, wantText: msgCSRF},
+			wantStatus: 403, wantText: catalogue[msgCSRF].text},
 		{name: "bad token falls back to the session", schemes: []Scheme{Token, Session}, header: http.Header{"Authentication-Token": {"forged"}}, cookies: true,
-			wantStatus: 403, wantText: msgCSRF},
-		{name: "session alone", schemes: []Scheme{Token, Session}, cookies: true, wantStatus: 403, wantText: msgCSRF},
-		{name: "session not accepted", schemes: []Scheme{Token}, cookies: true, wantStatus: 401, wantText: msgUnauthenticated},
+			wantStatus: 403, wantText: catalogue[msgCSRF].text},
+		{name: "session alone", schemes: []Scheme{Token, Session}, cookies: true, wantStatus: 403, wantText: catalogue[msgCSRF].text},
+		{name: "session not accepted", schemes: []Scheme{Token}, cookies: true, wantStatus: 401, wantText: catalogue[msgUnauthenticated].text},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,8 +196,8 @@ func TestCSRFExemptions(t *testing.T) {
 			if tt.wantText != "" {
 				// A cross-origin session request is refused for its origin first.
 				want := tt.wantText
-				if want == msgCSRF {
-					want = msgCrossOrigin
+				if want == catalogue[msgCSRF].text {
+					want = catalogue[msgCrossOrigin].text
 				}
 				if text := errorText(t, got); text != want {
 					t.Errorf("error %q, want %q", text, want)

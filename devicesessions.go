@@ -97,7 +97,7 @@ func (m *Manager) serveSessions(w http.ResponseWriter, r *http.Request, id strin
 		}
 		switch {
 		case errors.Is(err, ErrTokenNotFound):
-			m.fail(w, r, http.StatusNotFound, badRequest("No such session."))
+			m.fail(w, r, http.StatusNotFound, badRequest(msgNoSuchSession))
 			return
 		case err != nil:
 			m.fail(w, r, http.StatusServiceUnavailable, storeError(err))

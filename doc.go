@@ -51,10 +51,13 @@
 // # Errors
 //
 // Errors are JSON in Flask-Security's shape,
-// {"meta":{"code":401},"response":{"errors":["…"]}}, with a
-// WWW-Authenticate challenge (RFC 6750 Bearer, RFC 7617 Basic) on 401. A
-// failing store gives 503, never a false 401. Config.ErrorHandler renders
-// errors another way.
+// {"meta":{"code":401},"response":{"errors":["…"],"error_codes":["UNAUTHENTICATED"]}},
+// with a WWW-Authenticate challenge (RFC 6750 Bearer, RFC 7617 Basic) on
+// 401: each text in "errors" has a stable code in "error_codes" (and each
+// field error in "field_errors" one in "field_error_codes"), and
+// Config.Messages replaces the texts by code, to translate them. A failing
+// store gives 503, never a false 401. Config.ErrorHandler renders errors
+// another way.
 //
 // # Security defaults
 //

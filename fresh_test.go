@@ -13,7 +13,7 @@ import (
 )
 
 // reauthBody is the exact answer to a request that is not fresh enough.
-const reauthBody = `{"meta":{"code":401},"response":{"errors":["You must re-authenticate to access this endpoint"],"reauth_required":true}}`
+const reauthBody = `{"meta":{"code":401},"response":{"errors":["You must re-authenticate to access this endpoint"],"error_codes":["REAUTHENTICATION_REQUIRED"],"reauth_required":true}}`
 
 // checkReauth checks that rec is RequireFresh's refusal with the RFC 9470
 // challenge for within.

@@ -66,7 +66,7 @@ func FuzzLoginBody(f *testing.F) {
 		c := req.credentials
 		if err != nil {
 			var re *requestError
-			if !errors.As(err, &re) || re.status != 400 || re.msg == "" {
+			if !errors.As(err, &re) || re.status != 400 || re.msg.defaultText() == "" {
 				t.Fatalf("error %v is not a client error", err)
 			}
 			return

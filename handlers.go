@@ -19,7 +19,8 @@ type loginUser struct {
 //	200 {"meta":{"code":200},"response":{"user":{"id":"…","authentication_token":"…"}}}
 //
 // An unknown email, a wrong password and an inactive account all get the
-// same 400 {"meta":{"code":400},"response":{"errors":["Invalid email or password."]}}.
+// same 400 {"meta":{"code":400},"response":{"errors":["Invalid email or password."],
+// "error_codes":["GENERIC_AUTHN_FAILED"]}}.
 // A malformed body gets 400, an oversized one 413, another content type
 // 415, another method 405. The login is recorded in the trackable fields.
 //
@@ -162,7 +163,7 @@ func (m *Manager) TokenHandler() http.Handler {
 		}
 		m.issueDevice(w, email, false)
 		noStore(w)
-		writeJSON(w, http.StatusOK, struct {
+		m.writeJSON(w, http.StatusOK, struct {
 			Token      string `json:"token"`
 			Expiration int64  `json:"expiration"`
 		}{tok, int64(m.tokenMaxAge().Seconds())})

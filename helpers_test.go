@@ -265,7 +265,9 @@ const (
 )
 
 // checkErrorResponse checks that rec is an error in the package's JSON
-// envelope, exactly {"meta":{"code":status},"response":{"errors":[msg]}},
+// envelope, exactly
+// {"meta":{"code":status},"response":{"errors":[msg],"error_codes":[code]}}
+// where code is that of a catalogue message whose default text is msg,
 // with no internal error text.
 func checkErrorResponse(t *testing.T, rec *httptest.ResponseRecorder, status int, msg string) {
 	t.Helper()
@@ -275,12 +277,19 @@ func checkErrorResponse(t *testing.T, rec *httptest.ResponseRecorder, status int
 	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q, want application/json", ct)
 	}
-	want, _ := json.Marshal(map[string]any{
-		"meta":     map[string]int{"code": status},
-		"response": map[string][]string{"errors": {msg}},
-	})
-	// json.Marshal sorts keys, and "meta" < "response", as the package writes them.
-	if got := strings.TrimSuffix(rec.Body.String(), "\n"); got != string(want) {
+	var got struct {
+		Response struct {
+			Codes []string `json:"error_codes"`
+		} `json:"response"`
+	}
+	_ = json.Unmarshal(rec.Body.Bytes(), &got)
+	code := ""
+	if len(got.Response.Codes) == 1 && defaultTextMatches(got.Response.Codes[0], msg) {
+		code = got.Response.Codes[0]
+	}
+	text, _ := json.Marshal(msg)
+	want := fmt.Sprintf(`{"meta":{"code":%d},"response":{"errors":[%s],"error_codes":[%q]}}`, status, text, code)
+	if got := strings.TrimSuffix(rec.Body.String(), "\n"); got != want {
 		t.Errorf("body = %s, want %s", got, want)
 	}
 	checkNoLeak(t, rec.Body.String())

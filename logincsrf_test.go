@@ -44,7 +44,7 @@ func TestLoginCSRF(t *testing.T) {
 		{name: "same origin, no token", wantStatus: http.StatusSeeOther, setup: func(*testing.T, *sessFixture) browser {
 			return browser{origin: http.Header{"Origin": {"http://app.example"}}}
 		}},
-		{name: "no origin, no token", wantStatus: http.StatusForbidden, wantText: msgCSRF, setup: func(*testing.T, *sessFixture) browser {
+		{name: "no origin, no token", wantStatus: http.StatusForbidden, wantText: catalogue[msgCSRF].text, setup: func(*testing.T, *sessFixture) browser {
 			return browser{}
 		}},
 		{name: "no origin, the page's token", wantStatus: http.StatusSeeOther, setup: func(t *testing.T, f *sessFixture) browser {
@@ -67,29 +67,29 @@ func TestLoginCSRF(t *testing.T) {
 			c := f.cookie(t, f.m.sessions.name)
 			return browser{token: sessCSRF(t, f.m, c), cookies: []*http.Cookie{c}}
 		}},
-		{name: "no origin, token without its cookie", wantStatus: http.StatusForbidden, wantText: msgCSRF, setup: func(t *testing.T, f *sessFixture) browser {
+		{name: "no origin, token without its cookie", wantStatus: http.StatusForbidden, wantText: catalogue[msgCSRF].text, setup: func(t *testing.T, f *sessFixture) browser {
 			tok, _ := getLoginPage(t, f.m)
 			return browser{token: tok}
 		}},
-		{name: "no origin, the attacker's token with the victim's cookie", wantStatus: http.StatusForbidden, wantText: msgCSRF, setup: func(t *testing.T, f *sessFixture) browser {
+		{name: "no origin, the attacker's token with the victim's cookie", wantStatus: http.StatusForbidden, wantText: catalogue[msgCSRF].text, setup: func(t *testing.T, f *sessFixture) browser {
 			_, victim := getLoginPage(t, f.m)
 			attacker, _ := getLoginPage(t, f.m)
 			return browser{token: attacker, cookies: victim}
 		}},
-		{name: "no origin, expired cookie", wantStatus: http.StatusForbidden, wantText: msgCSRF, setup: func(t *testing.T, f *sessFixture) browser {
+		{name: "no origin, expired cookie", wantStatus: http.StatusForbidden, wantText: catalogue[msgCSRF].text, setup: func(t *testing.T, f *sessFixture) browser {
 			tok, cookies := getLoginPage(t, f.m)
 			f.clock.add(loginCSRFMaxAge + time.Minute)
 			return browser{token: tok, cookies: cookies}
 		}},
-		{name: "no origin, garbage token", wantStatus: http.StatusForbidden, wantText: msgCSRF, setup: func(t *testing.T, f *sessFixture) browser {
+		{name: "no origin, garbage token", wantStatus: http.StatusForbidden, wantText: catalogue[msgCSRF].text, setup: func(t *testing.T, f *sessFixture) browser {
 			_, cookies := getLoginPage(t, f.m)
 			return browser{token: "garbage", cookies: cookies}
 		}},
-		{name: "cross-site, the page's token", wantStatus: http.StatusForbidden, wantText: msgCrossOrigin, setup: func(t *testing.T, f *sessFixture) browser {
+		{name: "cross-site, the page's token", wantStatus: http.StatusForbidden, wantText: catalogue[msgCrossOrigin].text, setup: func(t *testing.T, f *sessFixture) browser {
 			tok, cookies := getLoginPage(t, f.m)
 			return browser{token: tok, cookies: cookies, origin: http.Header{"Origin": {"http://evil.example"}}}
 		}},
-		{name: "cross-site referer, no token", wantStatus: http.StatusForbidden, wantText: msgCrossOrigin, setup: func(*testing.T, *sessFixture) browser {
+		{name: "cross-site referer, no token", wantStatus: http.StatusForbidden, wantText: catalogue[msgCrossOrigin].text, setup: func(*testing.T, *sessFixture) browser {
 			return browser{origin: http.Header{"Referer": {"http://evil.example/"}}}
 		}},
 		{name: "JSON, no origin, no token", json: true, wantStatus: http.StatusOK, setup: func(*testing.T, *sessFixture) browser {

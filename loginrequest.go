@@ -18,7 +18,7 @@ type credentials struct {
 }
 
 // errBodyTooLarge: the request body exceeds Config.MaxBodyBytes.
-var errBodyTooLarge = &requestError{status: http.StatusRequestEntityTooLarge, msg: msgTooLarge}
+var errBodyTooLarge = &requestError{status: http.StatusRequestEntityTooLarge, msg: message{id: msgTooLarge}}
 
 // loginRequest is a login request as LoginHandler reads it: the
 // credentials and what a browser session needs.
@@ -36,8 +36,7 @@ func readLogin(w http.ResponseWriter, r *http.Request, max int64) (loginRequest,
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if ct == "" || err != nil {
-		return loginRequest{}, &requestError{status: http.StatusUnsupportedMediaType,
-			msg: "Send the credentials as application/json or application/x-www-form-urlencoded."}
+		return loginRequest{}, errLoginType
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {
@@ -45,7 +44,7 @@ func readLogin(w http.ResponseWriter, r *http.Request, max int64) (loginRequest,
 		if errors.As(err, &tooLarge) {
 			return loginRequest{}, errBodyTooLarge
 		}
-		return loginRequest{}, badRequest("The request body could not be read.")
+		return loginRequest{}, badRequest(msgBodyUnreadable)
 	}
 	switch {
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
@@ -53,9 +52,11 @@ func readLogin(w http.ResponseWriter, r *http.Request, max int64) (loginRequest,
 	case mt == "application/x-www-form-urlencoded":
 		return parseLoginForm(body)
 	}
-	return loginRequest{}, &requestError{status: http.StatusUnsupportedMediaType,
-		msg: "Send the credentials as application/json or application/x-www-form-urlencoded."}
+	return loginRequest{}, errLoginType
 }
+
+// errLoginType: a login in another content type.
+var errLoginType = &requestError{status: http.StatusUnsupportedMediaType, msg: message{id: msgLoginUnsupportedType}}
 
 // parseLoginJSON reads a login request body: a JSON object whose "email"
 // and "password" members are non-empty strings, with an optional
@@ -64,13 +65,12 @@ func readLogin(w http.ResponseWriter, r *http.Request, max int64) (loginRequest,
 // twice, invalid UTF-8, trailing data — with an error whose text is safe
 // to show the client.
 func parseLoginJSON(body []byte) (loginRequest, error) {
-	const shape = `The request body must be a JSON object with "email" and "password" strings.`
 	if !utf8.Valid(body) {
-		return loginRequest{}, badRequest("The request body is not valid UTF-8.")
+		return loginRequest{}, badRequest(msgBodyNotUTF8)
 	}
 	var req loginRequest
 	c := &req.credentials
-	err := jsonMembers(body, shape, func(key string, raw json.RawMessage) error {
+	err := jsonMembers(body, msgLoginBodyNotObject, func(key string, raw json.RawMessage) error {
 		var dst *string
 		switch key {
 		case "email":
@@ -79,14 +79,14 @@ func parseLoginJSON(body []byte) (loginRequest, error) {
 			dst = &c.Password
 		case "remember":
 			if err := json.Unmarshal(raw, &req.remember); err != nil {
-				return badRequest(`"remember" must be true or false.`)
+				return badRequest(msgRememberNotBool)
 			}
 			return nil
 		default:
 			return nil
 		}
 		if err := json.Unmarshal(raw, dst); err != nil {
-			return badRequest(`"` + key + `" must be a string.`)
+			return badRequest(msgNotString, key)
 		}
 		return nil
 	})
@@ -102,7 +102,7 @@ func parseLoginJSON(body []byte) (loginRequest, error) {
 func parseLoginForm(body []byte) (loginRequest, error) {
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
-		return loginRequest{form: true}, badRequest("The form is not valid application/x-www-form-urlencoded data.")
+		return loginRequest{form: true}, badRequest(msgFormInvalid)
 	}
 	req := loginRequest{form: true, next: form.Get("next")}
 	switch strings.ToLower(form.Get("remember")) {
@@ -110,22 +110,22 @@ func parseLoginForm(body []byte) (loginRequest, error) {
 		req.remember = true
 	}
 	if len(form["email"]) > 1 || len(form["password"]) > 1 {
-		return req, badRequest("Each of email and password may appear only once.")
+		return req, badRequest(msgLoginFieldRepeated)
 	}
 	req.credentials = credentials{Email: form.Get("email"), Password: form.Get("password")}
 	if !utf8.ValidString(req.Email) || !utf8.ValidString(req.Password) {
 		req.credentials = credentials{}
-		return req, badRequest("The form is not valid UTF-8.")
+		return req, badRequest(msgFormNotUTF8)
 	}
 	return req, req.check()
 }
 
 func (c credentials) check() error {
 	if c.Email == "" || c.Password == "" {
-		return badRequest("Both email and password are required.")
+		return badRequest(msgCredentialsMissing)
 	}
 	if strings.ContainsRune(c.Email, 0) || strings.ContainsRune(c.Password, 0) {
-		return badRequest("The credentials must not contain NUL characters.")
+		return badRequest(msgCredentialsNUL)
 	}
 	return nil
 }

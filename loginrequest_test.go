@@ -96,7 +96,7 @@ func checkLoginParse(t *testing.T, got credentials, err error, want credentials,
 	if !errors.Is(err, ErrBadRequest) || statusOf(err) != http.StatusBadRequest {
 		t.Errorf("error %v: want ErrBadRequest with status 400, got %d", err, statusOf(err))
 	}
-	if msg := publicMessage(http.StatusBadRequest, err); msg != wantErr {
+	if msg := publicMessage(http.StatusBadRequest, err).defaultText(); msg != wantErr {
 		t.Errorf("message %q, want %q", msg, wantErr)
 	}
 }
@@ -178,7 +178,7 @@ func TestReadLoginRequest(t *testing.T) {
 			if status := statusOf(err); status != tt.wantStatus {
 				t.Errorf("status %d, want %d", status, tt.wantStatus)
 			}
-			if msg := publicMessage(tt.wantStatus, err); msg != tt.wantMsg {
+			if msg := publicMessage(tt.wantStatus, err).defaultText(); msg != tt.wantMsg {
 				t.Errorf("message %q, want %q", msg, tt.wantMsg)
 			}
 		})

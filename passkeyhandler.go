@@ -14,24 +14,6 @@ import (
 	"github.com/authkit/auth/itsdangerous"
 )
 
-// Texts of the passkey endpoints.
-//
-//gosec:disable G101 -- messages, not credentials
-const (
-	msgPasskeyNameMissing  = "Give the passkey a name."
-	msgPasskeyNameTooLong  = "A passkey's name is at most 64 characters."
-	msgPasskeyNameInUse    = "You already have a passkey with this name."
-	msgPasskeyNameNotFound = "You have no passkey with this name."
-	msgPasskeyUsage        = `Choose "first" or "secondary".`
-	msgPasskeyTooMany      = "You have the most passkeys allowed: delete one first."
-	msgPasskeyMissing      = "Send the browser's credential as \"credential\"."
-	msgPasskeyInvalid      = "The passkey could not be verified."
-	msgPasskeyRegistered   = "This passkey is already registered."
-	msgPasskeyReplayed     = "This passkey was used for another sign-in meanwhile: start again."
-	msgPasskeyStateInvalid = "This passkey ceremony has expired or is not valid. Start it again."
-	msgPasskeyNone         = "This account has no passkey."
-)
-
 // passkeyRoutes returns the passkey routes, for twoFactorRoutes:
 // /wan-register (GET lists, POST begins with a fresh login),
 // /wan-register/{state} and /wan-delete (fresh), /wan-verify and
@@ -151,17 +133,17 @@ func (m *Manager) servePasskeyList(w http.ResponseWriter, r *http.Request) {
 	}{out})
 }
 
-// validPasskeyName checks a name given to a passkey.
-func validPasskeyName(name string) string {
+// checkPasskeyName adds a field error for a name that cannot be a
+// passkey's.
+func checkPasskeyName(f fieldErrors, name string) {
 	switch {
 	case strings.TrimSpace(name) == "":
-		return msgPasskeyNameMissing
+		f.add("name", msgPasskeyNameMissing)
 	case utf8.RuneCountInString(name) > maxPasskeyName:
-		return msgPasskeyNameTooLong
+		f.add("name", msgPasskeyNameTooLong, maxPasskeyName)
 	case strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }):
-		return msgPasskeyNameMissing
+		f.add("name", msgPasskeyNameMissing)
 	}
-	return ""
 }
 
 // servePasskeyRegister serves POST /wan-register {"name","usage"}: the
@@ -177,9 +159,7 @@ func (m *Manager) servePasskeyRegister(w http.ResponseWriter, r *http.Request) {
 	u, _ := FromContext(r.Context())
 	name, usage := strings.TrimSpace(q.get("name")), q.get("usage")
 	f := fieldErrors{}
-	if msg := validPasskeyName(name); msg != "" {
-		f.add("name", msg)
-	}
+	checkPasskeyName(f, name)
 	switch usage {
 	case "":
 		usage = passkeyUsageSecondary
@@ -410,8 +390,8 @@ func (m *Manager) loginInProgress(ctx context.Context, tok string) (*User, state
 
 // Refusals of an assertion, answered as field errors of "credential".
 var (
-	errPasskeyUnverified = &requestError{status: http.StatusBadRequest, msg: msgPasskeyInvalid}
-	errPasskeyReplayed   = &requestError{status: http.StatusBadRequest, msg: msgPasskeyReplayed}
+	errPasskeyUnverified = &requestError{status: http.StatusBadRequest, msg: message{id: msgPasskeyInvalid}}
+	errPasskeyReplayed   = &requestError{status: http.StatusBadRequest, msg: message{id: msgPasskeyReplayed}}
 )
 
 // finishAssertion verifies the authenticator's assertion cred against the
@@ -477,7 +457,7 @@ func (rp replies) refuseAssertion(w http.ResponseWriter, r *http.Request, q acco
 	var re *requestError
 	if errors.As(err, &re) && (re == errPasskeyUnverified || re == errPasskeyReplayed) {
 		f := fieldErrors{}
-		f.add("credential", re.msg)
+		f["credential"] = append(f["credential"], re.msg)
 		rp.refuse(w, r, q, f, "credential")
 		return
 	}

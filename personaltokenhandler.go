@@ -19,20 +19,6 @@ import (
 	"github.com/authkit/auth/pat"
 )
 
-// Texts of the personal token endpoints.
-//
-//gosec:disable G101 -- messages, not credentials
-const (
-	msgTokenNameMissing = "Name not provided."
-	msgTokenNameBad     = "The name must be at most 100 characters, without control characters."
-	msgScopesMissing    = "Choose at least one scope."
-	msgScopeUnknown     = "Unknown scope: %s."
-	msgScopeDenied      = "Your account may not grant the scope %s."
-	msgExpiresBad       = "The lifetime must be a whole number of seconds from 1 to %d."
-	msgTooManyTokens    = "You have too many personal access tokens; revoke one first."
-	msgNoSuchToken      = "No such token."
-)
-
 // maxUnlimitedSeconds bounds expires_in when TokenConfig.PersonalMaxAge
 // sets no limit: 100 years, well inside a time.Duration.
 const maxUnlimitedSeconds = 100 * 365 * 24 * 3600
@@ -121,11 +107,11 @@ func parseTokenRequest(body []byte, isJSON bool) (tokenRequest, error) {
 	if !isJSON {
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
-			return tokenRequest{form: true}, badRequest("The form is not valid application/x-www-form-urlencoded data.")
+			return tokenRequest{form: true}, badRequest(msgFormInvalid)
 		}
 		q = tokenRequest{form: true, next: form.Get("next"), name: form.Get("name")}
 		if len(form["name"]) > 1 || len(form["expires_in"]) > 1 {
-			return q, badRequest(`The fields "name" and "expires_in" may appear only once.`)
+			return q, badRequest(msgTokenFieldsRepeated)
 		}
 		for _, v := range form["scopes"] {
 			q.scopes = append(q.scopes, strings.Fields(v)...)
@@ -135,12 +121,12 @@ func parseTokenRequest(body []byte, isJSON bool) (tokenRequest, error) {
 			q.expiresIn, q.badExpiry = &n, err != nil
 		}
 	} else {
-		err = jsonMembers(body, "The request body must be a JSON object.", func(key string, raw json.RawMessage) error {
+		err = jsonMembers(body, msgBodyNotObject, func(key string, raw json.RawMessage) error {
 			switch key {
 			case "name":
 				var v *string
 				if json.Unmarshal(raw, &v) != nil {
-					return badRequest(`"name" must be a string.`)
+					return badRequest(msgNotString, "name")
 				}
 				if v != nil {
 					q.name = *v
@@ -155,12 +141,12 @@ func parseTokenRequest(body []byte, isJSON bool) (tokenRequest, error) {
 						q.scopes = strings.Fields(*one)
 					}
 				} else {
-					return badRequest(`"scopes" must be a list of strings.`)
+					return badRequest(msgScopesNotList)
 				}
 			case "expires_in":
 				var n *json.Number
 				if json.Unmarshal(raw, &n) != nil {
-					return badRequest(`"expires_in" must be a number of seconds.`)
+					return badRequest(msgExpiresNotNumber)
 				}
 				if n != nil {
 					v, err := n.Int64()
@@ -174,7 +160,7 @@ func parseTokenRequest(body []byte, isJSON bool) (tokenRequest, error) {
 		}
 	}
 	if strings.ContainsRune(q.name, 0) {
-		return q, badRequest("The fields must not contain NUL characters.")
+		return q, badRequest(msgFieldsNUL)
 	}
 	return q, nil
 }
@@ -196,7 +182,7 @@ func (m *Manager) createPersonalToken(w http.ResponseWriter, r *http.Request) {
 	case name == "":
 		f.add("name", msgTokenNameMissing)
 	case utf8.RuneCountInString(name) > maxTokenNameRunes || strings.IndexFunc(name, unicode.IsControl) >= 0:
-		f.add("name", msgTokenNameBad)
+		f.add("name", msgTokenNameBad, maxTokenNameRunes)
 	default:
 		q.name = name
 	}
@@ -204,9 +190,9 @@ func (m *Manager) createPersonalToken(w http.ResponseWriter, r *http.Request) {
 	for _, s := range q.scopes {
 		switch {
 		case !validScope(s) || !m.declared(s):
-			f.add("scopes", fmt.Sprintf(msgScopeUnknown, strconv.QuoteToASCII(s)))
+			f.add("scopes", msgScopeUnknown, strconv.QuoteToASCII(s))
 		case !p.allows(u, s):
-			f.add("scopes", fmt.Sprintf(msgScopeDenied, s))
+			f.add("scopes", msgScopeDenied, s)
 		case !slices.Contains(scopes, s):
 			scopes = append(scopes, s)
 		}
@@ -226,7 +212,7 @@ func (m *Manager) createPersonalToken(w http.ResponseWriter, r *http.Request) {
 			if maxSeconds <= 0 {
 				maxSeconds = maxUnlimitedSeconds
 			}
-			f.add("expires_in", fmt.Sprintf(msgExpiresBad, maxSeconds))
+			f.add("expires_in", msgExpiresBad, maxSeconds)
 		default:
 			life = time.Duration(n) * time.Second // 0: never, allowed when PersonalMaxAge < 0
 		}

@@ -82,6 +82,9 @@ func (f *patFixture) create(t *testing.T, tok, body string) (int, map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil {
 		t.Fatalf("POST /tokens: %d %s", rec.Code, rec.Body)
 	}
+	if rec.Code >= 400 {
+		checkErrorCodes(t, rec.Body.Bytes(), nil)
+	}
 	return rec.Code, env.Response
 }
 

@@ -91,7 +91,7 @@ func (m *Manager) serveRecoveryCodes(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, http.StatusServiceUnavailable, err)
 		return
 	case len(methods) == 0:
-		m.fail(w, r, http.StatusBadRequest, badRequest("Set up a second factor first."))
+		m.fail(w, r, http.StatusBadRequest, badRequest(msgNoSecondFactor))
 		return
 	}
 	if r.Method == http.MethodGet {
@@ -158,7 +158,7 @@ func (m *Manager) useRecoveryCode(r *http.Request, userID, code string) (bool, e
 // login's second step with a recovery code instead of the app's, answered
 // as a login is, with "recovery_codes_left".
 func (m *Manager) serveRecovery(w http.ResponseWriter, r *http.Request) {
-	m.secondStep(w, r, func(u *User, f *TwoFactor, code string) (bool, error) {
+	m.secondStep(w, r, msgRecoveryCodeInvalid, func(u *User, f *TwoFactor, code string) (bool, error) {
 		return m.useRecoveryCode(r, u.ID, code)
 	})
 }

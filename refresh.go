@@ -300,7 +300,7 @@ func (m *Manager) serveRefresh(w http.ResponseWriter, r *http.Request) {
 		tok = q.get("refresh_token")
 	}
 	if tok == "" {
-		m.fail(w, r, http.StatusBadRequest, badRequest(`Send the refresh token as "refresh_token".`))
+		m.fail(w, r, http.StatusBadRequest, badRequest(msgRefreshMissing))
 		return
 	}
 	u, next, authAt, err := m.rotate(r.Context(), tok, m.proxies.clientAddr(r), r.UserAgent())

@@ -80,7 +80,8 @@ func (m *Manager) scopeChallenge(w http.ResponseWriter, need []string) {
 // no request fresh. Put it inside [Manager.Require].
 //
 // A request that is not fresh gets 401 with Flask-Security's
-// {"response":{"reauth_required":true,"errors":[…]}} and an RFC 9470
+// {"response":{"errors":[…],"error_codes":["REAUTHENTICATION_REQUIRED"],
+// "reauth_required":true}} and an RFC 9470
 // challenge (error="insufficient_user_authentication", max_age=within in
 // seconds); a browser authenticated by its session cookie is redirected
 // 303 to the login page with reauth=1 and next=the page (for GET and

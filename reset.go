@@ -43,14 +43,14 @@ func (a *accounts) mailLinkRequest(w http.ResponseWriter, r *http.Request, mail 
 
 // readReset reads a reset link's token; an expired one for an active user
 // gets a fresh link mailed. It returns the user, or the outcome to answer.
-func (a *accounts) readReset(r *http.Request, token string) (u *User, status, msg string, err error) {
+func (a *accounts) readReset(r *http.Request, token string) (u *User, status string, msg msgID, err error) {
 	u, _, err = a.links.ReadLinkToken(r.Context(), purposeReset, token, a.maxAge[purposeReset])
 	switch {
 	case errors.Is(err, ErrStoreUnavailable):
-		return nil, "", "", err
+		return nil, "", 0, err
 	case u == nil:
 	case err == nil && u.Active:
-		return u, "valid", "", nil
+		return u, "valid", 0, nil
 	case errors.Is(err, ErrExpiredToken) && u.Active:
 		if a.admitMessage(r, u.Email) == nil {
 			a.sendLinkLater(r.Context(), purposeReset, "reset", u.Email, u, "")
@@ -71,7 +71,7 @@ func (a *accounts) openReset(w http.ResponseWriter, r *http.Request, token strin
 	case u == nil:
 		a.linkOutcome(w, r, purposeReset, status, msg, true, nil)
 	default:
-		a.linkOutcome(w, r, purposeReset, status, "Choose a new password.", false, url.Values{"token": {token}})
+		a.linkOutcome(w, r, purposeReset, status, msgResetValid, false, url.Values{"token": {token}})
 	}
 }
 
@@ -90,7 +90,7 @@ func (a *accounts) reset(w http.ResponseWriter, r *http.Request, token string) {
 		return
 	case u == nil:
 		if !a.back(w, r, q, "link") {
-			writeJSON(w, http.StatusBadRequest, envelope{Meta: meta{Code: http.StatusBadRequest}, Response: errorList{Errors: []string{msg}}})
+			a.m.writeErrors(w, http.StatusBadRequest, errorReply{msgs: []message{{id: msg}}})
 		}
 		return
 	}
@@ -106,7 +106,7 @@ func (a *accounts) reset(w http.ResponseWriter, r *http.Request, token string) {
 	switch {
 	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrUserNotFound):
 		if !a.back(w, r, q, "link") {
-			writeJSON(w, http.StatusBadRequest, envelope{Meta: meta{Code: http.StatusBadRequest}, Response: errorList{Errors: []string{msgLinkInvalid}}})
+			a.m.writeErrors(w, http.StatusBadRequest, errorReply{msgs: []message{{id: msgLinkInvalid}}})
 		}
 		return
 	case err != nil:

@@ -4,36 +4,26 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
 
-// Texts sent to clients. They say what to fix and never carry internal
-// error text.
-const (
-	msgUnauthenticated = "You are not authenticated. Please supply the correct credentials."
-	msgBadCredentials  = "Invalid email or password."
-	msgForbidden       = "You do not have permission to view this resource."
-	msgUnconfirmed     = "Unconfirmed account"
-	msgUnavailable     = "The service is temporarily unavailable. Please retry."
-	msgMethod          = "Method not allowed."
-	msgTooLarge        = "Request body too large."
-	msgNotImplemented  = "Not supported by this server."
-	msgThrottled       = "Too many failed attempts. Retry later."
-	msgScope           = "This credential does not allow this request."
-	msgReauth          = "You must re-authenticate to access this endpoint"
-)
-
-// requestError is a client mistake with a message safe to send back.
+// requestError is a client mistake, answered with a message of the
+// catalogue that says what to fix.
 type requestError struct {
 	status int
-	msg    string
+	msg    message
 }
 
-func (e *requestError) Error() string        { return "auth: bad request: " + e.msg }
+func (e *requestError) Error() string        { return "auth: bad request: " + e.msg.defaultText() }
 func (e *requestError) Is(target error) bool { return target == ErrBadRequest }
 
-func badRequest(msg string) error { return &requestError{status: http.StatusBadRequest, msg: msg} }
+// badRequest is a 400 answered with the message id, whose text's verbs
+// args fill.
+func badRequest(id msgID, args ...any) error {
+	return &requestError{status: http.StatusBadRequest, msg: message{id: id, args: args}}
+}
 
 // envelope is Flask-Security's JSON response shape.
 type envelope struct {
@@ -45,22 +35,142 @@ type meta struct {
 	Code int `json:"code"`
 }
 
-type errorList struct {
-	Errors []string `json:"errors"`
-}
-
 // writeJSON writes v as the JSON body of a response with the given status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func (m *Manager) writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil { // only the package's own types reach here
-		status, body = http.StatusInternalServerError, []byte(`{"meta":{"code":500},"response":{"errors":["Internal error."]}}`)
+		m.writeErrors(w, http.StatusInternalServerError, errorReply{msgs: []message{{id: msgInternal}}})
+		return
 	}
+	writeBody(w, status, append(body, '\n'))
+}
+
+// writeBody writes body, JSON that ends with a newline, with status.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n')) // a failed write means the client left
+	_, _ = w.Write(body) // a failed write means the client left
+}
+
+// errorReply is the response object of an error: Flask-Security's
+// "errors" and, for a form, "field_errors", each with its codes beside it.
+type errorReply struct {
+	lead   string    // JSON members before "errors" (`"status":"invalid"`), or ""
+	msgs   []message // the messages of "errors", before those of fields
+	fields fieldErrors
+	order  []string // the fields whose messages come first in "errors"; the others follow by name
+	tail   string   // JSON members after the messages (`"reauth_required":true`), or ""
+}
+
+// writeErrors answers status with e in Flask-Security's envelope:
+//
+//	{"meta":{"code":400},"response":{"errors":["Password not provided."],
+//	"error_codes":["PASSWORD_NOT_PROVIDED"],
+//	"field_errors":{"password":["Password not provided."]},
+//	"field_error_codes":{"password":["PASSWORD_NOT_PROVIDED"]}}}
+//
+// "errors" and "field_errors" are Flask-Security's, the texts of
+// Config.Messages; "error_codes" and "field_error_codes" hold the stable
+// codes of the same messages, in the same order. The body is written
+// here rather than by encoding/json, so that a refusal costs one buffer.
+func (m *Manager) writeErrors(w http.ResponseWriter, status int, e errorReply) {
+	var names []string
+	if len(e.fields) > 0 {
+		names = make([]string, 0, len(e.fields))
+		for name := range e.fields {
+			names = append(names, name)
+		}
+		slices.Sort(names) // as encoding/json orders a map
+	}
+	order := e.order
+	for _, name := range names {
+		if !slices.Contains(e.order, name) {
+			order = append(order[:len(order):len(order)], name)
+		}
+	}
+	size := 64 + len(e.lead) + len(e.tail) + 128*len(names) // the fields' messages twice, as a guess
+	for _, x := range e.msgs {
+		size += len(m.msgs.quoted[x.id]) + len(x.code()) + 4
+	}
+	b := make([]byte, 0, size)
+	b = append(b, `{"meta":{"code":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, `},"response":{`...)
+	if e.lead != "" {
+		b = append(b, e.lead...)
+		b = append(b, ',')
+	}
+	b = append(b, `"errors":[`...)
+	b = m.appendMessages(b, false, e.msgs, e.fields, order)
+	b = append(b, `],"error_codes":[`...)
+	b = m.appendMessages(b, true, e.msgs, e.fields, order)
+	b = append(b, ']')
+	if len(names) > 0 {
+		b = append(b, `,"field_errors":{`...)
+		b = m.appendFields(b, false, e.fields, names)
+		b = append(b, `},"field_error_codes":{`...)
+		b = m.appendFields(b, true, e.fields, names)
+		b = append(b, '}')
+	}
+	if e.tail != "" {
+		b = append(b, ',')
+		b = append(b, e.tail...)
+	}
+	b = append(b, "}}\n"...)
+	writeBody(w, status, b)
+}
+
+// appendMessages appends, comma-separated, the texts (or the codes) of
+// msgs and then of the fields named in order.
+func (m *Manager) appendMessages(b []byte, codes bool, msgs []message, fields fieldErrors, order []string) []byte {
+	n := len(b)
+	for _, x := range msgs {
+		b = m.appendMessage(b, codes, x, n)
+	}
+	for _, name := range order {
+		for _, x := range fields[name] {
+			b = m.appendMessage(b, codes, x, n)
+		}
+	}
+	return b
+}
+
+// appendFields appends the members of a JSON object of the fields named,
+// each with the texts (or codes) of its messages.
+func (m *Manager) appendFields(b []byte, codes bool, fields fieldErrors, names []string) []byte {
+	for i, name := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, name)
+		b = append(b, ":["...)
+		b = m.appendMessages(b, codes, fields[name], nil, nil)
+		b = append(b, ']')
+	}
+	return b
+}
+
+// appendMessage appends x's text (or its code), after a comma unless b is
+// still start bytes long.
+func (m *Manager) appendMessage(b []byte, codes bool, x message, start int) []byte {
+	if len(b) > start {
+		b = append(b, ',')
+	}
+	if codes {
+		return appendCode(b, x)
+	}
+	return m.msgs.appendQuoted(b, x)
+}
+
+// appendCode appends x's code as a JSON string: codes are upper-case
+// ASCII letters, digits and underscores (TestMessageCatalogue).
+func appendCode(b []byte, x message) []byte {
+	b = append(b, '"')
+	b = append(b, x.code()...)
+	return append(b, '"')
 }
 
 // writeOK writes a 200 Flask-Security envelope around response. As
@@ -82,7 +192,7 @@ func (m *Manager) writeOK(w http.ResponseWriter, r *http.Request, response any) 
 			response = json.RawMessage(withToken)
 		}
 	}
-	writeJSON(w, http.StatusOK, envelope{Meta: meta{Code: http.StatusOK}, Response: response})
+	m.writeJSON(w, http.StatusOK, envelope{Meta: meta{Code: http.StatusOK}, Response: response})
 }
 
 // replyCSRFToken returns the CSRF token a JSON reply to r carries: that of
@@ -122,45 +232,55 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, status int, err e
 		m.onError(w, r, status, err)
 		return
 	}
+	msgs := [1]message{publicMessage(status, err)}
+	e := errorReply{msgs: msgs[:]}
 	if errors.Is(err, ErrReauthRequired) {
-		// Flask-Security's answer, which front ends look for.
-		writeJSON(w, status, envelope{Meta: meta{Code: status}, Response: struct {
-			Errors         []string `json:"errors"`
-			ReauthRequired bool     `json:"reauth_required"`
-		}{[]string{msgReauth}, true}})
-		return
+		e.tail = `"reauth_required":true` // Flask-Security's answer, which front ends look for
 	}
-	writeJSON(w, status, envelope{Meta: meta{Code: status}, Response: errorList{Errors: []string{publicMessage(status, err)}}})
+	m.writeErrors(w, status, e)
 }
 
-// publicMessage is the text a client sees for an error.
-func publicMessage(status int, err error) string {
+// publicMessage is the message a client gets for an error.
+func publicMessage(status int, err error) message {
 	var re *requestError
+	var id msgID
 	switch {
 	case errors.As(err, &re):
 		return re.msg
 	case errors.Is(err, ErrInvalidCredentials):
-		return msgBadCredentials
+		id = msgBadCredentials
 	case errors.Is(err, ErrThrottled):
-		return msgThrottled
+		id = msgThrottled
 	case errors.Is(err, errCrossOrigin):
-		return msgCrossOrigin
+		id = msgCrossOrigin
 	case errors.Is(err, ErrCSRF):
-		return msgCSRF
+		id = msgCSRF
 	case errors.Is(err, ErrUnconfirmed):
-		return msgUnconfirmed
+		id = msgUnconfirmed
 	case errors.Is(err, ErrReauthRequired):
-		return msgReauth
+		id = msgReauth
 	case errors.Is(err, ErrTwoFactorRequired):
-		return msgTwoFactorOnly
+		id = msgTwoFactorOnly
 	case errors.Is(err, ErrInsufficientScope):
-		return msgScope
+		id = msgScope
 	case errors.Is(err, ErrForbidden):
-		return msgForbidden
+		id = msgForbidden
+	default:
+		id = statusMessage(status)
 	}
+	return message{id: id}
+}
+
+// statusMessage is the message of an error status that no more telling
+// error explains.
+func statusMessage(status int) msgID {
 	switch status {
 	case http.StatusUnauthorized:
 		return msgUnauthenticated
+	case http.StatusForbidden:
+		return msgForbidden
+	case http.StatusNotFound:
+		return msgNotFound
 	case http.StatusMethodNotAllowed:
 		return msgMethod
 	case http.StatusRequestEntityTooLarge:
@@ -170,7 +290,10 @@ func publicMessage(status int, err error) string {
 	case http.StatusServiceUnavailable:
 		return msgUnavailable
 	}
-	return http.StatusText(status)
+	if status >= 500 {
+		return msgInternal
+	}
+	return msgBadRequest
 }
 
 // statusOf maps an authentication error to its HTTP status.

@@ -321,12 +321,12 @@ func TestLoginOriginCheck(t *testing.T) {
 		wantText    string
 	}{
 		{name: "form, same origin", contentType: "application/x-www-form-urlencoded", header: http.Header{"Origin": {"http://app.example"}}, wantStatus: http.StatusSeeOther},
-		{name: "form, no origin", contentType: "application/x-www-form-urlencoded", wantStatus: http.StatusForbidden, wantText: msgCSRF},
+		{name: "form, no origin", contentType: "application/x-www-form-urlencoded", wantStatus: http.StatusForbidden, wantText: catalogue[msgCSRF].text},
 		{name: "form, same referer", contentType: "application/x-www-form-urlencoded", header: http.Header{"Referer": {"http://app.example/login"}}, wantStatus: http.StatusSeeOther},
-		{name: "form, other origin", contentType: "application/x-www-form-urlencoded", header: http.Header{"Origin": {"http://evil.example"}}, wantStatus: http.StatusForbidden, wantText: msgCrossOrigin},
-		{name: "form, other port", contentType: "application/x-www-form-urlencoded", header: http.Header{"Origin": {"http://app.example:8080"}}, wantStatus: http.StatusForbidden, wantText: msgCrossOrigin},
-		{name: "form, null origin", contentType: "application/x-www-form-urlencoded", header: http.Header{"Origin": {"null"}}, wantStatus: http.StatusForbidden, wantText: msgCrossOrigin},
-		{name: "form, other referer", contentType: "application/x-www-form-urlencoded", header: http.Header{"Referer": {"http://evil.example/page"}}, wantStatus: http.StatusForbidden, wantText: msgCrossOrigin},
+		{name: "form, other origin", contentType: "application/x-www-form-urlencoded", header: http.Header{"Origin": {"http://evil.example"}}, wantStatus: http.StatusForbidden, wantText: catalogue[msgCrossOrigin].text},
+		{name: "form, other port", contentType: "application/x-www-form-urlencoded", header: http.Header{"Origin": {"http://app.example:8080"}}, wantStatus: http.StatusForbidden, wantText: catalogue[msgCrossOrigin].text},
+		{name: "form, null origin", contentType: "application/x-www-form-urlencoded", header: http.Header{"Origin": {"null"}}, wantStatus: http.StatusForbidden, wantText: catalogue[msgCrossOrigin].text},
+		{name: "form, other referer", contentType: "application/x-www-form-urlencoded", header: http.Header{"Referer": {"http://evil.example/page"}}, wantStatus: http.StatusForbidden, wantText: catalogue[msgCrossOrigin].text},
 		{name: "JSON, other origin", contentType: "application/json", header: http.Header{"Origin": {"http://spa.example"}}, wantStatus: http.StatusOK},
 	}
 	for _, tt := range tests {
@@ -439,7 +439,7 @@ func TestRequireSession(t *testing.T) {
 	}{
 		{name: "valid", cookie: func(t *testing.T, f *sessFixture) *http.Cookie { return f.cookie(t, defaultSessionCookieName) },
 			wantStatus: 200, wantBody: sessEmail},
-		{name: "none, API", wantStatus: 401, wantBody: msgUnauthenticated},
+		{name: "none, API", wantStatus: 401, wantBody: catalogue[msgUnauthenticated].text},
 		{name: "none, browser", accept: htmlAccept, target: "/account?tab=2", wantStatus: 303, wantLoc: "/login?next=%2Faccount%3Ftab%3D2"},
 		{name: "none, browser, unsafe path", accept: htmlAccept, target: "//evil.example/x", wantStatus: 303, wantLoc: "/login"},
 		{name: "tampered", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
@@ -448,27 +448,27 @@ func TestRequireSession(t *testing.T) {
 			b[len(b)/2] ^= 1
 			c.Value = string(b)
 			return c
-		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
+		}, wantStatus: 401, wantBody: catalogue[msgUnauthenticated].text, wantClear: true},
 		{name: "garbage", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
 			return &http.Cookie{Name: defaultSessionCookieName, Value: "not-a-cookie"}
-		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
+		}, wantStatus: 401, wantBody: catalogue[msgUnauthenticated].text, wantClear: true},
 		{name: "tampered, browser", accept: htmlAccept, target: "/account", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
 			return &http.Cookie{Name: defaultSessionCookieName, Value: strings.Repeat("A", 200)}
 		}, wantStatus: 303, wantLoc: "/login?next=%2Faccount", wantClear: true},
 		{name: "foreign key", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
 			return other.encode(t, defaultSessionCookieName, sessionState{UserID: f.user.ID, Uniq: f.stored(t).Uniquifier,
 				Issued: f.clock.unix(), Seen: f.clock.unix(), CSRF: newCSRFSecret()})
-		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
+		}, wantStatus: 401, wantBody: catalogue[msgUnauthenticated].text, wantClear: true},
 		{name: "remember cookie value as session", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
 			c := f.cookie(t, defaultRememberCookieName)
 			c.Name = defaultSessionCookieName
 			return c
-		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
+		}, wantStatus: 401, wantBody: catalogue[msgUnauthenticated].text, wantClear: true},
 		{name: "idle too long", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
 			c := f.cookie(t, defaultSessionCookieName)
 			f.clock.add(defaultSessionIdleTimeout + time.Second)
 			return c
-		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
+		}, wantStatus: 401, wantBody: catalogue[msgUnauthenticated].text, wantClear: true},
 		{name: "idle just long enough", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
 			c := f.cookie(t, defaultSessionCookieName)
 			f.clock.add(defaultSessionIdleTimeout)
@@ -477,33 +477,33 @@ func TestRequireSession(t *testing.T) {
 		{name: "past the absolute limit", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
 			return f.encode(t, defaultSessionCookieName, sessionState{UserID: f.user.ID, Uniq: f.stored(t).Uniquifier,
 				Issued: f.clock.t.Add(-defaultSessionMaxAge - time.Second).Unix(), Seen: f.clock.unix(), CSRF: newCSRFSecret()})
-		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
+		}, wantStatus: 401, wantBody: catalogue[msgUnauthenticated].text, wantClear: true},
 		{name: "issued in the future", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
 			return f.encode(t, defaultSessionCookieName, sessionState{UserID: f.user.ID, Uniq: f.stored(t).Uniquifier,
 				Issued: f.clock.t.Add(time.Hour).Unix(), Seen: f.clock.t.Add(time.Hour).Unix(), CSRF: newCSRFSecret()})
-		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
+		}, wantStatus: 401, wantBody: catalogue[msgUnauthenticated].text, wantClear: true},
 		{name: "no CSRF secret", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
 			return f.encode(t, defaultSessionCookieName, sessionState{UserID: f.user.ID, Uniq: f.stored(t).Uniquifier,
 				Issued: f.clock.unix(), Seen: f.clock.unix()})
-		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
+		}, wantStatus: 401, wantBody: catalogue[msgUnauthenticated].text, wantClear: true},
 		{name: "unknown user", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
 			return f.encode(t, defaultSessionCookieName, sessionState{UserID: "999", Uniq: f.stored(t).Uniquifier,
 				Issued: f.clock.unix(), Seen: f.clock.unix(), CSRF: newCSRFSecret()})
-		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
+		}, wantStatus: 401, wantBody: catalogue[msgUnauthenticated].text, wantClear: true},
 		{name: "revoked", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
 			c := f.cookie(t, defaultSessionCookieName)
 			if err := f.m.RevokeTokens(context.Background(), f.user.ID); err != nil {
 				t.Fatal(err)
 			}
 			return c
-		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
+		}, wantStatus: 401, wantBody: catalogue[msgUnauthenticated].text, wantClear: true},
 		{name: "password changed", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
 			c := f.cookie(t, defaultSessionCookieName)
 			if err := f.m.SetPassword(context.Background(), f.user.ID, "a new password, long enough"); err != nil {
 				t.Fatal(err)
 			}
 			return c
-		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
+		}, wantStatus: 401, wantBody: catalogue[msgUnauthenticated].text, wantClear: true},
 		{name: "deactivated", cookie: func(t *testing.T, f *sessFixture) *http.Cookie {
 			c := f.cookie(t, defaultSessionCookieName)
 			err := f.store.UpdateUser(context.Background(), f.user.ID, func(u *User) error { u.Active = false; return nil })
@@ -511,7 +511,7 @@ func TestRequireSession(t *testing.T) {
 				t.Fatal(err)
 			}
 			return c
-		}, wantStatus: 401, wantBody: msgUnauthenticated, wantClear: true},
+		}, wantStatus: 401, wantBody: catalogue[msgUnauthenticated].text, wantClear: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -843,8 +843,8 @@ func TestSessionLogout(t *testing.T) {
 				t.Fatalf("got %s to %q %s, want %d to %q", resp.Status, resp.Header.Get("Location"), body, tt.wantStatus, tt.wantLoc)
 			}
 			if tt.wantStatus == 403 {
-				if got := errorText(t, body); got != msgCSRF {
-					t.Errorf("error %q, want %q", got, msgCSRF)
+				if got := errorText(t, body); got != catalogue[msgCSRF].text {
+					t.Errorf("error %q, want %q", got, catalogue[msgCSRF].text)
 				}
 			}
 			for _, name := range []string{defaultSessionCookieName, defaultRememberCookieName} {

@@ -54,6 +54,9 @@ func (f *tfFixture) post(t *testing.T, path, token string, body map[string]strin
 	if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil {
 		t.Fatalf("POST %s: %d %s", path, rec.Code, rec.Body)
 	}
+	if rec.Code >= 400 {
+		checkErrorCodes(t, rec.Body.Bytes(), nil)
+	}
 	return rec.Code, env.Response
 }
 

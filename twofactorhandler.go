@@ -11,19 +11,6 @@ import (
 	"github.com/authkit/auth/totp"
 )
 
-// Texts of the second-factor endpoints.
-//
-//gosec:disable G101 -- messages, not credentials
-const (
-	msgCodeMissing   = "Code not provided."
-	msgCodeInvalid   = "Invalid code"
-	msgSetupUnknown  = `Choose "authenticator" or "disable".`
-	msgStateMissing  = `Send the state token as "tf_state_token".`
-	msgStateInvalid  = "This sign-in has expired or is not valid. Log in again."
-	msgSetupInvalid  = "This setup has expired or is not valid. Start it again."
-	msgTwoFactorOnly = "This account requires a second factor: log in with the password and then a code."
-)
-
 // tfSetupAnswer is the answer to POST /tf-setup {"setup":"authenticator"}:
 // Flask-Security's members, with the URI, the QR code and the state token
 // that carries the key until the first code.
@@ -267,7 +254,7 @@ func (m *Manager) serveTFSetupCode(w http.ResponseWriter, r *http.Request) {
 // serveTFValidate serves POST /tf-validate {"code", "tf_state_token"}: the
 // second step of a login, answered as a login is.
 func (m *Manager) serveTFValidate(w http.ResponseWriter, r *http.Request) {
-	m.secondStep(w, r, func(u *User, f *TwoFactor, code string) (bool, error) {
+	m.secondStep(w, r, msgCodeInvalid, func(u *User, f *TwoFactor, code string) (bool, error) {
 		if f == nil { // a passkey is the user's second factor, not an app
 			return false, nil
 		}
@@ -279,8 +266,9 @@ func (m *Manager) serveTFValidate(w http.ResponseWriter, r *http.Request) {
 // secondStep serves the second step of a login, {"code","tf_state_token"}:
 // the state token names the user whose password checked out, and check
 // tells whether code completes the login (f is the user's authenticator
-// app, nil if the user has none); the answer is a login's.
-func (m *Manager) secondStep(w http.ResponseWriter, r *http.Request, check func(u *User, f *TwoFactor, code string) (bool, error)) {
+// app, nil if the user has none); the answer is a login's, or the field
+// error invalid for a code that is not right.
+func (m *Manager) secondStep(w http.ResponseWriter, r *http.Request, invalid msgID, check func(u *User, f *TwoFactor, code string) (bool, error)) {
 	rp := replies{m}
 	q, err := readAccountRequest(w, r, m.maxBody, "code", "tf_state_token")
 	if err != nil {
@@ -327,7 +315,7 @@ func (m *Manager) secondStep(w http.ResponseWriter, r *http.Request, check func(
 		return
 	case !ok:
 		fe := fieldErrors{}
-		fe.add("code", msgCodeInvalid)
+		fe.add("code", invalid)
 		rp.refuse(w, r, q, fe, "code")
 		return
 	}

@@ -97,8 +97,8 @@ type flowStep struct {
 
 const (
 	itemsJSON  = `{"items":{"Key1":"Value1","Key2":"value2"}}`
-	unauthJSON = `{"meta":{"code":401},"response":{"errors":["You are not authenticated. Please supply the correct credentials."]}}`
-	badJSON    = `{"meta":{"code":401},"response":{"errors":["Invalid email or password."]}}`
+	unauthJSON = `{"meta":{"code":401},"response":{"errors":["You are not authenticated. Please supply the correct credentials."],"error_codes":["UNAUTHENTICATED"]}}`
+	badJSON    = `{"meta":{"code":401},"response":{"errors":["Invalid email or password."],"error_codes":["GENERIC_AUTHN_FAILED"]}}`
 	bearer     = `Bearer realm="auth"`
 	invalid    = `Bearer realm="auth", error="invalid_token"`
 	basic      = `Basic realm="auth", charset="UTF-8"`
@@ -127,7 +127,7 @@ func TestClientFlow(t *testing.T) {
 		{
 			name: "login with wrong password", method: "POST", path: "/login", header: jsonCT,
 			body: `{"email": "test@example.com", "password": "test124"}`, wantCode: 400,
-			wantJSON: `{"meta":{"code":400},"response":{"errors":["Invalid email or password."]}}`,
+			wantJSON: `{"meta":{"code":400},"response":{"errors":["Invalid email or password."],"error_codes":["GENERIC_AUTHN_FAILED"]}}`,
 		},
 		{name: "login page as JSON", path: "/login", header: map[string]string{"Accept": "application/json"}, wantCode: 200}, // its login CSRF token: TestLoginPage
 		{name: "login with PUT", method: "PUT", path: "/login", wantCode: 405},
@@ -176,7 +176,7 @@ func TestClientFlow(t *testing.T) {
 		{name: "access token after the reuse", path: "/protected", header: map[string]string{"Authentication-Token": "{refreshed2}"}, wantCode: 200},
 		{
 			name: "refresh without a token", method: "POST", path: "/auth/refresh-token", header: jsonCT, body: `{}`,
-			wantCode: 400, wantJSON: `{"meta":{"code":400},"response":{"errors":["Send the refresh token as \"refresh_token\"."]}}`,
+			wantCode: 400, wantJSON: `{"meta":{"code":400},"response":{"errors":["Send the refresh token as \"refresh_token\"."],"error_codes":["REFRESH_TOKEN_NOT_PROVIDED"]}}`,
 		},
 		{name: "sessions without auth", path: "/auth/sessions", wantCode: 401, wantJSON: unauthJSON, wantChall: bearer},
 		{name: "dummy-api with header", path: "/dummy-api/", header: map[string]string{"Authentication-Token": "{test}"}, wantCode: 200, wantJSON: itemsJSON},
@@ -194,7 +194,7 @@ func TestClientFlow(t *testing.T) {
 		},
 		{
 			name: "tokens unconfirmed", method: "POST", path: "/api/v1/tokens/", basic: [2]string{"unconfirmed@example.com", "test123"},
-			wantCode: 403, wantJSON: `{"meta":{"code":403},"response":{"errors":["Unconfirmed account"]}}`,
+			wantCode: 403, wantJSON: `{"meta":{"code":403},"response":{"errors":["Unconfirmed account"],"error_codes":["CONFIRMATION_REQUIRED"]}}`,
 		},
 		{name: "tokens with wrong password", method: "POST", path: "/api/v1/tokens/", basic: [2]string{"admin@example.com", "nope"}, wantCode: 401, wantJSON: badJSON, wantChall: basic},
 		{name: "tokens without auth", method: "POST", path: "/api/v1/tokens/", wantCode: 401, wantJSON: unauthJSON, wantChall: basic},
@@ -211,7 +211,7 @@ func TestClientFlow(t *testing.T) {
 		},
 		{
 			name: "posts unconfirmed", path: "/api/v1/posts/", basic: [2]string{"unconfirmed@example.com", "test123"},
-			wantCode: 403, wantJSON: `{"meta":{"code":403},"response":{"errors":["Unconfirmed account"]}}`,
+			wantCode: 403, wantJSON: `{"meta":{"code":403},"response":{"errors":["Unconfirmed account"],"error_codes":["CONFIRMATION_REQUIRED"]}}`,
 		},
 		{name: "posts with wrong password", path: "/api/v1/posts/", basic: [2]string{"test@example.com", "nope"}, wantCode: 401, wantJSON: badJSON, wantChall: bearerBasic},
 		{name: "posts with token header", path: "/api/v1/posts/", header: map[string]string{"Authentication-Token": "{test}"}, wantCode: 401, wantJSON: unauthJSON, wantChall: invalidBasic}, // a login token is no personal one
@@ -221,7 +221,7 @@ func TestClientFlow(t *testing.T) {
 		},
 		{
 			name: "admin as test", path: "/admin/", header: map[string]string{"Authentication-Token": "{test}"},
-			wantCode: 403, wantJSON: `{"meta":{"code":403},"response":{"errors":["You do not have permission to view this resource."]}}`,
+			wantCode: 403, wantJSON: `{"meta":{"code":403},"response":{"errors":["You do not have permission to view this resource."],"error_codes":["UNAUTHORIZED"]}}`,
 		},
 		{name: "admin without token", path: "/admin/", wantCode: 401, wantJSON: unauthJSON, wantChall: bearer},
 		{name: "logout without token", method: "POST", path: "/logout", wantCode: 401, wantJSON: unauthJSON, wantChall: bearer},

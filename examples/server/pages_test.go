@@ -196,11 +196,11 @@ func TestLogoutCSRFFailure(t *testing.T) {
 		},
 		{
 			name: "API client, no token", accept: "application/json", wantCode: http.StatusForbidden,
-			wantJSON: `{"meta":{"code":403},"response":{"errors":["CSRF token missing or invalid."]}}`,
+			wantJSON: `{"meta":{"code":403},"response":{"errors":["CSRF token missing or invalid."],"error_codes":["CSRF_TOKEN_INVALID"]}}`,
 		},
 		{
 			name: "curl, no token", accept: "*/*", wantCode: http.StatusForbidden,
-			wantJSON: `{"meta":{"code":403},"response":{"errors":["CSRF token missing or invalid."]}}`,
+			wantJSON: `{"meta":{"code":403},"response":{"errors":["CSRF token missing or invalid."],"error_codes":["CSRF_TOKEN_INVALID"]}}`,
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

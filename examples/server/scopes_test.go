@@ -112,7 +112,7 @@ func runCalls(t *testing.T, base string, tokens map[string]string, calls []apiCa
 const (
 	postsJSON = `{"posts":[{"id":"1","title":"Hello","author":"test@example.com"}]}`
 	adminJSON = `{"message":"Welcome, administrator admin@example.com"}`
-	roleJSON  = `{"meta":{"code":403},"response":{"errors":["You do not have permission to view this resource."]}}`
+	roleJSON  = `{"meta":{"code":403},"response":{"errors":["You do not have permission to view this resource."],"error_codes":["UNAUTHORIZED"]}}`
 )
 
 // scopeChallenge is the challenge of a route that wants the scope ("":
